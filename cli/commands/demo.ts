@@ -1,0 +1,87 @@
+/**
+ * `statcache demo`: migrate, seed a small workload, full refresh, verify, and print the busiest
+ * experiments. Without DATABASE_URL it runs on embedded PGlite in .statcache/demo (recreated each
+ * run), so it needs nothing but Node; with DATABASE_URL it uses that database.
+ */
+import { rm } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { refreshFull } from '../../src/aggregate/refresh-full.js';
+import { createDb } from '../../src/db/create-db.js';
+import { createPgliteDb } from '../../src/db/create-pglite-db.js';
+import { migrate } from '../../src/db/migrate.js';
+import type { StatDb } from '../../src/db/types.js';
+import { InvalidInputError } from '../../src/errors.js';
+import { listExperiments } from '../../src/read/list-experiments.js';
+import { seedWorkload } from '../../src/seed/seed-workload.js';
+import { workloadSize } from '../../src/seed/workload-size.js';
+import { verify } from '../../src/verify/verify.js';
+import { EXIT_FAILURE, setExitCode } from '../exit-codes.js';
+import { formatTime, logLine, printJson, printLine, printTable } from '../output.js';
+import { intInRange } from '../parse-options.js';
+import { runCommand } from '../run-command.js';
+
+/** Where the embedded database lives, relative to the working directory (git-ignored). */
+export const DEMO_DATA_DIR = '.statcache/demo';
+const DEMO_MESSAGES = 20_000;
+const DEMO_SEED = 1;
+const TOP_EXPERIMENTS = 10;
+
+export function registerDemo(program: Command): void {
+  program
+    .command('demo')
+    .description('migrate, seed, refresh, verify and print the top experiments (embedded PGlite without DATABASE_URL)')
+    .option('--messages <n>', 'size of the seeded workload', intInRange(1, 10_000_000), DEMO_MESSAGES)
+    .option('--json', 'print one JSON document')
+    .action((options: { messages: number; json?: boolean }) =>
+      runCommand({ json: options.json, noDatabase: true }, async ({ config, json }) => {
+        let db: StatDb & { close(): Promise<void> };
+        if (config.databaseUrlIsDefault) {
+          const dir = resolve(DEMO_DATA_DIR);
+          await rm(dir, { recursive: true, force: true });
+          logLine(`demo: DATABASE_URL is not set; using embedded PGlite in ${dir}`);
+          db = await createPgliteDb(dir);
+        } else {
+          db = createDb(config.databaseUrl, { max: 2 });
+        }
+        try {
+          const started = Date.now();
+          const migrated = await migrate(db);
+          logLine(`demo: schema ready (${migrated.applied} migration(s) applied)`);
+          try {
+            const seeded = await seedWorkload(db, { seed: DEMO_SEED, size: workloadSize(options.messages) });
+            logLine(`demo: seeded ${seeded.experiments} experiments, ${seeded.sessions} sessions, ${seeded.messages} messages`);
+          } catch (error) {
+            if (!(error instanceof InvalidInputError)) throw error;
+            logLine(`demo: ${error.message.split(';')[0]}; reusing it`);
+          }
+          const refreshed = await refreshFull(db, {
+            excludedPlatforms: config.excludedPlatforms,
+            batchExperiments: config.batchExperiments,
+          });
+          logLine(`demo: full refresh wrote ${refreshed.experimentBuckets} experiment and ${refreshed.sessionBuckets} session buckets in ${(refreshed.durationMs / 1000).toFixed(2)} s`);
+          const verified = await verify(db, { excludedPlatforms: config.excludedPlatforms, batchExperiments: config.batchExperiments });
+          logLine(`demo: verify checked ${verified.checked.experiments} experiments, ${verified.checked.sessions} sessions: ${verified.mismatches.length} mismatch(es)`);
+          const top = await listExperiments(db, { sortBy: 'humanMessages', limit: TOP_EXPERIMENTS });
+          if (json) {
+            printJson({
+              refresh: refreshed,
+              verify: { checked: verified.checked, mismatches: verified.mismatches.length },
+              experiments: top.rows.map((r) => ({ ...r, lastActivityAt: r.lastActivityAt?.toISOString() ?? null })),
+              total: top.total,
+            });
+          } else {
+            printLine(`Top ${top.rows.length} of ${top.total} experiments by human messages`);
+            printTable(
+              ['id', 'experiment', 'sessions', 'participants', 'human messages', 'last activity (UTC)'],
+              top.rows.map((r) => [r.experimentId, r.name, r.sessions, r.participants, r.humanMessages, formatTime(r.lastActivityAt)]),
+            );
+            logLine(`demo: done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+          }
+          return verified.mismatches.length > 0 ? EXIT_FAILURE : 0;
+        } finally {
+          await db.close();
+        }
+      }).then(setExitCode),
+    );
+}

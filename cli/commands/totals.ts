@@ -1,0 +1,38 @@
+/** `statcache totals --experiment ids`: totals per experiment, in request order. */
+import type { Command } from 'commander';
+import { setExitCode } from '../exit-codes.js';
+import { getExperimentTotals } from '../../src/read/get-experiment-totals.js';
+import { formatTime, printJson, printTable } from '../output.js';
+import { parseIdList } from '../parse-options.js';
+import { assertExperimentsExist, runCommand } from '../run-command.js';
+
+export function registerTotals(program: Command): void {
+  program
+    .command('totals')
+    .description('sessions, participants, human messages and last activity per experiment, from buckets')
+    .requiredOption('--experiment <ids>', 'experiment ids, e.g. 1,2,3', parseIdList)
+    .option('--json', 'print one JSON document')
+    .action((options: { experiment: number[]; json?: boolean }) =>
+      runCommand({ json: options.json }, async ({ db, json }) => {
+        await assertExperimentsExist(db, options.experiment);
+        const totals = await getExperimentTotals(db, options.experiment);
+        const rows = options.experiment.map((id) => {
+          const t = totals.get(id);
+          return {
+            experimentId: id,
+            sessions: t?.sessions ?? 0,
+            participants: t?.participants ?? 0,
+            humanMessages: t?.humanMessages ?? 0,
+            lastActivityAt: t?.lastActivityAt?.toISOString() ?? null,
+          };
+        });
+        if (json) printJson(rows);
+        else
+          printTable(
+            ['experiment', 'sessions', 'participants', 'human messages', 'last activity (UTC)'],
+            rows.map((r) => [r.experimentId, r.sessions, r.participants, r.humanMessages, formatTime(r.lastActivityAt ? new Date(r.lastActivityAt) : null)]),
+          );
+        return 0;
+      }).then(setExitCode),
+    );
+}

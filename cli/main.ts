@@ -1,0 +1,37 @@
+/**
+ * The statcache CLI. Commands live one per file in cli/commands; this file wires them to commander
+ * and maps commander's usage errors to exit code 2.
+ */
+import { Command, CommanderError } from 'commander';
+import { registerDemo } from './commands/demo.js';
+import { registerMigrate } from './commands/migrate.js';
+import { registerRefresh } from './commands/refresh.js';
+import { registerSeed } from './commands/seed.js';
+import { registerSessions } from './commands/sessions.js';
+import { registerStatus } from './commands/status.js';
+import { registerTotals } from './commands/totals.js';
+import { registerVerify } from './commands/verify.js';
+import { EXIT_USAGE } from './exit-codes.js';
+
+const program = new Command()
+  .name('statcache')
+  .description('exact, time-bucketed statistics for a chat platform, kept in PostgreSQL')
+  .showSuggestionAfterError()
+  .exitOverride();
+
+for (const register of [registerMigrate, registerRefresh, registerVerify, registerTotals, registerSessions, registerStatus, registerSeed, registerDemo]) {
+  register(program);
+}
+for (const command of program.commands) command.exitOverride();
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (!(error instanceof CommanderError)) throw error;
+  // Help and version exit 0; every other commander error is bad usage (it printed its message).
+  const ok = error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help';
+  if (!ok && process.argv.includes('--json')) {
+    process.stdout.write(`${JSON.stringify({ error: { name: 'UsageError', message: error.message.replace(/^error: /, '') } }, null, 2)}\n`);
+  }
+  process.exitCode = ok ? 0 : EXIT_USAGE;
+}

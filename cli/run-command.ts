@@ -1,0 +1,89 @@
+/**
+ * Wraps every command: loads config, opens the database, checks the schema, runs, and turns any
+ * error into one line on stderr (and an {"error"} document with --json) with the right exit code.
+ */
+import { sql } from 'drizzle-orm';
+import { loadConfig, type StatcacheConfig } from '../src/config.js';
+import { createDb } from '../src/db/create-db.js';
+import { translateConnectionError } from '../src/db/connection-errors.js';
+import { schemaStatus } from '../src/db/migrate.js';
+import { type Executor, queryRows, type StatDb, toNumber } from '../src/db/types.js';
+import { bigintArray } from '../src/db/params.js';
+import {
+  ConfigError,
+  InvalidInputError,
+  NotFoundError,
+  SchemaNotMigratedError,
+} from '../src/errors.js';
+import { EXIT_FAILURE, EXIT_USAGE } from './exit-codes.js';
+import { printJson } from './output.js';
+
+export interface CommandContext {
+  config: StatcacheConfig;
+  db: StatDb;
+  json: boolean;
+}
+
+interface RunOptions {
+  json?: boolean;
+  /** Skip the "is the schema migrated" check (migrate itself, demo). */
+  skipSchemaCheck?: boolean;
+  /** Open no database (the demo opens its own). */
+  noDatabase?: boolean;
+}
+
+/** Runs `body` with a context; returns the exit code it chose (or 0). Never throws. */
+export async function runCommand(
+  options: RunOptions,
+  body: (ctx: CommandContext) => Promise<number | undefined>,
+): Promise<number> {
+  const json = options.json ?? false;
+  let config: StatcacheConfig;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    return reportError(error, json, undefined);
+  }
+  const db = options.noDatabase ? undefined : createDb(config.databaseUrl, { max: 2 });
+  try {
+    if (db && !options.skipSchemaCheck) await assertMigrated(db);
+    return (await body({ config, db: db as StatDb, json })) ?? 0;
+  } catch (error) {
+    return reportError(error, json, config.databaseUrl);
+  } finally {
+    await db?.close().catch(() => {});
+  }
+}
+
+async function assertMigrated(db: StatDb): Promise<void> {
+  const { applied, expected } = await schemaStatus(db);
+  if (applied < expected) throw new SchemaNotMigratedError(applied, expected);
+}
+
+/** Throws NotFoundError naming every id in `ids` that is not an experiment. */
+export async function assertExperimentsExist(db: Executor, ids: readonly number[]): Promise<void> {
+  const rows = await queryRows<{ id: unknown }>(
+    db,
+    sql`select i.id from unnest(${bigintArray(ids)}) as i(id)
+        where not exists (select 1 from experiments e where e.id = i.id)
+        order by i.id`,
+  );
+  if (rows.length > 0) throw new NotFoundError('experiment', [...new Set(rows.map((r) => toNumber(r.id)))]);
+}
+
+function reportError(error: unknown, json: boolean, databaseUrl: string | undefined): number {
+  const translated = databaseUrl ? translateConnectionError(error, databaseUrl) : error;
+  const usage = translated instanceof ConfigError || translated instanceof InvalidInputError || translated instanceof NotFoundError;
+  const message = translated instanceof Error ? translated.message : String(translated);
+  const name = translated instanceof Error ? translated.name : 'Error';
+  process.stderr.write(`statcache: ${firstLine(message)}\n`);
+  if (json) printJson({ error: { name, message: firstLine(message) } });
+  if (process.env.STATCACHE_DEBUG && translated instanceof Error) process.stderr.write(`${translated.stack}\n`);
+  return usage ? EXIT_USAGE : EXIT_FAILURE;
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0]?.trim() || 'unknown error';
+}
+
+export { EXIT_FAILURE };

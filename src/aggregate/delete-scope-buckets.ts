@@ -1,0 +1,42 @@
+/** Removes a batch's buckets before they are recomputed, and buckets whose source is gone. */
+import { sql } from 'drizzle-orm';
+import { bigintArray } from '../db/params.js';
+import { execCount, type Executor } from '../db/types.js';
+
+/**
+ * Deletes every bucket, of every size, of the experiments in `experimentIds` and of their sessions
+ * (also session buckets still filed under an experiment the session has since left).
+ * Parameters: $1 experiment ids (bigint[]). Returns buckets deleted.
+ */
+export async function deleteScopeBuckets(tx: Executor, experimentIds: readonly number[]): Promise<number> {
+  const ids = bigintArray(experimentIds);
+  const experimentRows = await execCount(
+    tx,
+    sql`delete from experiment_statistics_buckets where experiment_id = any(${ids})`,
+  );
+  const sessionRows = await execCount(
+    tx,
+    sql`delete from session_statistics_buckets
+        where experiment_id = any(${ids})
+           or session_id in (select id from experiment_sessions where experiment_id = any(${ids}))`,
+  );
+  return experimentRows + sessionRows;
+}
+
+/**
+ * Deletes buckets whose experiment or session no longer exists (deleted experiments, teams,
+ * sessions). Returns buckets deleted.
+ */
+export async function deleteOrphanBuckets(tx: Executor): Promise<number> {
+  const experimentRows = await execCount(
+    tx,
+    sql`delete from experiment_statistics_buckets b
+        where not exists (select 1 from experiments e where e.id = b.experiment_id)`,
+  );
+  const sessionRows = await execCount(
+    tx,
+    sql`delete from session_statistics_buckets b
+        where not exists (select 1 from experiment_sessions s where s.id = b.session_id)`,
+  );
+  return experimentRows + sessionRows;
+}

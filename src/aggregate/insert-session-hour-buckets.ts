@@ -1,0 +1,36 @@
+/** Hourly session buckets for a batch of experiments, recomputed from source in one statement. */
+import { sql } from 'drizzle-orm';
+import { bigintArray } from '../db/params.js';
+import { execCount, type Executor } from '../db/types.js';
+
+/**
+ * Inserts (or overwrites) the hourly buckets of every session of the experiments in
+ * `experimentIds`, all platforms included: human messages per hour and the latest one.
+ * Sessions without human messages get no bucket (they read as zero).
+ *
+ * Parameters: $1 experiment ids (bigint[]). Returns the number of buckets written.
+ */
+export function insertSessionHourBuckets(tx: Executor, experimentIds: readonly number[]): Promise<number> {
+  return execCount(
+    tx,
+    sql`
+    insert into session_statistics_buckets as b (
+      team_id, experiment_id, session_id, bucket_size, bucket_start, bucket_end,
+      human_message_count, last_activity_at, updated_at
+    )
+    select s.team_id, s.experiment_id, s.id, 'hour', h.bucket_start, h.bucket_start + interval '1 hour',
+           count(*), max(h.created_at), now()
+    from experiment_sessions s
+    join chat_messages m on m.chat_id = s.chat_id
+    cross join lateral (select date_trunc('hour', m.created_at, 'UTC') as bucket_start, m.created_at) h
+    where s.experiment_id = any(${bigintArray(experimentIds)})
+      and m.message_type = 'human'
+    group by s.team_id, s.experiment_id, s.id, h.bucket_start
+    on conflict (session_id, bucket_size, bucket_start) do update set
+      team_id = excluded.team_id,
+      experiment_id = excluded.experiment_id,
+      human_message_count = excluded.human_message_count,
+      last_activity_at = excluded.last_activity_at,
+      updated_at = excluded.updated_at`,
+  );
+}

@@ -1,0 +1,80 @@
+/**
+ * Full rebuild: every hourly bucket and versions cache recomputed from source, in bounded batches of
+ * experiments, each batch its own transaction (see rebuild-batch.ts).
+ */
+import type { StatDb } from '../db/types.js';
+import { withSerializableRetry } from '../db/with-retry.js';
+import { countExperiments, experimentBatches } from '../experiment-batches.js';
+import { deleteOrphanBuckets } from './delete-scope-buckets.js';
+import { rebuildBatch } from './rebuild-batch.js';
+import { recordRefreshRun } from './record-refresh-run.js';
+
+export interface RefreshFullOptions {
+  /** Only these experiments; all experiments (and orphan cleanup) when omitted. */
+  experimentIds?: readonly number[];
+  /** Platforms excluded from experiment buckets. */
+  excludedPlatforms: readonly string[];
+  /** Experiments per transaction. */
+  batchExperiments: number;
+  /** Called after each batch, for progress output. */
+  onProgress?: (progress: RefreshProgress) => void;
+}
+
+export interface RefreshProgress {
+  batches: number;
+  experimentsDone: number;
+  experimentsTotal: number;
+  elapsedMs: number;
+}
+
+export interface RefreshResult {
+  mode: 'full';
+  experiments: number;
+  batches: number;
+  experimentBuckets: number;
+  sessionBuckets: number;
+  versionsUpdated: number;
+  orphanBucketsDeleted: number;
+  durationMs: number;
+}
+
+/** Rebuilds the hourly buckets and versions cache of the given (or all) experiments. */
+export async function refreshFull(db: StatDb, options: RefreshFullOptions): Promise<RefreshResult> {
+  const startedAt = new Date();
+  const scoped = options.experimentIds !== undefined;
+  const result: RefreshResult = {
+    mode: 'full',
+    experiments: 0,
+    batches: 0,
+    experimentBuckets: 0,
+    sessionBuckets: 0,
+    versionsUpdated: 0,
+    orphanBucketsDeleted: 0,
+    durationMs: 0,
+  };
+  const experimentsTotal = await countExperiments(db, options.experimentIds);
+  for await (const batch of experimentBatches(db, options.batchExperiments, options.experimentIds)) {
+    const written = await rebuildBatch(db, batch, options.excludedPlatforms);
+    result.batches += 1;
+    result.experiments += batch.length;
+    result.experimentBuckets += written.experimentBuckets;
+    result.sessionBuckets += written.sessionBuckets;
+    result.versionsUpdated += written.versionsUpdated;
+    options.onProgress?.({
+      batches: result.batches,
+      experimentsDone: result.experiments,
+      experimentsTotal: Math.max(experimentsTotal, result.experiments),
+      elapsedMs: Date.now() - startedAt.getTime(),
+    });
+  }
+  if (!scoped) {
+    result.orphanBucketsDeleted = await withSerializableRetry(() => db.transaction((tx) => deleteOrphanBuckets(tx)));
+  }
+  result.durationMs = Date.now() - startedAt.getTime();
+  await recordRefreshRun(db, {
+    ...result,
+    experimentIds: scoped ? [...new Set(options.experimentIds)] : null,
+    startedAt,
+  });
+  return result;
+}

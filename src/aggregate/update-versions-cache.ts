@@ -1,0 +1,46 @@
+/** experiment_sessions.cached_experiment_versions for a batch of experiments, in one statement. */
+import { sql } from 'drizzle-orm';
+import { bigintArray } from '../db/params.js';
+import { execCount, type Executor } from '../db/types.js';
+
+/** The tag category whose names are experiment versions. */
+export const EXPERIMENT_VERSION_CATEGORY = 'experiment_version';
+
+/**
+ * Sets each session's cached versions to the distinct names of `experiment_version` tags on any
+ * message of its chat, in natural order (statcache_natural_sort_key, then byte order). Rows whose
+ * value is already right are not touched, so a rebuild does not churn the platform's table.
+ *
+ * Parameters: $1 experiment ids (bigint[]). Returns the number of sessions changed.
+ */
+export function updateVersionsCache(tx: Executor, experimentIds: readonly number[]): Promise<number> {
+  return execCount(
+    tx,
+    sql`
+    with scope as (
+      select s.id, s.chat_id from experiment_sessions s
+      where s.experiment_id = any(${bigintArray(experimentIds)})
+    ),
+    names as (
+      select distinct sc.id as session_id, t.name
+      from scope sc
+      join chat_messages m on m.chat_id = sc.chat_id
+      join chat_message_tags mt on mt.message_id = m.id
+      join tags t on t.id = mt.tag_id
+      where t.category = ${EXPERIMENT_VERSION_CATEGORY}
+    ),
+    versions as (
+      select sc.id as session_id,
+             coalesce(array_agg(n.name order by statcache_natural_sort_key(n.name) collate "C", n.name collate "C")
+                        filter (where n.name is not null), '{}'::text[]) as versions
+      from scope sc
+      left join names n on n.session_id = sc.id
+      group by sc.id
+    )
+    update experiment_sessions s
+    set cached_experiment_versions = v.versions
+    from versions v
+    where s.id = v.session_id
+      and s.cached_experiment_versions is distinct from v.versions`,
+  );
+}

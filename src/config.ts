@@ -1,0 +1,91 @@
+/**
+ * The one typed configuration. Every environment variable statcache reads is read here, validated
+ * once, and reported with the variable name, the bad value and a good example.
+ */
+import { ConfigError } from './errors.js';
+
+/** Log levels, as pino names them. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Used when DATABASE_URL is unset (the local development server). */
+export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
+/** @defaultValue redis://127.0.0.1:6379 */
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+/** Sessions on these platforms count nowhere in experiment buckets. */
+export const DEFAULT_EXCLUDED_PLATFORMS: readonly string[] = ['evaluations'];
+/** Experiments per refresh/verify transaction: bounds lock time and memory on skewed traffic. */
+export const DEFAULT_BATCH_EXPERIMENTS = 50;
+const MAX_BATCH_EXPERIMENTS = 10_000;
+
+export interface StatcacheConfig {
+  /** PostgreSQL URL of the chat database. @defaultValue {@link DEFAULT_DATABASE_URL} */
+  databaseUrl: string;
+  /** True when DATABASE_URL was not set (the demo then uses embedded PGlite). */
+  databaseUrlIsDefault: boolean;
+  /** Redis URL for the job queue. @defaultValue {@link DEFAULT_REDIS_URL} */
+  redisUrl: string;
+  /** Platforms whose sessions are excluded from experiment buckets. @defaultValue ['evaluations'] */
+  excludedPlatforms: string[];
+  /** Experiments per refresh and verify batch. @defaultValue 50 */
+  batchExperiments: number;
+  /** @defaultValue 'info' */
+  logLevel: LogLevel;
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads and validates the configuration from `env` (process.env by default). Throws ConfigError. */
+export function loadConfig(env: Env = process.env): StatcacheConfig {
+  const rawDatabaseUrl = env.DATABASE_URL?.trim();
+  return {
+    databaseUrl: rawDatabaseUrl ? parseUrl('DATABASE_URL', rawDatabaseUrl, ['postgres:', 'postgresql:'], DEFAULT_DATABASE_URL) : DEFAULT_DATABASE_URL,
+    databaseUrlIsDefault: !rawDatabaseUrl,
+    redisUrl: parseUrl('REDIS_URL', env.REDIS_URL?.trim() || DEFAULT_REDIS_URL, ['redis:', 'rediss:'], DEFAULT_REDIS_URL),
+    excludedPlatforms: parsePlatforms(env.STATCACHE_EXCLUDED_PLATFORMS),
+    batchExperiments: parseBatch(env.STATCACHE_BATCH_EXPERIMENTS),
+    logLevel: parseLogLevel(env.LOG_LEVEL),
+  };
+}
+
+function parseUrl(variable: string, value: string, protocols: string[], example: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(variable, value, `is not a URL; example: ${example}`);
+  }
+  if (!protocols.includes(url.protocol)) {
+    throw new ConfigError(variable, value, `must start with ${protocols.map((p) => `${p}//`).join(' or ')}; example: ${example}`);
+  }
+  return value;
+}
+
+function parsePlatforms(value: string | undefined): string[] {
+  if (value === undefined) return [...DEFAULT_EXCLUDED_PLATFORMS];
+  const platforms = value.split(',').map((p) => p.trim()).filter((p) => p.length > 0);
+  // An explicitly empty value means "exclude nothing".
+  return [...new Set(platforms)];
+}
+
+function parseBatch(value: string | undefined): number {
+  if (value === undefined || value.trim() === '') return DEFAULT_BATCH_EXPERIMENTS;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_BATCH_EXPERIMENTS) {
+    throw new ConfigError(
+      'STATCACHE_BATCH_EXPERIMENTS',
+      value,
+      `must be a whole number from 1 to ${MAX_BATCH_EXPERIMENTS}; example: ${DEFAULT_BATCH_EXPERIMENTS}`,
+    );
+  }
+  return n;
+}
+
+function parseLogLevel(value: string | undefined): LogLevel {
+  if (value === undefined || value.trim() === '') return 'info';
+  const level = value.trim().toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    throw new ConfigError('LOG_LEVEL', value, `must be one of ${LOG_LEVELS.join(', ')}; example: info`);
+  }
+  return level as LogLevel;
+}

@@ -1,0 +1,67 @@
+/**
+ * One error class per failure kind. Each message says what happened and what to do; context is kept
+ * as readonly fields so callers (the CLI, later the worker) decide how to report it.
+ */
+
+/** Base class: every error statcache raises on purpose. */
+export class StatcacheError extends Error {
+  override name = 'StatcacheError';
+}
+
+/** An environment variable or option has a value statcache cannot use. Retrying will not help. */
+export class ConfigError extends StatcacheError {
+  override name = 'ConfigError';
+  constructor(
+    readonly variable: string,
+    readonly value: string,
+    readonly expected: string,
+  ) {
+    super(`${variable} ${expected} (got '${value}')`);
+  }
+}
+
+/** A caller passed arguments a function or command cannot accept (bad id, date, sort key, limit). */
+export class InvalidInputError extends StatcacheError {
+  override name = 'InvalidInputError';
+}
+
+const TABLES = { experiment: 'experiments', session: 'experiment_sessions', team: 'teams' } as const;
+
+/** Ids that were asked for do not exist in the chat tables. */
+export class NotFoundError extends StatcacheError {
+  override name = 'NotFoundError';
+  constructor(
+    readonly entity: 'experiment' | 'session' | 'team',
+    readonly ids: readonly number[],
+  ) {
+    super(`${entity} ${ids.length === 1 ? 'id' : 'ids'} ${ids.join(', ')} not found in ${TABLES[entity]}; check the ids`);
+  }
+}
+
+/** PostgreSQL could not be reached or refused the connection. */
+export class DatabaseUnreachableError extends StatcacheError {
+  override name = 'DatabaseUnreachableError';
+  constructor(
+    readonly target: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `cannot connect to PostgreSQL at ${target} (${reason}); check DATABASE_URL and that the server is running`,
+      options,
+    );
+  }
+}
+
+/** The database lacks statcache's tables or some of its migrations. */
+export class SchemaNotMigratedError extends StatcacheError {
+  override name = 'SchemaNotMigratedError';
+  constructor(
+    readonly applied: number,
+    readonly expected: number,
+  ) {
+    super(
+      `the database has ${applied} of statcache's ${expected} migrations applied; run \`statcache migrate\` first`,
+    );
+  }
+}

@@ -1,0 +1,37 @@
+/** Splits work into bounded batches of experiment ids, for refresh and verify alike. */
+import { sql } from 'drizzle-orm';
+import { type Executor, queryRows, toNumber } from './db/types.js';
+
+/**
+ * Yields batches of at most `size` experiment ids: the given ids (deduplicated, ascending), or every
+ * experiment in id order by keyset pages (one query per batch, never one per experiment).
+ */
+export async function* experimentBatches(
+  db: Executor,
+  size: number,
+  experimentIds?: readonly number[],
+): AsyncGenerator<number[]> {
+  if (experimentIds !== undefined) {
+    const ids = [...new Set(experimentIds)].sort((a, b) => a - b);
+    for (let i = 0; i < ids.length; i += size) yield ids.slice(i, i + size);
+    return;
+  }
+  let after = 0;
+  for (;;) {
+    const rows = await queryRows<{ id: unknown }>(
+      db,
+      sql`select id from experiments where id > ${after} order by id limit ${size}`,
+    );
+    if (rows.length === 0) return;
+    const ids = rows.map((r) => toNumber(r.id));
+    yield ids;
+    after = ids[ids.length - 1] as number;
+  }
+}
+
+/** Number of experiments a run over `experimentIds` (or all) will visit, for progress output. */
+export async function countExperiments(db: Executor, experimentIds?: readonly number[]): Promise<number> {
+  if (experimentIds !== undefined) return new Set(experimentIds).size;
+  const [row] = await queryRows<{ n: unknown }>(db, sql`select count(*) as n from experiments`);
+  return toNumber(row?.n);
+}

@@ -1,0 +1,45 @@
+/**
+ * statcache's public API. Everything not exported here is internal.
+ * Every function takes a drizzle PostgreSQL database as its first argument: one from createDb, or
+ * an application's own.
+ */
+
+export { refreshFull, type RefreshFullOptions, type RefreshProgress, type RefreshResult } from './aggregate/refresh-full.js';
+export { loadConfig, type StatcacheConfig, type LogLevel } from './config.js';
+export { createDb, type CreateDbOptions, type NodePgStatDb } from './db/create-db.js';
+export { createPgliteDb, type PgliteStatDb } from './db/create-pglite-db.js';
+export { migrate, schemaStatus, type MigrateResult } from './db/migrate.js';
+export type { StatDb } from './db/types.js';
+export {
+  ConfigError,
+  DatabaseUnreachableError,
+  InvalidInputError,
+  NotFoundError,
+  SchemaNotMigratedError,
+  StatcacheError,
+} from './errors.js';
+export { getExperimentTotals } from './read/get-experiment-totals.js';
+export { getSessionTotals } from './read/get-session-totals.js';
+export {
+  EXPERIMENT_SORT_KEYS,
+  type ExperimentRow,
+  type ExperimentSortKey,
+  type ListExperimentsOptions,
+  listExperiments,
+} from './read/list-experiments.js';
+export {
+  type ListSessionsOptions,
+  listSessions,
+  SESSION_SORT_KEYS,
+  type SessionRow,
+  type SessionSortKey,
+} from './read/list-sessions.js';
+export { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, type SortOrder } from './read/page-options.js';
+export type { ExperimentTotals, Page, SessionTotals } from './read/totals-types.js';
+export { BUCKET_SIZES, type BucketSize } from './schema/cache-tables.js';
+export * as schema from './schema/index.js';
+export { type SeedOptions, type SeedResult, seedWorkload } from './seed/seed-workload.js';
+export { workloadSize, type WorkloadSize } from './seed/workload-size.js';
+export { type CacheStatus, getStatus } from './status/get-status.js';
+export type { Mismatch, VerifyResult } from './verify/mismatch.js';
+export { verify, type VerifyOptions } from './verify/verify.js';

@@ -1,0 +1,52 @@
+/** Totals for a batch of experiments, summed from their buckets of every size in one statement. */
+import { sql } from 'drizzle-orm';
+import { bigintArray } from '../db/params.js';
+import { queryRows, toDate, toNumber, type StatDb } from '../db/types.js';
+import type { ExperimentTotals } from './totals-types.js';
+import { assertIds } from './validate-ids.js';
+
+interface Row {
+  id: unknown;
+  sessions: unknown;
+  participants: unknown;
+  human_messages: unknown;
+  last_activity_at: unknown;
+}
+
+/**
+ * Returns a Map from each requested experiment id to its totals; ids without buckets (or unknown
+ * ids) read as zeros. One SQL statement whatever the number of ids.
+ */
+export async function getExperimentTotals(
+  db: StatDb,
+  ids: readonly number[],
+): Promise<Map<number, ExperimentTotals>> {
+  assertIds(ids, 'experiment');
+  const totals = new Map<number, ExperimentTotals>();
+  if (ids.length === 0) return totals;
+  // Parameters: $1 experiment ids (bigint[]).
+  const rows = await queryRows<Row>(
+    db,
+    sql`
+    select i.id,
+           coalesce(sum(b.session_count), 0)::bigint as sessions,
+           coalesce(sum(b.new_participant_count), 0)::bigint as participants,
+           coalesce(sum(b.human_message_count), 0)::bigint as human_messages,
+           max(b.last_activity_at) as last_activity_at
+    from (select distinct unnest(${bigintArray(ids)}) as id) as i
+    left join experiment_statistics_buckets b on b.experiment_id = i.id
+    group by i.id`,
+  );
+  const byId = new Map<number, ExperimentTotals>();
+  for (const row of rows) {
+    byId.set(toNumber(row.id), {
+      sessions: toNumber(row.sessions),
+      participants: toNumber(row.participants),
+      humanMessages: toNumber(row.human_messages),
+      lastActivityAt: toDate(row.last_activity_at),
+    });
+  }
+  // In request order, so callers can print or serialize the map as asked.
+  for (const id of ids) totals.set(id, byId.get(id) as ExperimentTotals);
+  return totals;
+}

@@ -1,0 +1,99 @@
+/** A sorted page of a team's experiments with their totals, in one statement. */
+import { type SQL, sql } from 'drizzle-orm';
+import { queryRows, toDate, toNumber, type StatDb } from '../db/types.js';
+import { InvalidInputError } from '../errors.js';
+import { type PageOptions, resolvePage, type SortOrder } from './page-options.js';
+import type { ExperimentTotals, Page } from './totals-types.js';
+
+export const EXPERIMENT_SORT_KEYS = ['name', 'sessions', 'participants', 'humanMessages', 'lastActivity'] as const;
+export type ExperimentSortKey = (typeof EXPERIMENT_SORT_KEYS)[number];
+
+const COLUMNS: Record<ExperimentSortKey, { expression: SQL; defaultOrder: SortOrder }> = {
+  name: { expression: sql`t.name collate "C"`, defaultOrder: 'asc' },
+  sessions: { expression: sql`t.sessions`, defaultOrder: 'desc' },
+  participants: { expression: sql`t.participants`, defaultOrder: 'desc' },
+  humanMessages: { expression: sql`t.human_messages`, defaultOrder: 'desc' },
+  lastActivity: { expression: sql`t.last_activity_at`, defaultOrder: 'desc' },
+};
+
+export interface ListExperimentsOptions extends PageOptions<ExperimentSortKey> {
+  /** Only this team's experiments; every experiment when omitted. */
+  teamId?: number;
+}
+
+export interface ExperimentRow extends ExperimentTotals {
+  experimentId: number;
+  teamId: number;
+  name: string;
+}
+
+interface Row {
+  total: unknown;
+  id: unknown;
+  team_id: unknown;
+  name: string | null;
+  sessions: unknown;
+  participants: unknown;
+  human_messages: unknown;
+  last_activity_at: unknown;
+}
+
+/**
+ * Lists experiments with totals, sorted (nulls last, then by id) and paged in SQL, plus the total
+ * number of experiments. Experiments without buckets read as zeros. Exactly one statement.
+ */
+export async function listExperiments(
+  db: StatDb,
+  options: ListExperimentsOptions = {},
+): Promise<Page<ExperimentRow>> {
+  const page = resolvePage(options, COLUMNS, 'lastActivity', sql`t.id`);
+  if (options.teamId !== undefined && (!Number.isSafeInteger(options.teamId) || options.teamId < 1)) {
+    throw new InvalidInputError(`teamId must be a positive whole number (got '${String(options.teamId)}')`);
+  }
+  const teamFilter = options.teamId === undefined ? sql`true` : sql`e.team_id = ${options.teamId}`;
+  // Parameters: team id (when given), limit, offset. The outer left join returns one row even for
+  // an empty page, so the total count always arrives.
+  const rows = await queryRows<Row>(
+    db,
+    sql`
+    with totals as (
+      select e.id, e.team_id, e.name,
+             coalesce(b.sessions, 0) as sessions, coalesce(b.participants, 0) as participants,
+             coalesce(b.human_messages, 0) as human_messages, b.last_activity_at
+      from experiments e
+      left join lateral (
+        select sum(x.session_count)::bigint as sessions,
+               sum(x.new_participant_count)::bigint as participants,
+               sum(x.human_message_count)::bigint as human_messages,
+               max(x.last_activity_at) as last_activity_at
+        from experiment_statistics_buckets x
+        where x.experiment_id = e.id
+      ) b on true
+      where ${teamFilter}
+    ),
+    page as (
+      select t.*, row_number() over (order by ${page.orderBy}) as position
+      from totals t
+      order by position
+      limit ${page.limit} offset ${page.offset}
+    )
+    select (select count(*) from totals) as total, page.*
+    from (select 1) as one
+    left join page on true
+    order by page.position`,
+  );
+  return {
+    total: toNumber(rows[0]?.total),
+    rows: rows
+      .filter((r) => r.id !== null)
+      .map((r) => ({
+        experimentId: toNumber(r.id),
+        teamId: toNumber(r.team_id),
+        name: r.name ?? '',
+        sessions: toNumber(r.sessions),
+        participants: toNumber(r.participants),
+        humanMessages: toNumber(r.human_messages),
+        lastActivityAt: toDate(r.last_activity_at),
+      })),
+  };
+}

@@ -1,0 +1,96 @@
+/** A sorted page of one experiment's sessions with their totals, in one statement. */
+import { type SQL, sql } from 'drizzle-orm';
+import { queryRows, toDate, toNumber, type StatDb } from '../db/types.js';
+import { InvalidInputError } from '../errors.js';
+import { type PageOptions, resolvePage, type SortOrder } from './page-options.js';
+import type { Page, SessionTotals } from './totals-types.js';
+
+export const SESSION_SORT_KEYS = ['id', 'createdAt', 'humanMessages', 'lastActivity'] as const;
+export type SessionSortKey = (typeof SESSION_SORT_KEYS)[number];
+
+const COLUMNS: Record<SessionSortKey, { expression: SQL; defaultOrder: SortOrder }> = {
+  id: { expression: sql`t.id`, defaultOrder: 'asc' },
+  createdAt: { expression: sql`t.created_at`, defaultOrder: 'desc' },
+  humanMessages: { expression: sql`t.human_messages`, defaultOrder: 'desc' },
+  lastActivity: { expression: sql`t.last_activity_at`, defaultOrder: 'desc' },
+};
+
+export interface ListSessionsOptions extends PageOptions<SessionSortKey> {
+  experimentId: number;
+}
+
+export interface SessionRow extends SessionTotals {
+  sessionId: number;
+  participantId: number | null;
+  participantIdentifier: string | null;
+  platform: string;
+  createdAt: Date;
+}
+
+interface Row {
+  total: unknown;
+  id: unknown;
+  participant_id: unknown;
+  participant_identifier: string | null;
+  platform: string;
+  created_at: unknown;
+  human_messages: unknown;
+  last_activity_at: unknown;
+  experiment_versions: string[] | null;
+}
+
+/**
+ * Lists an experiment's sessions (every platform) with totals and cached versions, sorted (nulls
+ * last, then by id) and paged in SQL, plus the total number of sessions. Exactly one statement.
+ */
+export async function listSessions(db: StatDb, options: ListSessionsOptions): Promise<Page<SessionRow>> {
+  const page = resolvePage(options, COLUMNS, 'lastActivity', sql`t.id`);
+  if (!Number.isSafeInteger(options.experimentId) || options.experimentId < 1) {
+    throw new InvalidInputError(
+      `experimentId must be a positive whole number (got '${String(options.experimentId)}')`,
+    );
+  }
+  // Parameters: experiment id, limit, offset.
+  const rows = await queryRows<Row>(
+    db,
+    sql`
+    with totals as (
+      select s.id, s.participant_id, p.identifier as participant_identifier, s.platform, s.created_at,
+             s.cached_experiment_versions as experiment_versions,
+             coalesce(b.human_messages, 0) as human_messages, b.last_activity_at
+      from experiment_sessions s
+      left join participants p on p.id = s.participant_id
+      left join lateral (
+        select sum(x.human_message_count)::bigint as human_messages, max(x.last_activity_at) as last_activity_at
+        from session_statistics_buckets x
+        where x.session_id = s.id
+      ) b on true
+      where s.experiment_id = ${options.experimentId}
+    ),
+    page as (
+      select t.*, row_number() over (order by ${page.orderBy}) as position
+      from totals t
+      order by position
+      limit ${page.limit} offset ${page.offset}
+    )
+    select (select count(*) from totals) as total, page.*
+    from (select 1) as one
+    left join page on true
+    order by page.position`,
+  );
+  return {
+    total: toNumber(rows[0]?.total),
+    rows: rows
+      .filter((r) => r.id !== null)
+      .map((r) => ({
+        sessionId: toNumber(r.id),
+        participantId: r.participant_id === null ? null : toNumber(r.participant_id),
+        participantIdentifier: r.participant_identifier,
+        platform: r.platform,
+        createdAt: toDate(r.created_at) as Date,
+        humanMessages: toNumber(r.human_messages),
+        lastActivityAt: toDate(r.last_activity_at),
+        experimentVersions: r.experiment_versions ?? [],
+      })),
+  };
+}

@@ -1,0 +1,99 @@
+/**
+ * statcache's own tables: the hourly/daily/monthly buckets and a log of refresh runs.
+ * Buckets hold no foreign keys to the chat tables on purpose: a refresh inserting a bucket for a
+ * session that a writer is deleting at that moment would fail the whole batch, and the chat
+ * platform's deletes would pay for cascades into the cache. Orphans are removed by the refresh.
+ */
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  bigserial,
+  check,
+  index,
+  integer,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+} from 'drizzle-orm/pg-core';
+
+const tsz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+/** Bucket sizes, finest first. Each is also a valid `date_trunc` unit. */
+export const BUCKET_SIZES = ['hour', 'day', 'month'] as const;
+export type BucketSize = (typeof BUCKET_SIZES)[number];
+
+export const experimentStatisticsBuckets = pgTable(
+  'experiment_statistics_buckets',
+  {
+    teamId: bigint('team_id', { mode: 'number' }).notNull(),
+    experimentId: bigint('experiment_id', { mode: 'number' }).notNull(),
+    bucketSize: text('bucket_size').$type<BucketSize>().notNull(),
+    bucketStart: tsz('bucket_start').notNull(),
+    bucketEnd: tsz('bucket_end').notNull(),
+    sessionCount: integer('session_count').notNull().default(0),
+    newParticipantCount: integer('new_participant_count').notNull().default(0),
+    humanMessageCount: integer('human_message_count').notNull().default(0),
+    lastActivityAt: tsz('last_activity_at'),
+    updatedAt: tsz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    // The unique key the issue asks for; as the primary key it also serves every per-experiment read
+    // (totals sum one experiment's buckets by index range) and the upsert's ON CONFLICT target.
+    primaryKey({
+      name: 'experiment_statistics_buckets_pkey',
+      columns: [t.experimentId, t.bucketSize, t.bucketStart],
+    }),
+    check('experiment_statistics_buckets_size_check', sql`${t.bucketSize} in ('hour', 'day', 'month')`),
+    check(
+      'experiment_statistics_buckets_aligned_check',
+      sql`${t.bucketStart} = date_trunc(${t.bucketSize}, ${t.bucketStart}, 'UTC') and ${t.bucketEnd} = ((${t.bucketStart} at time zone 'UTC') + ('1 ' || ${t.bucketSize})::interval) at time zone 'UTC'`,
+    ),
+  ],
+);
+
+export const sessionStatisticsBuckets = pgTable(
+  'session_statistics_buckets',
+  {
+    teamId: bigint('team_id', { mode: 'number' }).notNull(),
+    experimentId: bigint('experiment_id', { mode: 'number' }).notNull(),
+    sessionId: bigint('session_id', { mode: 'number' }).notNull(),
+    bucketSize: text('bucket_size').$type<BucketSize>().notNull(),
+    bucketStart: tsz('bucket_start').notNull(),
+    bucketEnd: tsz('bucket_end').notNull(),
+    humanMessageCount: integer('human_message_count').notNull().default(0),
+    lastActivityAt: tsz('last_activity_at'),
+    updatedAt: tsz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({
+      name: 'session_statistics_buckets_pkey',
+      columns: [t.sessionId, t.bucketSize, t.bucketStart],
+    }),
+    // A refresh replaces one batch of experiments' session buckets; verify reads them the same way.
+    index('session_statistics_buckets_experiment_id_idx').on(t.experimentId),
+    check('session_statistics_buckets_size_check', sql`${t.bucketSize} in ('hour', 'day', 'month')`),
+    check(
+      'session_statistics_buckets_aligned_check',
+      sql`${t.bucketStart} = date_trunc(${t.bucketSize}, ${t.bucketStart}, 'UTC') and ${t.bucketEnd} = ((${t.bucketStart} at time zone 'UTC') + ('1 ' || ${t.bucketSize})::interval) at time zone 'UTC'`,
+    ),
+  ],
+);
+
+/** One row per refresh run, for `statcache status` ("last refresh") and operators. */
+export const refreshRuns = pgTable(
+  'statcache_refresh_runs',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    mode: text('mode').notNull(),
+    experimentIds: bigint('experiment_ids', { mode: 'number' }).array(),
+    startedAt: tsz('started_at').notNull(),
+    finishedAt: tsz('finished_at').notNull().defaultNow(),
+    experiments: integer('experiments').notNull(),
+    experimentBuckets: integer('experiment_buckets').notNull(),
+    sessionBuckets: integer('session_buckets').notNull(),
+    versionsUpdated: integer('versions_updated').notNull(),
+  },
+  // status reads the newest run.
+  (t) => [index('statcache_refresh_runs_finished_at_idx').on(t.finishedAt)],
+);

@@ -1,0 +1,56 @@
+/** What verify reports: each stored value that differs from a live recount of the source tables. */
+import type { BucketSize } from '../schema/cache-tables.js';
+
+export interface ExperimentBucketValues {
+  sessions: number;
+  participants: number;
+  humanMessages: number;
+  /** ISO-8601 UTC, or null. */
+  lastActivityAt: string | null;
+}
+
+export interface SessionBucketValues {
+  humanMessages: number;
+  lastActivityAt: string | null;
+}
+
+/** A stored bucket differs from the recount; `null` on one side means that bucket should not / does exist. */
+export interface ExperimentBucketMismatch {
+  kind: 'experiment_bucket';
+  experimentId: number;
+  bucketSize: BucketSize;
+  bucketStart: string;
+  expected: ExperimentBucketValues | null;
+  actual: ExperimentBucketValues | null;
+}
+
+export interface SessionBucketMismatch {
+  kind: 'session_bucket';
+  sessionId: number;
+  bucketSize: BucketSize;
+  bucketStart: string;
+  expected: SessionBucketValues | null;
+  actual: SessionBucketValues | null;
+}
+
+export interface SessionVersionsMismatch {
+  kind: 'session_versions';
+  sessionId: number;
+  expected: string[];
+  actual: string[];
+}
+
+/** Buckets left behind by an experiment or session that no longer exists. */
+export interface OrphanBucketsMismatch {
+  kind: 'orphan_buckets';
+  table: 'experiment_statistics_buckets' | 'session_statistics_buckets';
+  id: number;
+  buckets: number;
+}
+
+export type Mismatch = ExperimentBucketMismatch | SessionBucketMismatch | SessionVersionsMismatch | OrphanBucketsMismatch;
+
+export interface VerifyResult {
+  checked: { experiments: number; sessions: number };
+  mismatches: Mismatch[];
+}

@@ -1,0 +1,112 @@
+/** Live recount of session buckets and the versions cache for a batch of experiments. */
+import { sql } from 'drizzle-orm';
+import { bigintArray } from '../db/params.js';
+import { type Executor, queryRows, toDate, toNumber } from '../db/types.js';
+import type { BucketSize } from '../schema/cache-tables.js';
+import { EXPERIMENT_VERSION_CATEGORY } from '../aggregate/update-versions-cache.js';
+import type { SessionBucketMismatch, SessionVersionsMismatch } from './mismatch.js';
+
+interface BucketRow {
+  session_id: unknown;
+  bucket_size: BucketSize;
+  bucket_start: unknown;
+  x_present: boolean;
+  x_messages: unknown;
+  x_last: unknown;
+  b_present: boolean;
+  b_messages: unknown;
+  b_last: unknown;
+}
+
+/**
+ * Compares stored session buckets of the sessions of `experimentIds` (and any bucket still filed
+ * under those experiments) with a recount from source. Parameters: $1 experiment ids (bigint[]).
+ */
+export async function recountSessionBuckets(
+  tx: Executor,
+  experimentIds: readonly number[],
+): Promise<SessionBucketMismatch[]> {
+  const ids = bigintArray(experimentIds);
+  const rows = await queryRows<BucketRow>(
+    tx,
+    sql`
+    with sessions as (
+      select id, chat_id from experiment_sessions where experiment_id = any(${ids})
+    ),
+    hourly as (
+      select s.id as session_id, date_trunc('hour', m.created_at, 'UTC') as hour, count(*) as messages,
+             max(m.created_at) as last_at
+      from sessions s join chat_messages m on m.chat_id = s.chat_id
+      where m.message_type = 'human'
+      group by 1, 2
+    ),
+    stored as materialized (
+      select * from session_statistics_buckets
+      where experiment_id = any(${ids}) or session_id in (select id from sessions)
+    ),
+    placed as (
+      select h.*,
+             case when bm.session_id is not null then 'month' when bd.session_id is not null then 'day' else 'hour' end as bucket_size,
+             coalesce(bm.bucket_start, bd.bucket_start, h.hour) as bucket_start
+      from hourly h
+      left join stored bm on bm.session_id = h.session_id and bm.bucket_size = 'month'
+                         and bm.bucket_start = date_trunc('month', h.hour, 'UTC')
+      left join stored bd on bd.session_id = h.session_id and bd.bucket_size = 'day'
+                         and bd.bucket_start = date_trunc('day', h.hour, 'UTC')
+    ),
+    expected as (
+      select session_id, bucket_size, bucket_start, sum(messages) as messages, max(last_at) as last_at
+      from placed group by 1, 2, 3
+    )
+    select coalesce(x.session_id, b.session_id) as session_id,
+           coalesce(x.bucket_size, b.bucket_size) as bucket_size,
+           coalesce(x.bucket_start, b.bucket_start) as bucket_start,
+           x.session_id is not null as x_present, x.messages as x_messages, x.last_at as x_last,
+           b.session_id is not null as b_present, b.human_message_count as b_messages, b.last_activity_at as b_last
+    from expected x
+    full join stored b on b.session_id = x.session_id and b.bucket_size = x.bucket_size
+                      and b.bucket_start = x.bucket_start
+    where x.session_id is null or b.session_id is null
+       or x.messages <> b.human_message_count or x.last_at is distinct from b.last_activity_at
+    order by 1, 3`,
+  );
+  return rows.map((r) => ({
+    kind: 'session_bucket',
+    sessionId: toNumber(r.session_id),
+    bucketSize: r.bucket_size,
+    bucketStart: (toDate(r.bucket_start) as Date).toISOString(),
+    expected: r.x_present
+      ? { humanMessages: toNumber(r.x_messages), lastActivityAt: toDate(r.x_last)?.toISOString() ?? null }
+      : null,
+    actual: r.b_present
+      ? { humanMessages: toNumber(r.b_messages), lastActivityAt: toDate(r.b_last)?.toISOString() ?? null }
+      : null,
+  }));
+}
+
+/** Sessions of `experimentIds` whose cached_experiment_versions differs from their chat's tags. */
+export async function recountSessionVersions(
+  tx: Executor,
+  experimentIds: readonly number[],
+): Promise<SessionVersionsMismatch[]> {
+  const rows = await queryRows<{ id: unknown; expected: string[]; actual: string[] }>(
+    tx,
+    sql`
+    select s.id, coalesce(v.versions, '{}'::text[]) as expected, s.cached_experiment_versions as actual
+    from experiment_sessions s
+    left join lateral (
+      select array_agg(d.name order by statcache_natural_sort_key(d.name) collate "C", d.name collate "C") as versions
+      from (
+        select distinct t.name
+        from chat_messages m
+        join chat_message_tags mt on mt.message_id = m.id
+        join tags t on t.id = mt.tag_id
+        where m.chat_id = s.chat_id and t.category = ${EXPERIMENT_VERSION_CATEGORY}
+      ) d
+    ) v on true
+    where s.experiment_id = any(${bigintArray(experimentIds)})
+      and s.cached_experiment_versions is distinct from coalesce(v.versions, '{}'::text[])
+    order by s.id`,
+  );
+  return rows.map((r) => ({ kind: 'session_versions', sessionId: toNumber(r.id), expected: r.expected, actual: r.actual }));
+}
