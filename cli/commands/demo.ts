@@ -3,7 +3,7 @@
  * experiments. Without DATABASE_URL it runs on embedded PGlite in .statcache/demo (recreated each
  * run), so it needs nothing but Node; with DATABASE_URL it uses that database.
  */
-import { rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { refreshFull } from '../../src/aggregate/refresh-full.js';
@@ -39,6 +39,7 @@ export function registerDemo(program: Command): void {
         if (config.databaseUrlIsDefault) {
           const dir = resolve(DEMO_DATA_DIR);
           await rm(dir, { recursive: true, force: true });
+          await mkdir(dir, { recursive: true });
           logLine(`demo: DATABASE_URL is not set; using embedded PGlite in ${dir}`);
           db = await createPgliteDb(dir);
         } else {

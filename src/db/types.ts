@@ -29,8 +29,20 @@ export function toNumber(value: unknown): number {
   return Number(value);
 }
 
-/** Timestamps come back as Date from both drivers; null stays null. */
+/**
+ * Timestamps: PGlite returns Date; drizzle's node-postgres driver returns PostgreSQL's text form
+ * ('2026-03-10 05:00:00.5-05', in the session's TimeZone), which is parsed here with its offset so
+ * the instant never depends on the TimeZone. Sub-millisecond digits are dropped (JS Dates hold ms).
+ */
 export function toDate(value: unknown): Date | null {
   if (value === null || value === undefined) return null;
-  return value instanceof Date ? value : new Date(String(value));
+  if (value instanceof Date) return value;
+  const text = String(value);
+  const match = PG_TIMESTAMPTZ.exec(text);
+  if (!match) return new Date(text);
+  const [, date, time, fraction = '', sign, hours, minutes = '00'] = match;
+  const ms = fraction.slice(0, 3).padEnd(3, '0');
+  return new Date(`${date}T${time}.${ms}${sign}${hours}:${minutes}`);
 }
+
+const PG_TIMESTAMPTZ = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.(\d+))?([+-])(\d{2})(?::(\d{2}))?(?::\d{2})?$/;

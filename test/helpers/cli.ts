@@ -1,0 +1,21 @@
+/** Runs the real `statcache` bin (dist/, built by global setup) and captures what it prints. */
+import { execFile } from 'node:child_process';
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `statcache ...args` with DATABASE_URL=`databaseUrl` (unset when null). */
+export function runCli(args: string[], databaseUrl: string | null, env: Record<string, string> = {}): Promise<CliResult> {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
+  if (databaseUrl === null) delete childEnv.DATABASE_URL;
+  else childEnv.DATABASE_URL = databaseUrl;
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['bin/statcache.js', ...args], { env: childEnv }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
