@@ -19,7 +19,16 @@ const program = new Command()
   .showSuggestionAfterError()
   .exitOverride();
 
-for (const register of [registerMigrate, registerRefresh, registerVerify, registerTotals, registerSessions, registerStatus, registerSeed, registerDemo]) {
+for (const register of [
+  registerMigrate,
+  registerRefresh,
+  registerVerify,
+  registerTotals,
+  registerSessions,
+  registerStatus,
+  registerSeed,
+  registerDemo,
+]) {
   register(program);
 }
 for (const command of program.commands) command.exitOverride();
@@ -29,9 +38,14 @@ try {
 } catch (error) {
   if (!(error instanceof CommanderError)) throw error;
   // Help and version exit 0; every other commander error is bad usage (it printed its message).
-  const ok = error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help';
+  const ok =
+    error.code === 'commander.helpDisplayed' ||
+    error.code === 'commander.version' ||
+    error.code === 'commander.help';
   if (!ok && process.argv.includes('--json')) {
-    process.stdout.write(`${JSON.stringify({ error: { name: 'UsageError', message: error.message.replace(/^error: /, '') } }, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ error: { name: 'UsageError', message: error.message.replace(/^error: /, '') } }, null, 2)}\n`,
+    );
   }
   process.exitCode = ok ? 0 : EXIT_USAGE;
 }

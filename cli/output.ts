@@ -20,7 +20,11 @@ export function printTable(headers: string[], rows: (string | number)[][]): void
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i] ?? '').length)));
   const format = (cells: (string | number)[]) =>
     cells
-      .map((cell, i) => (typeof cell === 'number' ? String(cell).padStart(widths[i] ?? 0) : String(cell).padEnd(widths[i] ?? 0)))
+      .map((cell, i) =>
+        typeof cell === 'number'
+          ? String(cell).padStart(widths[i] ?? 0)
+          : String(cell).padEnd(widths[i] ?? 0),
+      )
       .join('  ')
       .trimEnd();
   printLine(format(headers));

@@ -14,7 +14,10 @@ export function parseIdList(value: string): number[] {
 
 /** One positive id. */
 export function parseId(value: string, whole = value): number {
-  if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`'${value}' is not an id; ids are positive whole numbers, like 42 (got '${whole}')`);
+  if (!/^\d+$/.test(value))
+    throw new InvalidArgumentError(
+      `'${value}' is not an id; ids are positive whole numbers, like 42 (got '${whole}')`,
+    );
   const id = Number(value);
   if (id < 1 || id > MAX_ID) throw new InvalidArgumentError(`id ${value} is out of range 1..${MAX_ID}`);
   return id;
@@ -23,26 +26,36 @@ export function parseId(value: string, whole = value): number {
 /** A whole number within [min, max]. */
 export function intInRange(min: number, max: number): (value: string) => number {
   return (value: string) => {
-    if (!/^-?\d+$/.test(value.trim())) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max} (got '${value}')`);
+    if (!/^-?\d+$/.test(value.trim()))
+      throw new InvalidArgumentError(`expected a whole number from ${min} to ${max} (got '${value}')`);
     const n = Number(value);
-    if (n < min || n > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max} (got '${value}')`);
+    if (n < min || n > max)
+      throw new InvalidArgumentError(`expected a whole number from ${min} to ${max} (got '${value}')`);
     return n;
   };
 }
 
 /** An ISO-8601 instant with a time zone, e.g. 2026-11-01T00:00:00Z; impossible dates are rejected. */
 export function parseIsoInstant(value: string): Date {
-  const match = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2}))?$/.exec(value);
+  const match =
+    /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2}))?$/.exec(
+      value,
+    );
   const date = new Date(value.length === 10 ? `${value}T00:00:00Z` : value);
   const [, y, mo, d, h = '0', mi = '0', s = '0', zone] = match ?? [];
   const valid =
     match !== null &&
     (value.length === 10 || zone !== undefined) &&
     !Number.isNaN(date.getTime()) &&
-    Number(mo) >= 1 && Number(mo) <= 12 &&
-    Number(d) >= 1 && Number(d) <= daysInMonth(Number(y), Number(mo)) &&
-    Number(h) <= 23 && Number(mi) <= 59 && Number(s) <= 59;
-  if (!valid) throw new InvalidArgumentError(`expected an ISO-8601 date like 2026-11-01T00:00:00Z (got '${value}')`);
+    Number(mo) >= 1 &&
+    Number(mo) <= 12 &&
+    Number(d) >= 1 &&
+    Number(d) <= daysInMonth(Number(y), Number(mo)) &&
+    Number(h) <= 23 &&
+    Number(mi) <= 59 &&
+    Number(s) <= 59;
+  if (!valid)
+    throw new InvalidArgumentError(`expected an ISO-8601 date like 2026-11-01T00:00:00Z (got '${value}')`);
   return date;
 }
 

@@ -4,17 +4,12 @@
  */
 import { sql } from 'drizzle-orm';
 import { loadConfig, type StatcacheConfig } from '../src/config.js';
-import { createDb } from '../src/db/create-db.js';
 import { translateConnectionError } from '../src/db/connection-errors.js';
+import { createDb } from '../src/db/create-db.js';
 import { schemaStatus } from '../src/db/migrate.js';
-import { type Executor, queryRows, type StatDb, toNumber } from '../src/db/types.js';
 import { bigintArray } from '../src/db/params.js';
-import {
-  ConfigError,
-  InvalidInputError,
-  NotFoundError,
-  SchemaNotMigratedError,
-} from '../src/errors.js';
+import { type Executor, queryRows, type StatDb, toNumber } from '../src/db/types.js';
+import { ConfigError, InvalidInputError, NotFoundError, SchemaNotMigratedError } from '../src/errors.js';
 import { EXIT_FAILURE, EXIT_USAGE } from './exit-codes.js';
 import { printJson } from './output.js';
 
@@ -73,12 +68,16 @@ export async function assertExperimentsExist(db: Executor, ids: readonly number[
 
 function reportError(error: unknown, json: boolean, databaseUrl: string | undefined): number {
   const translated = databaseUrl ? translateConnectionError(error, databaseUrl) : error;
-  const usage = translated instanceof ConfigError || translated instanceof InvalidInputError || translated instanceof NotFoundError;
+  const usage =
+    translated instanceof ConfigError ||
+    translated instanceof InvalidInputError ||
+    translated instanceof NotFoundError;
   const message = translated instanceof Error ? translated.message : String(translated);
   const name = translated instanceof Error ? translated.name : 'Error';
   process.stderr.write(`statcache: ${firstLine(message)}\n`);
   if (json) printJson({ error: { name, message: firstLine(message) } });
-  if (process.env.STATCACHE_DEBUG && translated instanceof Error) process.stderr.write(`${translated.stack}\n`);
+  if (process.env.STATCACHE_DEBUG && translated instanceof Error)
+    process.stderr.write(`${translated.stack}\n`);
   return usage ? EXIT_USAGE : EXIT_FAILURE;
 }
 

@@ -39,9 +39,16 @@ type Env = Record<string, string | undefined>;
 export function loadConfig(env: Env = process.env): StatcacheConfig {
   const rawDatabaseUrl = env.DATABASE_URL?.trim();
   return {
-    databaseUrl: rawDatabaseUrl ? parseUrl('DATABASE_URL', rawDatabaseUrl, ['postgres:', 'postgresql:'], DEFAULT_DATABASE_URL) : DEFAULT_DATABASE_URL,
+    databaseUrl: rawDatabaseUrl
+      ? parseUrl('DATABASE_URL', rawDatabaseUrl, ['postgres:', 'postgresql:'], DEFAULT_DATABASE_URL)
+      : DEFAULT_DATABASE_URL,
     databaseUrlIsDefault: !rawDatabaseUrl,
-    redisUrl: parseUrl('REDIS_URL', env.REDIS_URL?.trim() || DEFAULT_REDIS_URL, ['redis:', 'rediss:'], DEFAULT_REDIS_URL),
+    redisUrl: parseUrl(
+      'REDIS_URL',
+      env.REDIS_URL?.trim() || DEFAULT_REDIS_URL,
+      ['redis:', 'rediss:'],
+      DEFAULT_REDIS_URL,
+    ),
     excludedPlatforms: parsePlatforms(env.STATCACHE_EXCLUDED_PLATFORMS),
     batchExperiments: parseBatch(env.STATCACHE_BATCH_EXPERIMENTS),
     logLevel: parseLogLevel(env.LOG_LEVEL),
@@ -56,14 +63,21 @@ function parseUrl(variable: string, value: string, protocols: string[], example:
     throw new ConfigError(variable, value, `is not a URL; example: ${example}`);
   }
   if (!protocols.includes(url.protocol)) {
-    throw new ConfigError(variable, value, `must start with ${protocols.map((p) => `${p}//`).join(' or ')}; example: ${example}`);
+    throw new ConfigError(
+      variable,
+      value,
+      `must start with ${protocols.map((p) => `${p}//`).join(' or ')}; example: ${example}`,
+    );
   }
   return value;
 }
 
 function parsePlatforms(value: string | undefined): string[] {
   if (value === undefined) return [...DEFAULT_EXCLUDED_PLATFORMS];
-  const platforms = value.split(',').map((p) => p.trim()).filter((p) => p.length > 0);
+  const platforms = value
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p.length > 0);
   // An explicitly empty value means "exclude nothing".
   return [...new Set(platforms)];
 }

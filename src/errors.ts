@@ -34,7 +34,9 @@ export class NotFoundError extends StatcacheError {
     readonly entity: 'experiment' | 'session' | 'team',
     readonly ids: readonly number[],
   ) {
-    super(`${entity} ${ids.length === 1 ? 'id' : 'ids'} ${ids.join(', ')} not found in ${TABLES[entity]}; check the ids`);
+    super(
+      `${entity} ${ids.length === 1 ? 'id' : 'ids'} ${ids.join(', ')} not found in ${TABLES[entity]}; check the ids`,
+    );
   }
 }
 

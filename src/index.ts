@@ -4,11 +4,16 @@
  * an application's own.
  */
 
-export { refreshFull, type RefreshFullOptions, type RefreshProgress, type RefreshResult } from './aggregate/refresh-full.js';
-export { loadConfig, type StatcacheConfig, type LogLevel } from './config.js';
-export { createDb, type CreateDbOptions, type NodePgStatDb } from './db/create-db.js';
+export {
+  type RefreshFullOptions,
+  type RefreshProgress,
+  type RefreshResult,
+  refreshFull,
+} from './aggregate/refresh-full.js';
+export { type LogLevel, loadConfig, type StatcacheConfig } from './config.js';
+export { type CreateDbOptions, createDb, type NodePgStatDb } from './db/create-db.js';
 export { createPgliteDb, type PgliteStatDb } from './db/create-pglite-db.js';
-export { migrate, schemaStatus, type MigrateResult } from './db/migrate.js';
+export { type MigrateResult, migrate, schemaStatus } from './db/migrate.js';
 export type { StatDb } from './db/types.js';
 export {
   ConfigError,
@@ -39,7 +44,7 @@ export type { ExperimentTotals, Page, SessionTotals } from './read/totals-types.
 export { BUCKET_SIZES, type BucketSize } from './schema/cache-tables.js';
 export * as schema from './schema/index.js';
 export { type SeedOptions, type SeedResult, seedWorkload } from './seed/seed-workload.js';
-export { workloadSize, type WorkloadSize } from './seed/workload-size.js';
+export { type WorkloadSize, workloadSize } from './seed/workload-size.js';
 export { type CacheStatus, getStatus } from './status/get-status.js';
 export type { Mismatch, VerifyResult } from './verify/mismatch.js';
-export { verify, type VerifyOptions } from './verify/verify.js';
+export { type VerifyOptions, verify } from './verify/verify.js';

@@ -61,8 +61,16 @@ describe('hour boundaries', () => {
       },
     ]);
     expect(await sessionBuckets(t.db, s.id)).toEqual([
-      { bucketStart: '2026-03-10T10:00:00.000Z', humanMessages: 1, lastActivityAt: '2026-03-10T10:59:59.999Z' },
-      { bucketStart: '2026-03-10T11:00:00.000Z', humanMessages: 1, lastActivityAt: '2026-03-10T11:00:00.000Z' },
+      {
+        bucketStart: '2026-03-10T10:00:00.000Z',
+        humanMessages: 1,
+        lastActivityAt: '2026-03-10T10:59:59.999Z',
+      },
+      {
+        bucketStart: '2026-03-10T11:00:00.000Z',
+        humanMessages: 1,
+        lastActivityAt: '2026-03-10T11:00:00.000Z',
+      },
     ]);
     await expectVerified([exp]);
   });
@@ -92,7 +100,13 @@ describe('what counts', () => {
   it('excludes evaluations sessions from experiment buckets but keeps their session buckets', async () => {
     const exp = await f.experiment(teamId);
     const p = await f.participant(teamId);
-    const evaluation = await f.session({ teamId, experimentId: exp, participantId: p, platform: 'evaluations', createdAt: '2026-05-01T08:00:00Z' });
+    const evaluation = await f.session({
+      teamId,
+      experimentId: exp,
+      participantId: p,
+      platform: 'evaluations',
+      createdAt: '2026-05-01T08:00:00Z',
+    });
     await f.messages(evaluation.chatId, [['human', '2026-05-01T08:01:00Z']]);
     await refresh([exp]);
     expect(await experimentBuckets(t.db, exp)).toEqual([]);
@@ -110,7 +124,13 @@ describe('what counts', () => {
     const exp = await f.experiment(teamId);
     const p = await f.participant(teamId);
     // An earlier evaluations session does not make the participant "new" at 07:00.
-    await f.session({ teamId, experimentId: exp, participantId: p, platform: 'evaluations', createdAt: '2026-05-02T07:00:00Z' });
+    await f.session({
+      teamId,
+      experimentId: exp,
+      participantId: p,
+      platform: 'evaluations',
+      createdAt: '2026-05-02T07:00:00Z',
+    });
     await f.session({ teamId, experimentId: exp, participantId: p, createdAt: '2026-05-02T09:10:00Z' });
     await f.session({ teamId, experimentId: exp, participantId: p, createdAt: '2026-05-02T08:20:00Z' });
     await refresh([exp]);
@@ -197,7 +217,8 @@ describe('cached_experiment_versions', () => {
       s.chatId,
       names.map(() => ['ai', '2026-06-02T10:01:00Z'] as ['ai', string]),
     );
-    for (const [i, name] of names.entries()) await f.tagMessage(messageIds[i] as number, await f.tag(teamId, name));
+    for (const [i, name] of names.entries())
+      await f.tagMessage(messageIds[i] as number, await f.tag(teamId, name));
     await refresh([exp]);
     expect((await getSessionTotals(t.db, [s.id])).get(s.id)?.experimentVersions).toEqual([
       'beta',

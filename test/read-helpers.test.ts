@@ -11,7 +11,7 @@ import { getExperimentTotals } from '../src/read/get-experiment-totals.js';
 import { getSessionTotals } from '../src/read/get-session-totals.js';
 import { listExperiments } from '../src/read/list-experiments.js';
 import { listSessions } from '../src/read/list-sessions.js';
-import { createCountingDb, type CountingDb } from './helpers/counting-db.js';
+import { type CountingDb, createCountingDb } from './helpers/counting-db.js';
 import { ChatFixture, liveExperimentTotals } from './helpers/fixtures.js';
 import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';
 
@@ -35,7 +35,8 @@ beforeAll(async () => {
   // Names that sort differently by byte order and by count.
   quiet = await f.experiment(teamId, 'zz quiet');
   ids.push(quiet);
-  for (let i = 1; i < EXPERIMENTS; i++) ids.push(await f.experiment(teamId, `bot ${String(i).padStart(3, '0')}`));
+  for (let i = 1; i < EXPERIMENTS; i++)
+    ids.push(await f.experiment(teamId, `bot ${String(i).padStart(3, '0')}`));
   // One bulk insert: experiment k (k >= 1) gets k sessions, each with one human message at hour k.
   await t.db.execute(sqlInsertSessions(ids.slice(1), teamId));
   const last = ids[ids.length - 1] as number;
@@ -77,11 +78,25 @@ describe('getExperimentTotals / getSessionTotals', () => {
       const got = totals.get(id);
       expect({ ...got, lastActivityAt: got?.lastActivityAt?.toISOString() ?? null }).toEqual(live);
     }
-    expect(totals.get(quiet)).toEqual({ sessions: 0, participants: 0, humanMessages: 0, lastActivityAt: null });
-    expect(totals.get(987654321)).toEqual({ sessions: 0, participants: 0, humanMessages: 0, lastActivityAt: null });
+    expect(totals.get(quiet)).toEqual({
+      sessions: 0,
+      participants: 0,
+      humanMessages: 0,
+      lastActivityAt: null,
+    });
+    expect(totals.get(987654321)).toEqual({
+      sessions: 0,
+      participants: 0,
+      humanMessages: 0,
+      lastActivityAt: null,
+    });
     const sessions = await getSessionTotals(t.db, [busySessions[0] as number, 987654321]);
     expect(sessions.get(busySessions[0] as number)?.humanMessages).toBe(1);
-    expect(sessions.get(987654321)).toEqual({ humanMessages: 0, lastActivityAt: null, experimentVersions: [] });
+    expect(sessions.get(987654321)).toEqual({
+      humanMessages: 0,
+      lastActivityAt: null,
+      experimentVersions: [],
+    });
   });
 
   it('does not double count an id asked twice', async () => {
@@ -91,15 +106,29 @@ describe('getExperimentTotals / getSessionTotals', () => {
   });
 
   it('rejects ids that are not positive whole numbers', async () => {
-    await expect(getExperimentTotals(t.db, [1, -2])).rejects.toThrow(new InvalidInputError("experiment id must be a positive whole number (got '-2')"));
+    await expect(getExperimentTotals(t.db, [1, -2])).rejects.toThrow(
+      new InvalidInputError("experiment id must be a positive whole number (got '-2')"),
+    );
     await expect(getSessionTotals(t.db, [1.5])).rejects.toThrow(InvalidInputError);
   });
 });
 
 describe('listExperiments', () => {
   it('sorts by sessions in SQL and pages without overlap, with the total count', async () => {
-    const first = await listExperiments(t.db, { teamId, sortBy: 'sessions', order: 'desc', limit: 5, offset: 0 });
-    const second = await listExperiments(t.db, { teamId, sortBy: 'sessions', order: 'desc', limit: 5, offset: 5 });
+    const first = await listExperiments(t.db, {
+      teamId,
+      sortBy: 'sessions',
+      order: 'desc',
+      limit: 5,
+      offset: 0,
+    });
+    const second = await listExperiments(t.db, {
+      teamId,
+      sortBy: 'sessions',
+      order: 'desc',
+      limit: 5,
+      offset: 5,
+    });
     expect(first.total).toBe(EXPERIMENTS);
     expect(first.rows.map((r) => r.sessions)).toEqual([119, 118, 117, 116, 115]);
     expect(second.rows.map((r) => r.sessions)).toEqual([114, 113, 112, 111, 110]);
@@ -132,25 +161,41 @@ describe('listExperiments', () => {
     await expect(listExperiments(t.db, { sortBy: 'name; drop table teams' as 'name' })).rejects.toThrow(
       "sortBy must be one of name, sessions, participants, humanMessages, lastActivity (got 'name; drop table teams')",
     );
-    await expect(listExperiments(t.db, { order: 'sideways' as 'asc' })).rejects.toThrow("order must be asc or desc (got 'sideways')");
-    await expect(listExperiments(t.db, { limit: 0 })).rejects.toThrow("limit must be a whole number from 1 to 1000 (got '0')");
+    await expect(listExperiments(t.db, { order: 'sideways' as 'asc' })).rejects.toThrow(
+      "order must be asc or desc (got 'sideways')",
+    );
+    await expect(listExperiments(t.db, { limit: 0 })).rejects.toThrow(
+      "limit must be a whole number from 1 to 1000 (got '0')",
+    );
     await expect(listExperiments(t.db, { limit: 1001 })).rejects.toThrow(InvalidInputError);
-    await expect(listExperiments(t.db, { offset: -1 })).rejects.toThrow("offset must be a whole number, 0 or more (got '-1')");
+    await expect(listExperiments(t.db, { offset: -1 })).rejects.toThrow(
+      "offset must be a whole number, 0 or more (got '-1')",
+    );
   });
 });
 
 describe('listSessions', () => {
   it('lists an experiment’s sessions with totals, sorted and paged', async () => {
     const exp = ids[119] as number;
-    const page = await listSessions(t.db, { experimentId: exp, sortBy: 'id', order: 'asc', limit: 10, offset: 110 });
+    const page = await listSessions(t.db, {
+      experimentId: exp,
+      sortBy: 'id',
+      order: 'asc',
+      limit: 10,
+      offset: 110,
+    });
     expect(page.total).toBe(119);
     expect(page.rows).toHaveLength(9);
     expect(page.rows.every((r) => r.humanMessages === 1)).toBe(true);
-    expect(page.rows.map((r) => r.sessionId)).toEqual([...page.rows.map((r) => r.sessionId)].sort((a, b) => a - b));
+    expect(page.rows.map((r) => r.sessionId)).toEqual(
+      [...page.rows.map((r) => r.sessionId)].sort((a, b) => a - b),
+    );
   });
 
   it('rejects a sort key sessions do not have', async () => {
-    await expect(listSessions(t.db, { experimentId: ids[3] as number, sortBy: 'participants' as 'id' })).rejects.toThrow(
+    await expect(
+      listSessions(t.db, { experimentId: ids[3] as number, sortBy: 'participants' as 'id' }),
+    ).rejects.toThrow(
       "sortBy must be one of id, createdAt, humanMessages, lastActivity (got 'participants')",
     );
   });
@@ -163,7 +208,10 @@ describe('statement count', () => {
     const calls: [string, () => Promise<unknown>][] = [
       ['getExperimentTotals', () => getExperimentTotals(counting.db, expIds)],
       ['getSessionTotals', () => getSessionTotals(counting.db, sessionIds)],
-      ['listExperiments', () => listExperiments(counting.db, { teamId, sortBy: 'humanMessages', limit: size })],
+      [
+        'listExperiments',
+        () => listExperiments(counting.db, { teamId, sortBy: 'humanMessages', limit: size }),
+      ],
       ['listSessions', () => listSessions(counting.db, { experimentId: ids[119] as number, limit: size })],
     ];
     for (const [name, call] of calls) {

@@ -50,10 +50,17 @@ it('verify finds 0 mismatches after a full refresh', async () => {
 it('totals of every experiment equal a live recount', async () => {
   const page = await listExperiments(t.db, { sortBy: 'humanMessages', limit: 1000 });
   expect(page.total).toBe(40);
-  const totals = await getExperimentTotals(t.db, page.rows.map((r) => r.experimentId));
+  const totals = await getExperimentTotals(
+    t.db,
+    page.rows.map((r) => r.experimentId),
+  );
   for (const r of page.rows) {
     const got = totals.get(r.experimentId);
-    expect({ id: r.experimentId, ...got, lastActivityAt: got?.lastActivityAt?.toISOString() ?? null }).toEqual({
+    expect({
+      id: r.experimentId,
+      ...got,
+      lastActivityAt: got?.lastActivityAt?.toISOString() ?? null,
+    }).toEqual({
       id: r.experimentId,
       ...(await liveExperimentTotals(t.db, r.experimentId)),
     });
@@ -95,7 +102,11 @@ it('verify reports a tampered bucket, a missing bucket and a stale versions cach
   await t.db.execute(sql`update experiment_sessions set cached_experiment_versions = '{bogus}'
     where id = (select min(id) from experiment_sessions)`);
   const result = await verify(t.db, { excludedPlatforms: EXCLUDED, batchExperiments: 50 });
-  expect(result.mismatches.map((m) => m.kind).sort()).toEqual(['experiment_bucket', 'session_bucket', 'session_versions']);
+  expect(result.mismatches.map((m) => m.kind).sort()).toEqual([
+    'experiment_bucket',
+    'session_bucket',
+    'session_versions',
+  ]);
   const tampered = result.mismatches.find((m) => m.kind === 'experiment_bucket');
   expect(tampered).toMatchObject({ experimentId: toNumber(bucket?.experiment_id) });
   if (tampered?.kind === 'experiment_bucket') {

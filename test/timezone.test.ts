@@ -2,8 +2,9 @@
  * Buckets are UTC whatever the TimeZone: here every connection, the refresh's and the reader's,
  * runs with TimeZone America/New_York, across a DST change and a local-midnight boundary.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+
 import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { refreshFull } from '../src/aggregate/refresh-full.js';
 import { createDb, type NodePgStatDb } from '../src/db/create-db.js';
 import { queryRows } from '../src/db/types.js';
@@ -49,9 +50,17 @@ it('gives UTC hourly buckets and exact instants with a non-UTC session TimeZone'
     ['2026-03-08T06:00:00.000Z', '2026-03-08T07:00:00.000Z', 1],
     ['2026-03-08T07:00:00.000Z', '2026-03-08T08:00:00.000Z', 1],
   ]);
-  expect((await getExperimentTotals(ny, [exp])).get(exp)?.lastActivityAt).toEqual(new Date('2026-03-08T07:00:00.123Z'));
+  expect((await getExperimentTotals(ny, [exp])).get(exp)?.lastActivityAt).toEqual(
+    new Date('2026-03-08T07:00:00.123Z'),
+  );
   // The same buckets read through a UTC connection.
-  expect((await experimentBuckets(t.db, exp)).map((b) => b.bucketStart)).toEqual(buckets.map((b) => b.bucketStart));
-  const result = await verify(ny, { experimentIds: [exp], excludedPlatforms: ['evaluations'], batchExperiments: 10 });
+  expect((await experimentBuckets(t.db, exp)).map((b) => b.bucketStart)).toEqual(
+    buckets.map((b) => b.bucketStart),
+  );
+  const result = await verify(ny, {
+    experimentIds: [exp],
+    excludedPlatforms: ['evaluations'],
+    batchExperiments: 10,
+  });
   expect(result.mismatches).toEqual([]);
 });

@@ -30,7 +30,9 @@ const TOP_EXPERIMENTS = 10;
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('migrate, seed, refresh, verify and print the top experiments (embedded PGlite without DATABASE_URL)')
+    .description(
+      'migrate, seed, refresh, verify and print the top experiments (embedded PGlite without DATABASE_URL)',
+    )
     .option('--messages <n>', 'size of the seeded workload', intInRange(1, 10_000_000), DEMO_MESSAGES)
     .option('--json', 'print one JSON document')
     .action((options: { messages: number; json?: boolean }) =>
@@ -51,7 +53,9 @@ export function registerDemo(program: Command): void {
           logLine(`demo: schema ready (${migrated.applied} migration(s) applied)`);
           try {
             const seeded = await seedWorkload(db, { seed: DEMO_SEED, size: workloadSize(options.messages) });
-            logLine(`demo: seeded ${seeded.experiments} experiments, ${seeded.sessions} sessions, ${seeded.messages} messages`);
+            logLine(
+              `demo: seeded ${seeded.experiments} experiments, ${seeded.sessions} sessions, ${seeded.messages} messages`,
+            );
           } catch (error) {
             if (!(error instanceof InvalidInputError)) throw error;
             logLine(`demo: ${error.message.split(';')[0]}; reusing it`);
@@ -60,22 +64,39 @@ export function registerDemo(program: Command): void {
             excludedPlatforms: config.excludedPlatforms,
             batchExperiments: config.batchExperiments,
           });
-          logLine(`demo: full refresh wrote ${refreshed.experimentBuckets} experiment and ${refreshed.sessionBuckets} session buckets in ${(refreshed.durationMs / 1000).toFixed(2)} s`);
-          const verified = await verify(db, { excludedPlatforms: config.excludedPlatforms, batchExperiments: config.batchExperiments });
-          logLine(`demo: verify checked ${verified.checked.experiments} experiments, ${verified.checked.sessions} sessions: ${verified.mismatches.length} mismatch(es)`);
+          logLine(
+            `demo: full refresh wrote ${refreshed.experimentBuckets} experiment and ${refreshed.sessionBuckets} session buckets in ${(refreshed.durationMs / 1000).toFixed(2)} s`,
+          );
+          const verified = await verify(db, {
+            excludedPlatforms: config.excludedPlatforms,
+            batchExperiments: config.batchExperiments,
+          });
+          logLine(
+            `demo: verify checked ${verified.checked.experiments} experiments, ${verified.checked.sessions} sessions: ${verified.mismatches.length} mismatch(es)`,
+          );
           const top = await listExperiments(db, { sortBy: 'humanMessages', limit: TOP_EXPERIMENTS });
           if (json) {
             printJson({
               refresh: refreshed,
               verify: { checked: verified.checked, mismatches: verified.mismatches.length },
-              experiments: top.rows.map((r) => ({ ...r, lastActivityAt: r.lastActivityAt?.toISOString() ?? null })),
+              experiments: top.rows.map((r) => ({
+                ...r,
+                lastActivityAt: r.lastActivityAt?.toISOString() ?? null,
+              })),
               total: top.total,
             });
           } else {
             printLine(`Top ${top.rows.length} of ${top.total} experiments by human messages`);
             printTable(
               ['id', 'experiment', 'sessions', 'participants', 'human messages', 'last activity (UTC)'],
-              top.rows.map((r) => [r.experimentId, r.name, r.sessions, r.participants, r.humanMessages, formatTime(r.lastActivityAt)]),
+              top.rows.map((r) => [
+                r.experimentId,
+                r.name,
+                r.sessions,
+                r.participants,
+                r.humanMessages,
+                formatTime(r.lastActivityAt),
+              ]),
             );
             logLine(`demo: done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
           }

@@ -1,7 +1,7 @@
 /** `statcache migrate`: apply pending migrations (safe to run from several processes at once). */
 import type { Command } from 'commander';
-import { setExitCode } from '../exit-codes.js';
 import { migrate } from '../../src/db/migrate.js';
+import { setExitCode } from '../exit-codes.js';
 import { printJson, printLine } from '../output.js';
 import { runCommand } from '../run-command.js';
 

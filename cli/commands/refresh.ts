@@ -1,7 +1,7 @@
 /** `statcache refresh [--full] [--experiment ids]`: rebuild hourly buckets and the versions cache. */
 import type { Command } from 'commander';
-import { setExitCode } from '../exit-codes.js';
 import { refreshFull } from '../../src/aggregate/refresh-full.js';
+import { setExitCode } from '../exit-codes.js';
 import { logLine, printJson, printLine } from '../output.js';
 import { parseIdList } from '../parse-options.js';
 import { assertExperimentsExist, runCommand } from '../run-command.js';
@@ -29,7 +29,9 @@ export function registerRefresh(program: Command): void {
             const now = Date.now();
             if (now - lastPrint < PROGRESS_INTERVAL_MS) return;
             lastPrint = now;
-            logLine(`refresh: ${p.experimentsDone}/${p.experimentsTotal} experiments, ${p.batches} batches, ${(p.elapsedMs / 1000).toFixed(1)} s`);
+            logLine(
+              `refresh: ${p.experimentsDone}/${p.experimentsTotal} experiments, ${p.batches} batches, ${(p.elapsedMs / 1000).toFixed(1)} s`,
+            );
           },
         });
         if (json) printJson(result);

@@ -24,10 +24,21 @@ const BIG = 100_000_000;
 export function registerSeed(program: Command): void {
   program
     .command('seed')
-    .description('load a deterministic synthetic workload: teams, skewed experiments, sessions, messages, version tags')
-    .option('--seed <n>', 'pseudo-random seed; one seed loads once per database', intInRange(0, 2_000_000_000), 1)
+    .description(
+      'load a deterministic synthetic workload: teams, skewed experiments, sessions, messages, version tags',
+    )
+    .option(
+      '--seed <n>',
+      'pseudo-random seed; one seed loads once per database',
+      intInRange(0, 2_000_000_000),
+      1,
+    )
     .option('--messages <n>', 'chat messages to create', intInRange(0, BIG), DEFAULT_SEED_MESSAGES)
-    .option('--experiments <n>', 'experiments (default: messages / 2000, 3 to 1000)', intInRange(1, 10_000_000))
+    .option(
+      '--experiments <n>',
+      'experiments (default: messages / 2000, 3 to 1000)',
+      intInRange(1, 10_000_000),
+    )
     .option('--teams <n>', 'teams (default: experiments / 25)', intInRange(1, 1_000_000))
     .option('--sessions <n>', 'sessions (default: messages / 20)', intInRange(1, BIG))
     .option('--participants <n>', 'participants (default: sessions / 3)', intInRange(1, BIG))
@@ -43,7 +54,12 @@ export function registerSeed(program: Command): void {
           sessions: options.sessions,
           participants: options.participants,
         });
-        const result = await seedWorkload(db, { seed: options.seed, size, days: options.days, until: options.until });
+        const result = await seedWorkload(db, {
+          seed: options.seed,
+          size,
+          days: options.days,
+          until: options.until,
+        });
         if (json) printJson(result);
         else
           printLine(

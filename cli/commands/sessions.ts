@@ -1,8 +1,8 @@
 /** `statcache sessions --experiment id`: a sorted page of an experiment's sessions with totals. */
 import type { Command } from 'commander';
-import { setExitCode } from '../exit-codes.js';
 import { listSessions, SESSION_SORT_KEYS, type SessionSortKey } from '../../src/read/list-sessions.js';
 import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, type SortOrder } from '../../src/read/page-options.js';
+import { setExitCode } from '../exit-codes.js';
 import { formatTime, logLine, printJson, printTable } from '../output.js';
 import { intInRange, oneOf, parseId } from '../parse-options.js';
 import { assertExperimentsExist, runCommand } from '../run-command.js';
@@ -21,9 +21,22 @@ export function registerSessions(program: Command): void {
     .command('sessions')
     .description("a page of one experiment's sessions: human messages, last activity, versions")
     .requiredOption('--experiment <id>', 'experiment id', (v: string) => parseId(v))
-    .option('--sort <key>', `one of ${SESSION_SORT_KEYS.join(', ')} (default lastActivity)`, oneOf(SESSION_SORT_KEYS))
-    .option('--order <order>', 'asc or desc (default: desc for counts and times, asc for id)', oneOf(['asc', 'desc'] as const))
-    .option('--limit <n>', `rows per page, 1-${MAX_PAGE_LIMIT}`, intInRange(1, MAX_PAGE_LIMIT), DEFAULT_PAGE_LIMIT)
+    .option(
+      '--sort <key>',
+      `one of ${SESSION_SORT_KEYS.join(', ')} (default lastActivity)`,
+      oneOf(SESSION_SORT_KEYS),
+    )
+    .option(
+      '--order <order>',
+      'asc or desc (default: desc for counts and times, asc for id)',
+      oneOf(['asc', 'desc'] as const),
+    )
+    .option(
+      '--limit <n>',
+      `rows per page, 1-${MAX_PAGE_LIMIT}`,
+      intInRange(1, MAX_PAGE_LIMIT),
+      DEFAULT_PAGE_LIMIT,
+    )
     .option('--offset <n>', 'rows to skip', intInRange(0, Number.MAX_SAFE_INTEGER), 0)
     .option('--json', 'print one JSON document')
     .action((options: Options) =>

@@ -19,7 +19,13 @@ export function registerStatus(program: Command): void {
         }
         printTable(
           ['size', 'experiment buckets', 'session buckets', 'oldest start (UTC)', 'newest end (UTC)'],
-          status.buckets.map((b) => [b.size, b.experimentBuckets, b.sessionBuckets, formatTime(b.oldestStart), formatTime(b.newestEnd)]),
+          status.buckets.map((b) => [
+            b.size,
+            b.experimentBuckets,
+            b.sessionBuckets,
+            formatTime(b.oldestStart),
+            formatTime(b.newestEnd),
+          ]),
         );
         const run = status.lastRefresh;
         printLine();

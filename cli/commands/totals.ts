@@ -1,7 +1,7 @@
 /** `statcache totals --experiment ids`: totals per experiment, in request order. */
 import type { Command } from 'commander';
-import { setExitCode } from '../exit-codes.js';
 import { getExperimentTotals } from '../../src/read/get-experiment-totals.js';
+import { setExitCode } from '../exit-codes.js';
 import { formatTime, printJson, printTable } from '../output.js';
 import { parseIdList } from '../parse-options.js';
 import { assertExperimentsExist, runCommand } from '../run-command.js';
@@ -30,7 +30,13 @@ export function registerTotals(program: Command): void {
         else
           printTable(
             ['experiment', 'sessions', 'participants', 'human messages', 'last activity (UTC)'],
-            rows.map((r) => [r.experimentId, r.sessions, r.participants, r.humanMessages, formatTime(r.lastActivityAt ? new Date(r.lastActivityAt) : null)]),
+            rows.map((r) => [
+              r.experimentId,
+              r.sessions,
+              r.participants,
+              r.humanMessages,
+              formatTime(r.lastActivityAt ? new Date(r.lastActivityAt) : null),
+            ]),
           );
         return 0;
       }).then(setExitCode),

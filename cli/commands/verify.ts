@@ -31,7 +31,8 @@ export function registerVerify(program: Command): void {
               `${result.mismatches.length} mismatch(es)`,
           );
           for (const m of result.mismatches.slice(0, MAX_PRINTED)) printLine(`  ${describe(m)}`);
-          if (result.mismatches.length > MAX_PRINTED) logLine(`… ${result.mismatches.length - MAX_PRINTED} more; use --json for all`);
+          if (result.mismatches.length > MAX_PRINTED)
+            logLine(`… ${result.mismatches.length - MAX_PRINTED} more; use --json for all`);
         }
         return result.mismatches.length > 0 ? EXIT_FAILURE : 0;
       }).then(setExitCode),

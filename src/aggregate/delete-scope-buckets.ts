@@ -1,7 +1,7 @@
 /** Removes a batch's buckets before they are recomputed, and buckets whose source is gone. */
 import { sql } from 'drizzle-orm';
 import { bigintArray } from '../db/params.js';
-import { execCount, type Executor } from '../db/types.js';
+import { type Executor, execCount } from '../db/types.js';
 
 /**
  * Deletes every bucket, of every size, of the experiments in `experimentIds` and of their sessions

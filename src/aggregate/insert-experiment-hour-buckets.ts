@@ -1,7 +1,7 @@
 /** Hourly experiment buckets for a batch of experiments, recomputed from source in one statement. */
 import { sql } from 'drizzle-orm';
 import { bigintArray, textArray } from '../db/params.js';
-import { execCount, type Executor } from '../db/types.js';
+import { type Executor, execCount } from '../db/types.js';
 
 /**
  * Inserts (or overwrites) the hourly buckets of every experiment in `experimentIds`, computed from

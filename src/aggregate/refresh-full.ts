@@ -68,7 +68,9 @@ export async function refreshFull(db: StatDb, options: RefreshFullOptions): Prom
     });
   }
   if (!scoped) {
-    result.orphanBucketsDeleted = await withSerializableRetry(() => db.transaction((tx) => deleteOrphanBuckets(tx)));
+    result.orphanBucketsDeleted = await withSerializableRetry(() =>
+      db.transaction((tx) => deleteOrphanBuckets(tx)),
+    );
   }
   result.durationMs = Date.now() - startedAt.getTime();
   await recordRefreshRun(db, {

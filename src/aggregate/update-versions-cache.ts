@@ -1,7 +1,7 @@
 /** experiment_sessions.cached_experiment_versions for a batch of experiments, in one statement. */
 import { sql } from 'drizzle-orm';
 import { bigintArray } from '../db/params.js';
-import { execCount, type Executor } from '../db/types.js';
+import { type Executor, execCount } from '../db/types.js';
 
 /** The tag category whose names are experiment versions. */
 export const EXPERIMENT_VERSION_CATEGORY = 'experiment_version';

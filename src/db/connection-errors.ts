@@ -2,7 +2,14 @@
 import { DrizzleQueryError } from 'drizzle-orm/errors';
 import { DatabaseUnreachableError } from '../errors.js';
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+]);
 // invalid_authorization_specification, invalid_password, invalid_catalog_name, cannot_connect_now
 const CONNECT_SQLSTATES = new Set(['28000', '28P01', '3D000', '57P03']);
 

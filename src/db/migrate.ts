@@ -3,16 +3,19 @@
  * session-level advisory lock, and each applies only what is still missing after it gets the lock.
  */
 import { sql } from 'drizzle-orm';
-import { migrate as migrateNodePg } from 'drizzle-orm/node-postgres/migrator';
 import { drizzle as drizzleNodePg } from 'drizzle-orm/node-postgres';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import { migrate as migrateNodePg } from 'drizzle-orm/node-postgres/migrator';
 import type { PgliteDatabase } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
 import { expectedMigrations, migrationsFolder } from './migrations-folder.js';
-import { queryRows, toNumber, type StatDb } from './types.js';
+import { queryRows, type StatDb, toNumber } from './types.js';
 
 /** Where applied migrations are recorded: our own table, so a platform's own drizzle table is untouched. */
-export const MIGRATIONS_TABLE = { migrationsSchema: 'public', migrationsTable: 'statcache_migrations' } as const;
+export const MIGRATIONS_TABLE = {
+  migrationsSchema: 'public',
+  migrationsTable: 'statcache_migrations',
+} as const;
 /** Advisory lock key for migrate (two int4 halves: 'stat' 'migr' in ASCII). */
 const MIGRATE_LOCK = sql`pg_advisory_lock(1937006964, 1835624306)`;
 const MIGRATE_UNLOCK = sql`pg_advisory_unlock(1937006964, 1835624306)`;
@@ -60,7 +63,10 @@ export async function appliedCount(db: Pick<StatDb, 'execute'>): Promise<number>
     sql`select to_regclass('public.statcache_migrations') is not null as present`,
   );
   if (!exists?.present) return 0;
-  const [row] = await queryRows<{ n: unknown }>(db, sql`select count(*) as n from public.statcache_migrations`);
+  const [row] = await queryRows<{ n: unknown }>(
+    db,
+    sql`select count(*) as n from public.statcache_migrations`,
+  );
   return toNumber(row?.n);
 }
 

@@ -15,7 +15,8 @@ export function migrationsFolder(): string {
       return cached;
     }
     const parent = dirname(dir);
-    if (parent === dir) throw new Error('statcache is installed without its drizzle/ migrations folder; reinstall the package');
+    if (parent === dir)
+      throw new Error('statcache is installed without its drizzle/ migrations folder; reinstall the package');
     dir = parent;
   }
 }

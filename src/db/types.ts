@@ -45,4 +45,5 @@ export function toDate(value: unknown): Date | null {
   return new Date(`${date}T${time}.${ms}${sign}${hours}:${minutes}`);
 }
 
-const PG_TIMESTAMPTZ = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.(\d+))?([+-])(\d{2})(?::(\d{2}))?(?::\d{2})?$/;
+const PG_TIMESTAMPTZ =
+  /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.(\d+))?([+-])(\d{2})(?::(\d{2}))?(?::\d{2})?$/;

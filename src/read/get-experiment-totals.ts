@@ -1,7 +1,7 @@
 /** Totals for a batch of experiments, summed from their buckets of every size in one statement. */
 import { sql } from 'drizzle-orm';
 import { bigintArray } from '../db/params.js';
-import { queryRows, toDate, toNumber, type StatDb } from '../db/types.js';
+import { queryRows, type StatDb, toDate, toNumber } from '../db/types.js';
 import type { ExperimentTotals } from './totals-types.js';
 import { assertIds } from './validate-ids.js';
 

@@ -1,7 +1,7 @@
 /** Totals for a batch of sessions, summed from their buckets, with the versions cache, in one statement. */
 import { sql } from 'drizzle-orm';
 import { bigintArray } from '../db/params.js';
-import { queryRows, toDate, toNumber, type StatDb } from '../db/types.js';
+import { queryRows, type StatDb, toDate, toNumber } from '../db/types.js';
 import type { SessionTotals } from './totals-types.js';
 import { assertIds } from './validate-ids.js';
 

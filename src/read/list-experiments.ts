@@ -1,11 +1,17 @@
 /** A sorted page of a team's experiments with their totals, in one statement. */
 import { type SQL, sql } from 'drizzle-orm';
-import { queryRows, toDate, toNumber, type StatDb } from '../db/types.js';
+import { queryRows, type StatDb, toDate, toNumber } from '../db/types.js';
 import { InvalidInputError } from '../errors.js';
 import { type PageOptions, resolvePage, type SortOrder } from './page-options.js';
 import type { ExperimentTotals, Page } from './totals-types.js';
 
-export const EXPERIMENT_SORT_KEYS = ['name', 'sessions', 'participants', 'humanMessages', 'lastActivity'] as const;
+export const EXPERIMENT_SORT_KEYS = [
+  'name',
+  'sessions',
+  'participants',
+  'humanMessages',
+  'lastActivity',
+] as const;
 export type ExperimentSortKey = (typeof EXPERIMENT_SORT_KEYS)[number];
 
 const COLUMNS: Record<ExperimentSortKey, { expression: SQL; defaultOrder: SortOrder }> = {

@@ -1,6 +1,6 @@
 /** A sorted page of one experiment's sessions with their totals, in one statement. */
 import { type SQL, sql } from 'drizzle-orm';
-import { queryRows, toDate, toNumber, type StatDb } from '../db/types.js';
+import { queryRows, type StatDb, toDate, toNumber } from '../db/types.js';
 import { InvalidInputError } from '../errors.js';
 import { type PageOptions, resolvePage, type SortOrder } from './page-options.js';
 import type { Page, SessionTotals } from './totals-types.js';

@@ -50,7 +50,9 @@ export function resolvePage<SortKey extends string>(
   }
   const limit = options.limit ?? DEFAULT_PAGE_LIMIT;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_LIMIT) {
-    throw new InvalidInputError(`limit must be a whole number from 1 to ${MAX_PAGE_LIMIT} (got '${String(limit)}')`);
+    throw new InvalidInputError(
+      `limit must be a whole number from 1 to ${MAX_PAGE_LIMIT} (got '${String(limit)}')`,
+    );
   }
   const offset = options.offset ?? 0;
   if (!Number.isSafeInteger(offset) || offset < 0) {

@@ -81,10 +81,7 @@ export const experimentSessions = pgTable(
     platform: text('platform').notNull().default('web'),
     createdAt: createdAt(),
     /** Owned by statcache: see cached_experiment_versions in the README. */
-    cachedExperimentVersions: text('cached_experiment_versions')
-      .array()
-      .notNull()
-      .default(sql`'{}'::text[]`),
+    cachedExperimentVersions: text('cached_experiment_versions').array().notNull().default(sql`'{}'::text[]`),
   },
   (t) => [
     // Full refresh and verify select one batch of experiments' sessions; listSessions pages one experiment.

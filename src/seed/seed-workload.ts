@@ -39,9 +39,12 @@ export async function seedWorkload(db: StatDb, options: SeedOptions): Promise<Se
   const seed = options.seed ?? 1;
   const days = options.days ?? DEFAULT_SEED_DAYS;
   const until = options.until ?? DEFAULT_SEED_UNTIL;
-  if (!Number.isSafeInteger(seed) || seed < 0 || seed > MAX_SEED) throw new InvalidInputError(`--seed must be a whole number from 0 to ${MAX_SEED} (got '${seed}')`);
-  if (!Number.isFinite(days) || days <= 0 || days > 3660) throw new InvalidInputError(`--days must be from 1 to 3660 (got '${days}')`);
-  if (Number.isNaN(until.getTime())) throw new InvalidInputError('--until must be an ISO-8601 date, e.g. 2026-11-01T00:00:00Z');
+  if (!Number.isSafeInteger(seed) || seed < 0 || seed > MAX_SEED)
+    throw new InvalidInputError(`--seed must be a whole number from 0 to ${MAX_SEED} (got '${seed}')`);
+  if (!Number.isFinite(days) || days <= 0 || days > 3660)
+    throw new InvalidInputError(`--days must be from 1 to 3660 (got '${days}')`);
+  if (Number.isNaN(until.getTime()))
+    throw new InvalidInputError('--until must be an ISO-8601 date, e.g. 2026-11-01T00:00:00Z');
   const { teams: T, experiments: E, participants: P, sessions: S, messages: M } = options.size;
 
   return db.transaction(async (tx) => {
@@ -50,10 +53,14 @@ export async function seedWorkload(db: StatDb, options: SeedOptions): Promise<Se
       sql`select exists (select 1 from teams where slug = ${`seed-${seed}-team-1`}) as taken`,
     );
     if (taken?.taken) {
-      throw new InvalidInputError(`seed ${seed} is already loaded in this database; pass another --seed or use a fresh database`);
+      throw new InvalidInputError(
+        `seed ${seed} is already loaded in this database; pass another --seed or use a fresh database`,
+      );
     }
     // Exclusive locks let us reserve contiguous id ranges: row i gets id first + i - 1.
-    await tx.execute(sql`lock table teams, experiments, participants, chats, experiment_sessions, chat_messages, tags, chat_message_tags in exclusive mode`);
+    await tx.execute(
+      sql`lock table teams, experiments, participants, chats, experiment_sessions, chat_messages, tags, chat_message_tags in exclusive mode`,
+    );
     const t0 = await reserveIds(tx, 'teams', T);
     const e0 = await reserveIds(tx, 'experiments', E);
     const p0 = await reserveIds(tx, 'participants', P);
@@ -134,7 +141,9 @@ export async function seedWorkload(db: StatDb, options: SeedOptions): Promise<Se
       )
       select count(*) as n from links`,
     );
-    await tx.execute(sql`analyze teams, experiments, participants, chats, experiment_sessions, chat_messages, tags, chat_message_tags`);
+    await tx.execute(
+      sql`analyze teams, experiments, participants, chats, experiment_sessions, chat_messages, tags, chat_message_tags`,
+    );
     return { seed, ...options.size, tagLinks: toNumber(tagLinks[0]?.n) };
   });
 }

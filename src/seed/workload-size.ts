@@ -24,10 +24,14 @@ export function workloadSize(messages: number, overrides: Partial<WorkloadSize> 
   assertCount('messages', messages, 0, MAX_MESSAGES);
   const experiments =
     overrides.experiments ??
-    Math.min(MAX_DERIVED_EXPERIMENTS, Math.max(MIN_EXPERIMENTS, Math.round(messages / MESSAGES_PER_EXPERIMENT)));
+    Math.min(
+      MAX_DERIVED_EXPERIMENTS,
+      Math.max(MIN_EXPERIMENTS, Math.round(messages / MESSAGES_PER_EXPERIMENT)),
+    );
   const teams = overrides.teams ?? Math.max(1, Math.ceil(experiments / EXPERIMENTS_PER_TEAM));
   const sessions = overrides.sessions ?? Math.max(1, Math.round(messages / MESSAGES_PER_SESSION));
-  const participants = overrides.participants ?? Math.max(teams, Math.round(sessions / SESSIONS_PER_PARTICIPANT));
+  const participants =
+    overrides.participants ?? Math.max(teams, Math.round(sessions / SESSIONS_PER_PARTICIPANT));
   const size = { teams, experiments, participants, sessions, messages };
   assertCount('teams', teams, 1, 1_000_000);
   assertCount('experiments', experiments, 1, 10_000_000);

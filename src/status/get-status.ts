@@ -1,6 +1,6 @@
 /** What `statcache status` shows: bucket counts per size, their time range, and the last refresh. */
 import { sql } from 'drizzle-orm';
-import { queryRows, toDate, toNumber, type StatDb } from '../db/types.js';
+import { queryRows, type StatDb, toDate, toNumber } from '../db/types.js';
 import { BUCKET_SIZES, type BucketSize } from '../schema/cache-tables.js';
 
 export interface BucketSizeStatus {

@@ -19,5 +19,10 @@ export async function findOrphanBuckets(tx: Executor): Promise<OrphanBucketsMism
     group by b.session_id
     order by 1, 2`,
   );
-  return rows.map((r) => ({ kind: 'orphan_buckets', table: r.table_name, id: toNumber(r.id), buckets: toNumber(r.buckets) }));
+  return rows.map((r) => ({
+    kind: 'orphan_buckets',
+    table: r.table_name,
+    id: toNumber(r.id),
+    buckets: toNumber(r.buckets),
+  }));
 }

@@ -48,7 +48,11 @@ export interface OrphanBucketsMismatch {
   buckets: number;
 }
 
-export type Mismatch = ExperimentBucketMismatch | SessionBucketMismatch | SessionVersionsMismatch | OrphanBucketsMismatch;
+export type Mismatch =
+  | ExperimentBucketMismatch
+  | SessionBucketMismatch
+  | SessionVersionsMismatch
+  | OrphanBucketsMismatch;
 
 export interface VerifyResult {
   checked: { experiments: number; sessions: number };

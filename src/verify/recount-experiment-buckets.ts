@@ -104,7 +104,12 @@ export async function recountExperimentBuckets(
   }));
 }
 
-function values(sessions: unknown, participants: unknown, messages: unknown, last: unknown): ExperimentBucketValues {
+function values(
+  sessions: unknown,
+  participants: unknown,
+  messages: unknown,
+  last: unknown,
+): ExperimentBucketValues {
   return {
     sessions: toNumber(sessions),
     participants: toNumber(participants),

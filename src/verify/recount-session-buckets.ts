@@ -1,9 +1,9 @@
 /** Live recount of session buckets and the versions cache for a batch of experiments. */
 import { sql } from 'drizzle-orm';
+import { EXPERIMENT_VERSION_CATEGORY } from '../aggregate/update-versions-cache.js';
 import { bigintArray } from '../db/params.js';
 import { type Executor, queryRows, toDate, toNumber } from '../db/types.js';
 import type { BucketSize } from '../schema/cache-tables.js';
-import { EXPERIMENT_VERSION_CATEGORY } from '../aggregate/update-versions-cache.js';
 import type { SessionBucketMismatch, SessionVersionsMismatch } from './mismatch.js';
 
 interface BucketRow {
@@ -108,5 +108,10 @@ export async function recountSessionVersions(
       and s.cached_experiment_versions is distinct from coalesce(v.versions, '{}'::text[])
     order by s.id`,
   );
-  return rows.map((r) => ({ kind: 'session_versions', sessionId: toNumber(r.id), expected: r.expected, actual: r.actual }));
+  return rows.map((r) => ({
+    kind: 'session_versions',
+    sessionId: toNumber(r.id),
+    expected: r.expected,
+    actual: r.actual,
+  }));
 }

@@ -5,7 +5,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { bigintArray } from '../db/params.js';
-import { queryRows, toNumber, type StatDb } from '../db/types.js';
+import { queryRows, type StatDb, toNumber } from '../db/types.js';
 import { countExperiments, experimentBatches } from '../experiment-batches.js';
 import { findOrphanBuckets } from './find-orphan-buckets.js';
 import type { Mismatch, VerifyResult } from './mismatch.js';

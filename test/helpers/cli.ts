@@ -8,7 +8,11 @@ export interface CliResult {
 }
 
 /** Runs `statcache ...args` with DATABASE_URL=`databaseUrl` (unset when null). */
-export function runCli(args: string[], databaseUrl: string | null, env: Record<string, string> = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  databaseUrl: string | null,
+  env: Record<string, string> = {},
+): Promise<CliResult> {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
   if (databaseUrl === null) delete childEnv.DATABASE_URL;
   else childEnv.DATABASE_URL = databaseUrl;

@@ -21,7 +21,9 @@ export class ChatFixture {
   }
 
   async participant(teamId: number, identifier = unique('user')): Promise<number> {
-    return this.id(sql`insert into participants (team_id, identifier) values (${teamId}, ${identifier}) returning id`);
+    return this.id(
+      sql`insert into participants (team_id, identifier) values (${teamId}, ${identifier}) returning id`,
+    );
   }
 
   /** A session and its chat. */
@@ -56,11 +58,15 @@ export class ChatFixture {
   }
 
   async tag(teamId: number, name: string, category = 'experiment_version'): Promise<number> {
-    return this.id(sql`insert into tags (team_id, name, category) values (${teamId}, ${name}, ${category}) returning id`);
+    return this.id(
+      sql`insert into tags (team_id, name, category) values (${teamId}, ${name}, ${category}) returning id`,
+    );
   }
 
   async tagMessage(messageId: number, tagId: number): Promise<void> {
-    await this.db.execute(sql`insert into chat_message_tags (message_id, tag_id) values (${messageId}, ${tagId})`);
+    await this.db.execute(
+      sql`insert into chat_message_tags (message_id, tag_id) values (${messageId}, ${tagId})`,
+    );
   }
 
   private async id(query: ReturnType<typeof sql>): Promise<number> {

@@ -1,0 +1,202 @@
+/**
+ * The CLI as users and scripts see it: JSON shapes, exit codes (0 ok, 1 failure or mismatch,
+ * 2 bad usage) and one-line errors that say what to do, with nothing written on bad input.
+ */
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queryRows, toNumber } from '../src/db/types.js';
+import { runCli } from './helpers/cli.js';
+import { ChatFixture } from './helpers/fixtures.js';
+import { createEmptyDatabase, createTestDatabase, type TestDatabase } from './helpers/test-db.js';
+
+let t: TestDatabase;
+let exp: number;
+let quietExp: number;
+let sessionId: number;
+
+const refreshRuns = async () =>
+  toNumber(
+    (await queryRows<{ n: unknown }>(t.db, sql`select count(*) as n from statcache_refresh_runs`))[0]?.n,
+  );
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  const f = new ChatFixture(t.db);
+  const teamId = await f.team();
+  exp = await f.experiment(teamId, 'Helpdesk');
+  quietExp = await f.experiment(teamId, 'Quiet');
+  const p = await f.participant(teamId);
+  const s = await f.session({
+    teamId,
+    experimentId: exp,
+    participantId: p,
+    createdAt: '2026-04-01T09:00:00Z',
+  });
+  sessionId = s.id;
+  const [m] = await f.messages(s.chatId, [
+    ['human', '2026-04-01T09:01:00Z'],
+    ['human', '2026-04-01T10:30:00.250Z'],
+  ]);
+  await f.tagMessage(m as number, await f.tag(teamId, 'v2'));
+});
+afterAll(() => t.drop());
+
+describe('happy paths and JSON shapes', () => {
+  it('refresh --full --json writes buckets and reports them', async () => {
+    const r = await runCli(['refresh', '--full', '--json'], t.url);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      mode: 'full',
+      experiments: 2,
+      experimentBuckets: 2,
+      sessionBuckets: 2,
+    });
+  });
+
+  it('totals --json is one object per requested id, in request order', async () => {
+    const r = await runCli(['totals', '--experiment', `${quietExp},${exp}`, '--json'], t.url);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual([
+      { experimentId: quietExp, sessions: 0, participants: 0, humanMessages: 0, lastActivityAt: null },
+      {
+        experimentId: exp,
+        sessions: 1,
+        participants: 1,
+        humanMessages: 2,
+        lastActivityAt: '2026-04-01T10:30:00.250Z',
+      },
+    ]);
+  });
+
+  it('sessions --json lists sessions with totals and versions', async () => {
+    const r = await runCli(
+      ['sessions', '--experiment', String(exp), '--sort', 'humanMessages', '--limit', '5', '--json'],
+      t.url,
+    );
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual([
+      { sessionId, humanMessages: 2, lastActivityAt: '2026-04-01T10:30:00.250Z', experimentVersions: ['v2'] },
+    ]);
+  });
+
+  it('verify --json reports what it checked and exits 0 when exact', async () => {
+    const r = await runCli(['verify', '--json'], t.url);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ checked: { experiments: 2, sessions: 1 }, mismatches: [] });
+  });
+
+  it('status --json shows bucket counts and the last refresh', async () => {
+    const r = await runCli(['status', '--json'], t.url);
+    expect(r.code).toBe(0);
+    const status = JSON.parse(r.stdout);
+    expect(status.buckets[0]).toEqual({
+      size: 'hour',
+      experimentBuckets: 2,
+      sessionBuckets: 2,
+      oldestStart: '2026-04-01T09:00:00.000Z',
+      newestEnd: '2026-04-01T11:00:00.000Z',
+    });
+    expect(status.lastRefresh).toMatchObject({ mode: 'full', experiments: 2 });
+  });
+
+  it('verify exits 1 and lists the mismatch when a bucket is wrong', async () => {
+    await t.db.execute(
+      sql`update experiment_statistics_buckets set session_count = 5 where experiment_id = ${exp} and session_count = 1`,
+    );
+    const r = await runCli(['verify', '--experiment', String(exp)], t.url);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('checked 1 experiments and 1 sessions: 1 mismatch(es)');
+    expect(r.stdout).toContain(`experiment ${exp} hour 2026-04-01T09:00:00.000Z: expected {"sessions":1,`);
+    expect((await runCli(['refresh', '--full', '--experiment', String(exp)], t.url)).code).toBe(0);
+    expect((await runCli(['verify'], t.url)).code).toBe(0);
+  });
+});
+
+describe('bad input: exit 2, one line naming the problem, nothing written', () => {
+  it.each([
+    [
+      ['totals', '--experiment', '1,x'],
+      "error: option '--experiment <ids>' argument '1,x' is invalid. 'x' is not an id",
+    ],
+    [['totals', '--experiment', '0'], 'id 0 is out of range'],
+    [['totals'], "error: required option '--experiment <ids>' not specified"],
+    [
+      ['sessions', '--experiment', '1', '--sort', 'name'],
+      'expected one of id, createdAt, humanMessages, lastActivity',
+    ],
+    [['sessions', '--experiment', '1', '--limit', '-5'], 'expected a whole number from 1 to 1000'],
+    [['refresh', '--fulll'], "error: unknown option '--fulll'"],
+    [['frobnicate'], "error: unknown command 'frobnicate'"],
+    [
+      ['seed', '--until', '2026-02-30T00:00:00Z'],
+      "expected an ISO-8601 date like 2026-11-01T00:00:00Z (got '2026-02-30T00:00:00Z')",
+    ],
+  ])('%j', async (args, message) => {
+    const before = await refreshRuns();
+    const r = await runCli(args, t.url);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(message);
+    expect(r.stderr.trim().split('\n')[0]).toContain(message.slice(0, 20));
+    expect(await refreshRuns()).toBe(before);
+  });
+
+  it('unknown experiment ids are named and nothing is refreshed', async () => {
+    const before = await refreshRuns();
+    const r = await runCli(['refresh', '--full', '--experiment', `${exp},999999,888888`], t.url);
+    expect(r).toMatchObject({ code: 2, stdout: '' });
+    expect(r.stderr).toBe(
+      'statcache: experiment ids 888888, 999999 not found in experiments; check the ids\n',
+    );
+    expect(await refreshRuns()).toBe(before);
+  });
+
+  it('a bad DATABASE_URL names the variable and shows an example', async () => {
+    const r = await runCli(['status'], 'localhost:5432');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      "statcache: DATABASE_URL must start with postgres:// or postgresql://; example: postgres://postgres@127.0.0.1:5432/postgres (got 'localhost:5432')\n",
+    );
+  });
+
+  it('a bad batch size names the variable', async () => {
+    const r = await runCli(['refresh', '--full'], t.url, { STATCACHE_BATCH_EXPERIMENTS: 'lots' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      "STATCACHE_BATCH_EXPERIMENTS must be a whole number from 1 to 10000; example: 50 (got 'lots')",
+    );
+  });
+
+  it('errors in --json mode still print exactly one JSON document', async () => {
+    const r = await runCli(['totals', '--experiment', '424242', '--json'], t.url);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout)).toEqual({
+      error: {
+        name: 'NotFoundError',
+        message: 'experiment id 424242 not found in experiments; check the ids',
+      },
+    });
+  });
+});
+
+describe('environment failures: exit 1 with what to do', () => {
+  it('an unreachable database', async () => {
+    const r = await runCli(['status'], 'postgres://postgres@127.0.0.1:1/statcache');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /^statcache: cannot connect to PostgreSQL at 127\.0\.0\.1:1\/statcache \(.*ECONNREFUSED.*\); check DATABASE_URL and that the server is running\n$/,
+    );
+  });
+
+  it('a database that was never migrated', async () => {
+    const empty = await createEmptyDatabase();
+    try {
+      const r = await runCli(['totals', '--experiment', '1'], empty.url);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(
+        "statcache: the database has 0 of statcache's 2 migrations applied; run `statcache migrate` first\n",
+      );
+    } finally {
+      await empty.drop();
+    }
+  });
+});

@@ -1,0 +1,70 @@
+/** loadConfig: defaults, and one error per bad variable naming it, its value and a good example. */
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import { ConfigError } from '../src/errors.js';
+
+describe('loadConfig', () => {
+  it('has working defaults', () => {
+    expect(loadConfig({})).toEqual({
+      databaseUrl: 'postgres://postgres@127.0.0.1:5432/postgres',
+      databaseUrlIsDefault: true,
+      redisUrl: 'redis://127.0.0.1:6379',
+      excludedPlatforms: ['evaluations'],
+      batchExperiments: 50,
+      logLevel: 'info',
+    });
+  });
+
+  it('reads every variable', () => {
+    expect(
+      loadConfig({
+        DATABASE_URL: 'postgresql://u:p@db:6432/chat',
+        REDIS_URL: 'rediss://cache:6380',
+        STATCACHE_EXCLUDED_PLATFORMS: 'evaluations, sandbox,,evaluations',
+        STATCACHE_BATCH_EXPERIMENTS: '200',
+        LOG_LEVEL: 'DEBUG',
+      }),
+    ).toEqual({
+      databaseUrl: 'postgresql://u:p@db:6432/chat',
+      databaseUrlIsDefault: false,
+      redisUrl: 'rediss://cache:6380',
+      excludedPlatforms: ['evaluations', 'sandbox'],
+      batchExperiments: 200,
+      logLevel: 'debug',
+    });
+  });
+
+  it('lets an empty STATCACHE_EXCLUDED_PLATFORMS exclude nothing', () => {
+    expect(loadConfig({ STATCACHE_EXCLUDED_PLATFORMS: '' }).excludedPlatforms).toEqual([]);
+  });
+
+  it.each([
+    [
+      { DATABASE_URL: 'not a url' },
+      "DATABASE_URL is not a URL; example: postgres://postgres@127.0.0.1:5432/postgres (got 'not a url')",
+    ],
+    [
+      { DATABASE_URL: 'mysql://db/chat' },
+      "DATABASE_URL must start with postgres:// or postgresql://; example: postgres://postgres@127.0.0.1:5432/postgres (got 'mysql://db/chat')",
+    ],
+    [
+      { REDIS_URL: 'http://cache' },
+      "REDIS_URL must start with redis:// or rediss://; example: redis://127.0.0.1:6379 (got 'http://cache')",
+    ],
+    [
+      { STATCACHE_BATCH_EXPERIMENTS: '0' },
+      "STATCACHE_BATCH_EXPERIMENTS must be a whole number from 1 to 10000; example: 50 (got '0')",
+    ],
+    [
+      { STATCACHE_BATCH_EXPERIMENTS: '2.5' },
+      "STATCACHE_BATCH_EXPERIMENTS must be a whole number from 1 to 10000; example: 50 (got '2.5')",
+    ],
+    [
+      { LOG_LEVEL: 'loud' },
+      "LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent; example: info (got 'loud')",
+    ],
+  ])('rejects %j', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+});

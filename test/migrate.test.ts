@@ -1,0 +1,109 @@
+/**
+ * migrate: on an empty database it creates everything; on a chat platform's existing database it
+ * adds only statcache's parts and touches no data; several processes at once apply each migration once.
+ */
+import { sql } from 'drizzle-orm';
+import { afterEach, expect, it } from 'vitest';
+import { refreshFull } from '../src/aggregate/refresh-full.js';
+import { migrate } from '../src/db/migrate.js';
+import { queryRows, toNumber } from '../src/db/types.js';
+import { getSessionTotals } from '../src/read/get-session-totals.js';
+import { verify } from '../src/verify/verify.js';
+import { runCli } from './helpers/cli.js';
+import { createEmptyDatabase, type TestDatabase } from './helpers/test-db.js';
+
+const created: TestDatabase[] = [];
+afterEach(async () => {
+  for (const t of created.splice(0)) await t.drop();
+});
+async function emptyDatabase(): Promise<TestDatabase> {
+  const t = await createEmptyDatabase();
+  created.push(t);
+  return t;
+}
+
+it('three processes migrating an empty database at once all succeed and apply each migration once', async () => {
+  const t = await emptyDatabase();
+  const results = await Promise.all([1, 2, 3].map(() => runCli(['migrate', '--json'], t.url)));
+  for (const r of results) expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+  const applied = results.map((r) => JSON.parse(r.stdout).applied as number).sort();
+  expect(applied).toEqual([0, 0, 2]);
+  const [row] = await queryRows<{ n: unknown }>(t.db, sql`select count(*) as n from statcache_migrations`);
+  expect(toNumber(row?.n)).toBe(2);
+  expect(await migrate(t.db)).toEqual({ applied: 0, total: 2 });
+});
+
+it('adds only what statcache owns to an existing chat database, touching no data', async () => {
+  const t = await emptyDatabase();
+  // A chat platform's own schema: extra columns, its own index names, no statcache parts.
+  await t.db.execute(
+    sql.raw(`
+    create table teams (id bigserial primary key, slug text unique, created_at timestamptz not null default now(), plan text);
+    create table experiments (id bigserial primary key, team_id bigint not null references teams, name text not null,
+                              created_at timestamptz not null default now(), description text default 'x');
+    create table participants (id bigserial primary key, team_id bigint not null references teams, identifier text not null,
+                               platform text not null default 'web', created_at timestamptz not null default now(),
+                               unique (team_id, platform, identifier));
+    create table chats (id bigserial primary key, team_id bigint not null references teams, created_at timestamptz not null default now());
+    create table experiment_sessions (id bigserial primary key, team_id bigint not null references teams,
+      experiment_id bigint not null references experiments on delete cascade,
+      participant_id bigint references participants on delete set null, chat_id bigint not null unique references chats on delete cascade,
+      platform text not null default 'web', created_at timestamptz not null default now(), external_id text);
+    create table chat_messages (id bigserial primary key, chat_id bigint not null references chats on delete cascade,
+      message_type text not null check (message_type in ('human','ai','system')), content text default '',
+      created_at timestamptz not null default now());
+    create index platform_own_messages_idx on chat_messages (chat_id);
+    create table tags (id bigserial primary key, team_id bigint not null references teams, name text not null,
+                       category text not null default '', unique (team_id, name, category));
+    create table chat_message_tags (message_id bigint references chat_messages on delete cascade,
+                                    tag_id bigint references tags on delete cascade, primary key (message_id, tag_id));
+    insert into teams (slug, plan) values ('acme', 'pro');
+    insert into experiments (team_id, name) values (1, 'Helpdesk');
+    insert into participants (team_id, identifier) values (1, 'ana@example.com');
+    insert into chats (team_id) values (1);
+    insert into experiment_sessions (team_id, experiment_id, participant_id, chat_id, created_at, external_id)
+      values (1, 1, 1, 1, '2026-04-01T09:00:00Z', 'ext-1');
+    insert into chat_messages (chat_id, message_type, content, created_at)
+      values (1, 'human', 'hello', '2026-04-01T09:01:00Z'), (1, 'ai', 'hi', '2026-04-01T09:01:01Z');
+    insert into tags (team_id, name, category) values (1, 'v7', 'experiment_version');
+    insert into chat_message_tags values (2, 1);
+  `),
+  );
+  const fingerprint = sql`select md5(concat(
+      (select string_agg(t::text, ',' order by id) from teams t), (select string_agg(e::text, ',' order by id) from experiments e),
+      (select string_agg(p::text, ',' order by id) from participants p), (select string_agg(c::text, ',' order by id) from chats c),
+      (select string_agg(concat_ws('|', s.id, s.team_id, s.experiment_id, s.participant_id, s.chat_id, s.platform, s.created_at, s.external_id), ',' order by id) from experiment_sessions s),
+      (select string_agg(m::text, ',' order by id) from chat_messages m), (select string_agg(g::text, ',' order by id) from tags g),
+      (select string_agg(mt::text, ',' order by message_id) from chat_message_tags mt))) as f`;
+  const [before] = await queryRows<{ f: string }>(t.db, fingerprint);
+
+  const migrated = await runCli(['migrate'], t.url);
+  expect(migrated).toMatchObject({ code: 0, stderr: '' });
+  const [after] = await queryRows<{ f: string }>(t.db, fingerprint);
+  expect(after?.f).toBe(before?.f);
+  const [shape] = await queryRows<{ extra: unknown; versions: unknown; buckets: unknown }>(
+    t.db,
+    sql`select (select count(*) from information_schema.columns where table_name = 'experiments' and column_name = 'description') as extra,
+               (select count(*) from information_schema.columns where table_name = 'experiment_sessions' and column_name = 'cached_experiment_versions') as versions,
+               (select count(*) from information_schema.tables where table_name in ('experiment_statistics_buckets', 'session_statistics_buckets')) as buckets`,
+  );
+  expect({
+    extra: toNumber(shape?.extra),
+    versions: toNumber(shape?.versions),
+    buckets: toNumber(shape?.buckets),
+  }).toEqual({
+    extra: 1,
+    versions: 1,
+    buckets: 2,
+  });
+
+  await refreshFull(t.db, { excludedPlatforms: ['evaluations'], batchExperiments: 50 });
+  expect((await getSessionTotals(t.db, [1])).get(1)).toEqual({
+    humanMessages: 1,
+    lastActivityAt: new Date('2026-04-01T09:01:00Z'),
+    experimentVersions: ['v7'],
+  });
+  expect(
+    (await verify(t.db, { excludedPlatforms: ['evaluations'], batchExperiments: 50 })).mismatches,
+  ).toEqual([]);
+});

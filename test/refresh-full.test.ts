@@ -1,0 +1,139 @@
+/**
+ * refresh --full: scoped and unscoped rebuilds replace exactly their scope, remove buckets whose
+ * source vanished, follow sessions that moved, give the same buckets whatever the batch size, and
+ * two rebuilds at once still end exact.
+ */
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { refreshFull } from '../src/aggregate/refresh-full.js';
+import { queryRows, toNumber } from '../src/db/types.js';
+import { seedWorkload } from '../src/seed/seed-workload.js';
+import { workloadSize } from '../src/seed/workload-size.js';
+import { verify } from '../src/verify/verify.js';
+import { ChatFixture, experimentBuckets } from './helpers/fixtures.js';
+import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';
+
+const EXCLUDED = ['evaluations'];
+let t: TestDatabase;
+let f: ChatFixture;
+let teamId: number;
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  f = new ChatFixture(t.db);
+  teamId = await f.team();
+});
+afterAll(() => t.drop());
+
+const full = (experimentIds?: number[], batchExperiments = 50) =>
+  refreshFull(t.db, { experimentIds, excludedPlatforms: EXCLUDED, batchExperiments });
+const mismatches = async (experimentIds?: number[]) =>
+  (await verify(t.db, { experimentIds, excludedPlatforms: EXCLUDED, batchExperiments: 50 })).mismatches;
+
+async function allBuckets(): Promise<string> {
+  const [row] = await queryRows<{ f: string | null }>(
+    t.db,
+    sql`select md5(string_agg(concat_ws(':', experiment_id, bucket_size, bucket_start, session_count, new_participant_count,
+                                         human_message_count, last_activity_at, team_id), ',' order by experiment_id, bucket_start)) ||
+               (select md5(string_agg(concat_ws(':', session_id, experiment_id, bucket_start, human_message_count, last_activity_at), ','
+                                      order by session_id, bucket_start)) from session_statistics_buckets) as f
+        from experiment_statistics_buckets`,
+  );
+  return row?.f ?? '';
+}
+
+describe('scope', () => {
+  it('a scoped refresh touches only the experiments it names', async () => {
+    const a = await f.experiment(teamId);
+    const b = await f.experiment(teamId);
+    const sa = await f.session({ teamId, experimentId: a, createdAt: '2026-02-01T10:00:00Z' });
+    const sb = await f.session({ teamId, experimentId: b, createdAt: '2026-02-01T10:00:00Z' });
+    await f.messages(sa.chatId, [['human', '2026-02-01T10:01:00Z']]);
+    await f.messages(sb.chatId, [['human', '2026-02-01T10:01:00Z']]);
+    const result = await full([a]);
+    expect(result).toMatchObject({ experiments: 1, batches: 1, experimentBuckets: 1, sessionBuckets: 1 });
+    expect(await experimentBuckets(t.db, a)).toHaveLength(1);
+    expect(await experimentBuckets(t.db, b)).toEqual([]);
+    await full([b]);
+    expect(await experimentBuckets(t.db, b)).toHaveLength(1);
+  });
+
+  it('drops hours whose source rows are gone instead of leaving zeros', async () => {
+    const exp = await f.experiment(teamId);
+    const s = await f.session({ teamId, experimentId: exp, createdAt: '2026-02-02T10:00:00Z' });
+    const [m] = await f.messages(s.chatId, [['human', '2026-02-02T13:00:00Z']]);
+    await full([exp]);
+    expect((await experimentBuckets(t.db, exp)).map((b) => b.bucketStart)).toEqual([
+      '2026-02-02T10:00:00.000Z',
+      '2026-02-02T13:00:00.000Z',
+    ]);
+    await t.db.execute(sql`delete from chat_messages where id = ${m}`);
+    expect(await mismatches([exp])).toHaveLength(2); // the experiment hour and the session hour
+    await full([exp]);
+    expect((await experimentBuckets(t.db, exp)).map((b) => b.bucketStart)).toEqual([
+      '2026-02-02T10:00:00.000Z',
+    ]);
+    expect(await mismatches([exp])).toEqual([]);
+  });
+
+  it('moves a session’s buckets with the session and its participant’s first hour with it', async () => {
+    const a = await f.experiment(teamId);
+    const b = await f.experiment(teamId);
+    const p = await f.participant(teamId);
+    const first = await f.session({
+      teamId,
+      experimentId: a,
+      participantId: p,
+      createdAt: '2026-02-03T08:00:00Z',
+    });
+    await f.session({ teamId, experimentId: a, participantId: p, createdAt: '2026-02-03T11:00:00Z' });
+    await f.messages(first.chatId, [['human', '2026-02-03T08:30:00Z']]);
+    await full([a, b]);
+    await t.db.execute(sql`update experiment_sessions set experiment_id = ${b} where id = ${first.id}`);
+    expect((await mismatches([a, b])).length).toBeGreaterThan(0);
+    await full([b]); // the session now belongs to b: b's rebuild claims its session buckets
+    await full([a]);
+    expect(
+      (await experimentBuckets(t.db, a)).map((x) => [x.bucketStart, x.sessions, x.participants]),
+    ).toEqual([['2026-02-03T11:00:00.000Z', 1, 1]]);
+    expect(await mismatches([a, b])).toEqual([]);
+  });
+
+  it('an unscoped refresh removes buckets of deleted experiments and sessions', async () => {
+    const exp = await f.experiment(teamId);
+    const s = await f.session({ teamId, experimentId: exp, createdAt: '2026-02-04T10:00:00Z' });
+    await f.messages(s.chatId, [['human', '2026-02-04T10:01:00Z']]);
+    await full();
+    await t.db.execute(sql`delete from experiments where id = ${exp}`);
+    expect((await mismatches()).filter((m) => m.kind === 'orphan_buckets')).toEqual([
+      { kind: 'orphan_buckets', table: 'experiment_statistics_buckets', id: exp, buckets: 1 },
+      { kind: 'orphan_buckets', table: 'session_statistics_buckets', id: s.id, buckets: 1 },
+    ]);
+    const result = await full();
+    expect(result.orphanBucketsDeleted).toBe(2);
+    expect(await mismatches()).toEqual([]);
+  });
+});
+
+describe('batches', () => {
+  it('gives identical buckets with batches of 1, 7 and 1000 experiments', async () => {
+    await seedWorkload(t.db, { seed: 7, size: workloadSize(8_000, { experiments: 23 }) });
+    await full(undefined, 1);
+    const one = await allBuckets();
+    await full(undefined, 7);
+    expect(await allBuckets()).toBe(one);
+    await full(undefined, 1000);
+    expect(await allBuckets()).toBe(one);
+    expect(await mismatches()).toEqual([]);
+  });
+
+  it('two full refreshes at once neither double count nor fail', async () => {
+    await Promise.all([full(undefined, 3), full(undefined, 5), full(undefined, 4)]);
+    expect(await mismatches()).toEqual([]);
+    const [row] = await queryRows<{ n: unknown }>(
+      t.db,
+      sql`select count(*) as n from statcache_refresh_runs`,
+    );
+    expect(toNumber(row?.n)).toBeGreaterThanOrEqual(3);
+  });
+});
