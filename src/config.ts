@@ -17,6 +17,9 @@ export const DEFAULT_EXCLUDED_PLATFORMS: readonly string[] = ['evaluations'];
 /** Experiments per refresh/verify transaction: bounds lock time and memory on skewed traffic. */
 export const DEFAULT_BATCH_EXPERIMENTS = 50;
 const MAX_BATCH_EXPERIMENTS = 10_000;
+/** Change rows per incremental refresh transaction: bounds lock time while writers wait. */
+export const DEFAULT_BATCH_CHANGES = 5_000;
+const MAX_BATCH_CHANGES = 1_000_000;
 
 export interface StatcacheConfig {
   /** PostgreSQL URL of the chat database. @defaultValue {@link DEFAULT_DATABASE_URL} */
@@ -29,6 +32,8 @@ export interface StatcacheConfig {
   excludedPlatforms: string[];
   /** Experiments per refresh and verify batch. @defaultValue 50 */
   batchExperiments: number;
+  /** Change rows per incremental refresh transaction. @defaultValue 5000 */
+  batchChanges: number;
   /** @defaultValue 'info' */
   logLevel: LogLevel;
 }
@@ -50,7 +55,18 @@ export function loadConfig(env: Env = process.env): StatcacheConfig {
       DEFAULT_REDIS_URL,
     ),
     excludedPlatforms: parsePlatforms(env.STATCACHE_EXCLUDED_PLATFORMS),
-    batchExperiments: parseBatch(env.STATCACHE_BATCH_EXPERIMENTS),
+    batchExperiments: parseWhole(
+      'STATCACHE_BATCH_EXPERIMENTS',
+      env.STATCACHE_BATCH_EXPERIMENTS,
+      DEFAULT_BATCH_EXPERIMENTS,
+      MAX_BATCH_EXPERIMENTS,
+    ),
+    batchChanges: parseWhole(
+      'STATCACHE_BATCH_CHANGES',
+      env.STATCACHE_BATCH_CHANGES,
+      DEFAULT_BATCH_CHANGES,
+      MAX_BATCH_CHANGES,
+    ),
     logLevel: parseLogLevel(env.LOG_LEVEL),
   };
 }
@@ -82,15 +98,11 @@ function parsePlatforms(value: string | undefined): string[] {
   return [...new Set(platforms)];
 }
 
-function parseBatch(value: string | undefined): number {
-  if (value === undefined || value.trim() === '') return DEFAULT_BATCH_EXPERIMENTS;
+function parseWhole(variable: string, value: string | undefined, fallback: number, max: number): number {
+  if (value === undefined || value.trim() === '') return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_BATCH_EXPERIMENTS) {
-    throw new ConfigError(
-      'STATCACHE_BATCH_EXPERIMENTS',
-      value,
-      `must be a whole number from 1 to ${MAX_BATCH_EXPERIMENTS}; example: ${DEFAULT_BATCH_EXPERIMENTS}`,
-    );
+  if (!Number.isInteger(n) || n < 1 || n > max) {
+    throw new ConfigError(variable, value, `must be a whole number from 1 to ${max}; example: ${fallback}`);
   }
   return n;
 }

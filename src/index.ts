@@ -41,6 +41,11 @@ export {
 } from './read/list-sessions.js';
 export { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, type SortOrder } from './read/page-options.js';
 export type { ExperimentTotals, Page, SessionTotals } from './read/totals-types.js';
+export {
+  type IncrementalResult,
+  type RefreshIncrementalOptions,
+  refreshIncremental,
+} from './refresh/refresh-incremental.js';
 export { BUCKET_SIZES, type BucketSize } from './schema/cache-tables.js';
 export * as schema from './schema/index.js';
 export { type SeedOptions, type SeedResult, seedWorkload } from './seed/seed-workload.js';

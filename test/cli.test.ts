@@ -4,6 +4,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectedMigrations } from '../src/db/migrations-folder.js';
 import { queryRows, toNumber } from '../src/db/types.js';
 import { runCli } from './helpers/cli.js';
 import { ChatFixture } from './helpers/fixtures.js';
@@ -193,7 +194,7 @@ describe('environment failures: exit 1 with what to do', () => {
       const r = await runCli(['totals', '--experiment', '1'], empty.url);
       expect(r.code).toBe(1);
       expect(r.stderr).toBe(
-        "statcache: the database has 0 of statcache's 2 migrations applied; run `statcache migrate` first\n",
+        `statcache: the database has 0 of statcache's ${expectedMigrations().length} migrations applied; run \`statcache migrate\` first\n`,
       );
     } finally {
       await empty.drop();

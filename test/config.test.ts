@@ -11,6 +11,7 @@ describe('loadConfig', () => {
       redisUrl: 'redis://127.0.0.1:6379',
       excludedPlatforms: ['evaluations'],
       batchExperiments: 50,
+      batchChanges: 5000,
       logLevel: 'info',
     });
   });
@@ -22,6 +23,7 @@ describe('loadConfig', () => {
         REDIS_URL: 'rediss://cache:6380',
         STATCACHE_EXCLUDED_PLATFORMS: 'evaluations, sandbox,,evaluations',
         STATCACHE_BATCH_EXPERIMENTS: '200',
+        STATCACHE_BATCH_CHANGES: '100',
         LOG_LEVEL: 'DEBUG',
       }),
     ).toEqual({
@@ -30,6 +32,7 @@ describe('loadConfig', () => {
       redisUrl: 'rediss://cache:6380',
       excludedPlatforms: ['evaluations', 'sandbox'],
       batchExperiments: 200,
+      batchChanges: 100,
       logLevel: 'debug',
     });
   });

@@ -1,6 +1,8 @@
 /** `statcache refresh [--full] [--experiment ids]`: rebuild hourly buckets and the versions cache. */
 import type { Command } from 'commander';
 import { refreshFull } from '../../src/aggregate/refresh-full.js';
+import { InvalidInputError } from '../../src/errors.js';
+import { refreshIncremental } from '../../src/refresh/refresh-incremental.js';
 import { setExitCode } from '../exit-codes.js';
 import { logLine, printJson, printLine } from '../output.js';
 import { parseIdList } from '../parse-options.js';
@@ -12,15 +14,42 @@ const PROGRESS_INTERVAL_MS = 1_000;
 export function registerRefresh(program: Command): void {
   program
     .command('refresh')
-    .description('recompute buckets and versions cache from the chat tables')
-    .option('--full', 'recompute everything in scope from source (the only mode until change capture lands)')
-    .option('--experiment <ids>', 'only these experiments, e.g. 1,2,3', parseIdList)
+    .description('apply pending changes to the buckets and versions cache (or, with --full, rebuild them)')
+    .option('--full', 'recompute everything in scope from source instead of applying captured changes')
+    .option('--experiment <ids>', 'with --full: only these experiments, e.g. 1,2,3', parseIdList)
     .option('--json', 'print one JSON document')
     .action((options: { full?: boolean; experiment?: number[]; json?: boolean }) =>
       runCommand({ json: options.json }, async ({ db, config, json }) => {
-        if (!options.full) logLine('refresh: incremental refresh is not built yet; running a full refresh');
-        if (options.experiment) await assertExperimentsExist(db, options.experiment);
         let lastPrint = Date.now();
+        if (!options.full) {
+          if (options.experiment) {
+            throw new InvalidInputError(
+              '--experiment needs --full (an incremental refresh applies every pending change)',
+            );
+          }
+          const result = await refreshIncremental(db, {
+            excludedPlatforms: config.excludedPlatforms,
+            batchChanges: config.batchChanges,
+            batchExperiments: config.batchExperiments,
+            onProgress: (p) => {
+              const now = Date.now();
+              if (now - lastPrint < PROGRESS_INTERVAL_MS) return;
+              lastPrint = now;
+              logLine(
+                `refresh: ${p.changes} changes in ${p.batches} batches, ${(p.elapsedMs / 1000).toFixed(1)} s`,
+              );
+            },
+          });
+          if (json) printJson(result);
+          else
+            printLine(
+              `applied ${result.changes} changes in ${result.batches} batches${result.fullRebuild ? ' (a TRUNCATE forced a full rebuild)' : ''}: ` +
+                `${result.experimentBuckets} experiment buckets, ${result.sessionBuckets} session buckets, ` +
+                `${result.versionsUpdated} versions updated (${(result.durationMs / 1000).toFixed(2)} s)`,
+            );
+          return 0;
+        }
+        if (options.experiment) await assertExperimentsExist(db, options.experiment);
         const result = await refreshFull(db, {
           experimentIds: options.experiment,
           excludedPlatforms: config.excludedPlatforms,

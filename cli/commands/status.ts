@@ -8,7 +8,7 @@ import { runCommand } from '../run-command.js';
 export function registerStatus(program: Command): void {
   program
     .command('status')
-    .description('bucket counts per size, oldest and newest bucket, last refresh')
+    .description('bucket counts per size, oldest and newest bucket, last refresh, pending changes and lag')
     .option('--json', 'print one JSON document')
     .action((options: { json?: boolean }) =>
       runCommand({ json: options.json }, async ({ db, json }) => {
@@ -34,6 +34,12 @@ export function registerStatus(program: Command): void {
             ? `last refresh: ${run.mode}, finished ${run.finishedAt.toISOString()} after ${((run.finishedAt.getTime() - run.startedAt.getTime()) / 1000).toFixed(2)} s, ` +
                 `${run.experiments} experiments, ${run.experimentBuckets} experiment and ${run.sessionBuckets} session buckets written`
             : 'last refresh: never; run `statcache refresh --full`',
+        );
+        printLine(
+          `pending changes: ${status.pending.count}` +
+            (status.pending.oldestCapturedAt
+              ? `, oldest captured ${status.pending.oldestCapturedAt.toISOString()} (lag ${status.pending.lagSeconds.toFixed(1)} s)`
+              : ''),
         );
         return 0;
       }).then(setExitCode),

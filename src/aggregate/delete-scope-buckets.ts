@@ -5,7 +5,8 @@ import { type Executor, execCount } from '../db/types.js';
 
 /**
  * Deletes every bucket, of every size, of the experiments in `experimentIds` and of their sessions
- * (also session buckets still filed under an experiment the session has since left).
+ * (also session buckets still filed under an experiment the session has since left), and their
+ * participants' first sessions.
  * Parameters: $1 experiment ids (bigint[]). Returns buckets deleted.
  */
 export async function deleteScopeBuckets(tx: Executor, experimentIds: readonly number[]): Promise<number> {
@@ -20,6 +21,9 @@ export async function deleteScopeBuckets(tx: Executor, experimentIds: readonly n
         where experiment_id = any(${ids})
            or session_id in (select id from experiment_sessions where experiment_id = any(${ids}))`,
   );
+  await tx.execute(sql`delete from statcache_experiment_participants where experiment_id = any(${ids})`);
+  await tx.execute(sql`delete from statcache_experiment_participants p
+      where not exists (select 1 from experiments e where e.id = p.experiment_id)`);
   return experimentRows + sessionRows;
 }
 
@@ -38,5 +42,7 @@ export async function deleteOrphanBuckets(tx: Executor): Promise<number> {
     sql`delete from session_statistics_buckets b
         where not exists (select 1 from experiment_sessions s where s.id = b.session_id)`,
   );
+  await tx.execute(sql`delete from statcache_experiment_participants p
+      where not exists (select 1 from experiments e where e.id = p.experiment_id)`);
   return experimentRows + sessionRows;
 }

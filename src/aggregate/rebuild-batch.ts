@@ -1,9 +1,11 @@
 /** One batch of a full rebuild: replace a set of experiments' buckets and versions in one transaction. */
-import type { StatDb } from '../db/types.js';
+import type { Executor, StatDb } from '../db/types.js';
 import { withSerializableRetry } from '../db/with-retry.js';
 import { deleteScopeBuckets } from './delete-scope-buckets.js';
 import { insertExperimentHourBuckets } from './insert-experiment-hour-buckets.js';
+import { insertParticipantFirsts } from './insert-participant-firsts.js';
 import { insertSessionHourBuckets } from './insert-session-hour-buckets.js';
+import { lockExperiments } from './lock-experiments.js';
 import { updateVersionsCache } from './update-versions-cache.js';
 
 export interface BatchResult {
@@ -13,25 +15,33 @@ export interface BatchResult {
 }
 
 /**
- * Deletes and recomputes every bucket of `experimentIds` and their sessions, and their sessions'
- * versions cache, as one REPEATABLE READ transaction: all four statements see one snapshot, so
- * experiment and session buckets agree, and readers see the old or the new scope, never a mix.
+ * Deletes and recomputes every bucket of `experimentIds` and their sessions, their participants'
+ * first sessions and their sessions' versions cache, inside the caller's transaction, after taking
+ * the experiments' refresh locks. READ COMMITTED on purpose: each statement reads after the locks
+ * are held, and anything a writer commits between two statements left a change row that the
+ * incremental refresh will apply.
  */
+export async function rebuildExperiments(
+  tx: Executor,
+  experimentIds: readonly number[],
+  excludedPlatforms: readonly string[],
+): Promise<BatchResult> {
+  await lockExperiments(tx, experimentIds);
+  await deleteScopeBuckets(tx, experimentIds);
+  await insertParticipantFirsts(tx, experimentIds, excludedPlatforms);
+  const experimentBuckets = await insertExperimentHourBuckets(tx, experimentIds, excludedPlatforms);
+  const sessionBuckets = await insertSessionHourBuckets(tx, experimentIds);
+  const versionsUpdated = await updateVersionsCache(tx, { experimentIds });
+  return { experimentBuckets, sessionBuckets, versionsUpdated };
+}
+
+/** rebuildExperiments as its own transaction, retried on deadlock. */
 export function rebuildBatch(
   db: StatDb,
   experimentIds: readonly number[],
   excludedPlatforms: readonly string[],
 ): Promise<BatchResult> {
   return withSerializableRetry(() =>
-    db.transaction(
-      async (tx) => {
-        await deleteScopeBuckets(tx, experimentIds);
-        const experimentBuckets = await insertExperimentHourBuckets(tx, experimentIds, excludedPlatforms);
-        const sessionBuckets = await insertSessionHourBuckets(tx, experimentIds);
-        const versionsUpdated = await updateVersionsCache(tx, experimentIds);
-        return { experimentBuckets, sessionBuckets, versionsUpdated };
-      },
-      { isolationLevel: 'repeatable read' },
-    ),
+    db.transaction((tx) => rebuildExperiments(tx, experimentIds, excludedPlatforms)),
   );
 }

@@ -6,6 +6,7 @@ import type { StatDb } from '../db/types.js';
 import { withSerializableRetry } from '../db/with-retry.js';
 import { countExperiments, experimentBatches } from '../experiment-batches.js';
 import { deleteOrphanBuckets } from './delete-scope-buckets.js';
+import { currentSnapshot, discardCoveredChanges } from './discard-covered-changes.js';
 import { rebuildBatch } from './rebuild-batch.js';
 import { recordRefreshRun } from './record-refresh-run.js';
 
@@ -35,6 +36,8 @@ export interface RefreshResult {
   sessionBuckets: number;
   versionsUpdated: number;
   orphanBucketsDeleted: number;
+  /** Pending change rows made redundant by this rebuild (unscoped runs). */
+  changesDiscarded: number;
   durationMs: number;
 }
 
@@ -50,8 +53,11 @@ export async function refreshFull(db: StatDb, options: RefreshFullOptions): Prom
     sessionBuckets: 0,
     versionsUpdated: 0,
     orphanBucketsDeleted: 0,
+    changesDiscarded: 0,
     durationMs: 0,
   };
+  // Changes committed before this point are covered by the batches below (unscoped runs only).
+  const snapshot = scoped ? null : await currentSnapshot(db);
   const experimentsTotal = await countExperiments(db, options.experimentIds);
   for await (const batch of experimentBatches(db, options.batchExperiments, options.experimentIds)) {
     const written = await rebuildBatch(db, batch, options.excludedPlatforms);

@@ -1,25 +1,32 @@
-/** experiment_sessions.cached_experiment_versions for a batch of experiments, in one statement. */
-import { sql } from 'drizzle-orm';
+/** experiment_sessions.cached_experiment_versions for a set of sessions, in one statement. */
+import { type SQL, sql } from 'drizzle-orm';
 import { bigintArray } from '../db/params.js';
 import { type Executor, execCount } from '../db/types.js';
 
 /** The tag category whose names are experiment versions. */
 export const EXPERIMENT_VERSION_CATEGORY = 'experiment_version';
 
+/** Which sessions to update: every session of some experiments, or some sessions. */
+export type VersionsScope = { experimentIds: readonly number[] } | { sessionIds: readonly number[] };
+
 /**
  * Sets each session's cached versions to the distinct names of `experiment_version` tags on any
  * message of its chat, in natural order (statcache_natural_sort_key, then byte order). Rows whose
- * value is already right are not touched, so a rebuild does not churn the platform's table.
+ * value is already right are not touched, so a refresh does not churn the platform's table; rows
+ * are updated in id order so concurrent refreshes lock them in the same order.
  *
- * Parameters: $1 experiment ids (bigint[]). Returns the number of sessions changed.
+ * Parameters: $1 experiment ids or session ids (bigint[]). Returns the number of sessions changed.
  */
-export function updateVersionsCache(tx: Executor, experimentIds: readonly number[]): Promise<number> {
+export function updateVersionsCache(tx: Executor, scope: VersionsScope): Promise<number> {
+  const where: SQL =
+    'experimentIds' in scope
+      ? sql`s.experiment_id = any(${bigintArray(scope.experimentIds)})`
+      : sql`s.id = any(${bigintArray(scope.sessionIds)})`;
   return execCount(
     tx,
     sql`
     with scope as (
-      select s.id, s.chat_id from experiment_sessions s
-      where s.experiment_id = any(${bigintArray(experimentIds)})
+      select s.id, s.chat_id from experiment_sessions s where ${where}
     ),
     names as (
       select distinct sc.id as session_id, t.name
@@ -36,11 +43,17 @@ export function updateVersionsCache(tx: Executor, experimentIds: readonly number
       from scope sc
       left join names n on n.session_id = sc.id
       group by sc.id
+    ),
+    stale as (
+      select s.id, v.versions
+      from experiment_sessions s join versions v on v.session_id = s.id
+      where s.cached_experiment_versions is distinct from v.versions
+      order by s.id
+      for update of s
     )
     update experiment_sessions s
-    set cached_experiment_versions = v.versions
-    from versions v
-    where s.id = v.session_id
-      and s.cached_experiment_versions is distinct from v.versions`,
+    set cached_experiment_versions = stale.versions
+    from stale
+    where s.id = stale.id`,
   );
 }

@@ -70,8 +70,10 @@ export const sessionStatisticsBuckets = pgTable(
       name: 'session_statistics_buckets_pkey',
       columns: [t.sessionId, t.bucketSize, t.bucketStart],
     }),
-    // A refresh replaces one batch of experiments' session buckets; verify reads them the same way.
-    index('session_statistics_buckets_experiment_id_idx').on(t.experimentId),
+    // A full refresh replaces one batch of experiments' session buckets (experiment_id prefix); the
+    // incremental refresh recomputes an experiment bucket as the sum of its sessions' buckets in
+    // that bucket's range (experiment_id, bucket_start range).
+    index('session_statistics_buckets_experiment_id_bucket_start_idx').on(t.experimentId, t.bucketStart),
     check('session_statistics_buckets_size_check', sql`${t.bucketSize} in ('hour', 'day', 'month')`),
     check(
       'session_statistics_buckets_aligned_check',
@@ -96,4 +98,64 @@ export const refreshRuns = pgTable(
   },
   // status reads the newest run.
   (t) => [index('statcache_refresh_runs_finished_at_idx').on(t.finishedAt)],
+);
+
+/**
+ * Each participant's first counted session per experiment: what new_participant_count counts.
+ * Kept so that the incremental refresh knows the hour a participant used to count in when their
+ * first session is deleted, moved or excluded, and can recount both hours.
+ */
+export const experimentParticipants = pgTable(
+  'statcache_experiment_participants',
+  {
+    experimentId: bigint('experiment_id', { mode: 'number' }).notNull(),
+    participantId: bigint('participant_id', { mode: 'number' }).notNull(),
+    firstSessionAt: tsz('first_session_at').notNull(),
+  },
+  (t) => [
+    primaryKey({
+      name: 'statcache_experiment_participants_pkey',
+      columns: [t.experimentId, t.participantId],
+    }),
+    // A bucket's new_participant_count counts firsts in [bucket_start, bucket_end) of one experiment.
+    index('statcache_experiment_participants_first_idx').on(t.experimentId, t.firstSessionAt),
+  ],
+);
+
+/** Change kinds the capture triggers record; see docs/design.md. */
+export const CHANGE_KINDS = [
+  'message_hour',
+  'chat_versions',
+  'experiment_hour',
+  'participant',
+  'session',
+  'experiment',
+  'all',
+] as const;
+export type ChangeKind = (typeof CHANGE_KINDS)[number];
+
+/**
+ * Dirty keys written by the capture triggers in the writer's transaction and consumed by the
+ * incremental refresh (claimed FOR UPDATE SKIP LOCKED, deleted in the refresh's transaction).
+ * `xid` lets a full refresh drop exactly the changes committed before it started.
+ */
+export const changes = pgTable(
+  'statcache_changes',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    kind: text('kind').$type<ChangeKind>().notNull(),
+    chatId: bigint('chat_id', { mode: 'number' }),
+    experimentId: bigint('experiment_id', { mode: 'number' }),
+    sessionId: bigint('session_id', { mode: 'number' }),
+    participantId: bigint('participant_id', { mode: 'number' }),
+    at: tsz('at'),
+    xid: text('xid').notNull().default(sql`(pg_current_xact_id())::text`),
+    capturedAt: tsz('captured_at').notNull().defaultNow(),
+  },
+  (t) => [
+    check(
+      'statcache_changes_kind_check',
+      sql`${t.kind} in ('message_hour', 'chat_versions', 'experiment_hour', 'participant', 'session', 'experiment', 'all')`,
+    ),
+  ],
 );

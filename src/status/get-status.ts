@@ -23,9 +23,19 @@ export interface LastRefresh {
   versionsUpdated: number;
 }
 
+export interface PendingChanges {
+  /** Change rows waiting for an incremental refresh. */
+  count: number;
+  /** When the oldest of them was captured, or null. */
+  oldestCapturedAt: Date | null;
+  /** Age of the oldest in seconds (the lag), 0 when none. */
+  lagSeconds: number;
+}
+
 export interface CacheStatus {
   buckets: BucketSizeStatus[];
   lastRefresh: LastRefresh | null;
+  pending: PendingChanges;
 }
 
 /** Reads the cache's shape in one statement. */
@@ -37,6 +47,7 @@ export async function getStatus(db: StatDb): Promise<CacheStatus> {
     oldest_start: unknown;
     newest_end: unknown;
     run: Record<string, unknown> | null;
+    pending: Record<string, unknown> | null;
   }>(
     db,
     sql`
@@ -49,16 +60,21 @@ export async function getStatus(db: StatDb): Promise<CacheStatus> {
       from session_statistics_buckets group by bucket_size
     )
     select p.bucket_size, sum(p.experiment_buckets) as experiment_buckets, sum(p.session_buckets) as session_buckets,
-           min(p.oldest_start) as oldest_start, max(p.newest_end) as newest_end, null::json as run
+           min(p.oldest_start) as oldest_start, max(p.newest_end) as newest_end, null::json as run, null::json as pending
     from per_size p group by p.bucket_size
     union all
     select null, null, null, null, null,
            (select row_to_json(r) from (
               select mode, started_at, finished_at, experiments, experiment_buckets, session_buckets, versions_updated
-              from statcache_refresh_runs order by finished_at desc, id desc limit 1) r)`,
+              from statcache_refresh_runs order by finished_at desc, id desc limit 1) r),
+           (select json_build_object('count', count(*), 'oldest', min(captured_at),
+                                     'lag', coalesce(extract(epoch from now() - min(captured_at)), 0))
+            from statcache_changes)`,
   );
   const bySize = new Map(rows.filter((r) => r.bucket_size !== null).map((r) => [r.bucket_size, r]));
-  const run = rows.find((r) => r.bucket_size === null)?.run ?? null;
+  const meta = rows.find((r) => r.bucket_size === null);
+  const run = meta?.run ?? null;
+  const pending = meta?.pending ?? {};
   return {
     buckets: BUCKET_SIZES.map((size) => {
       const r = bySize.get(size);
@@ -81,5 +97,10 @@ export async function getStatus(db: StatDb): Promise<CacheStatus> {
           versionsUpdated: toNumber(run.versions_updated),
         }
       : null,
+    pending: {
+      count: toNumber(pending.count),
+      oldestCapturedAt: toDate(pending.oldest),
+      lagSeconds: Math.max(0, Math.round(toNumber(pending.lag) * 1000) / 1000),
+    },
   };
 }

@@ -1,0 +1,105 @@
+/** Recomputes the experiment buckets holding given instants, from source, at a cost per bucket. */
+import { sql } from 'drizzle-orm';
+import { bigintArray, textArray } from '../db/params.js';
+import { type Executor, queryRows, toNumber } from '../db/types.js';
+
+/**
+ * Recounts, for each (experiment, instant), the experiment's bucket covering that instant: an
+ * existing day or month bucket if the range was compressed, else the hour. Buckets left with
+ * nothing to count (or whose experiment is gone) are deleted. Returns buckets written plus deleted.
+ *
+ * Cost: sessions come from experiment_sessions(experiment_id, created_at); participants from
+ * statcache_experiment_participants(experiment_id, first_session_at); human messages from
+ * chat_messages(chat_id, created_at) of the sessions whose session buckets overlap the range (the
+ * session buckets serve as an index of who talked when; they were recomputed earlier in the same
+ * transaction for every session this batch touches, and any other session with a pending change
+ * will bring this bucket back for recounting).
+ * Parameters: $1 experiment ids, $2 instants (parallel arrays), $3 excluded platforms.
+ */
+export async function recomputeExperimentBuckets(
+  tx: Executor,
+  experimentIds: readonly number[],
+  instants: readonly string[],
+  excludedPlatforms: readonly string[],
+): Promise<number> {
+  if (experimentIds.length === 0) return 0;
+  const excluded = textArray(excludedPlatforms);
+  const [row] = await queryRows<{ written: unknown; deleted: unknown }>(
+    tx,
+    sql`
+    with keys as (
+      select distinct k.experiment_id, date_trunc('hour', k.at, 'UTC') as hour
+      from unnest(${bigintArray(experimentIds)}, ${sql.param([...instants])}::timestamptz[]) as k(experiment_id, at)
+    ),
+    targets as (
+      select distinct k.experiment_id,
+             coalesce(c.bucket_size, 'hour') as bucket_size,
+             coalesce(c.bucket_start, k.hour) as bucket_start,
+             coalesce(c.bucket_end, k.hour + interval '1 hour') as bucket_end
+      from keys k
+      left join lateral (
+        select b.bucket_size, b.bucket_start, b.bucket_end
+        from experiment_statistics_buckets b
+        where b.experiment_id = k.experiment_id and b.bucket_size in ('day', 'month')
+          and b.bucket_start in (date_trunc('day', k.hour, 'UTC'), date_trunc('month', k.hour, 'UTC'))
+        order by b.bucket_end - b.bucket_start desc
+        limit 1
+      ) c on true
+    ),
+    computed as (
+      select t.*, e.team_id,
+             (select count(*) from experiment_sessions s
+              where s.experiment_id = t.experiment_id and s.created_at >= t.bucket_start and s.created_at < t.bucket_end
+                and s.platform <> all(${excluded})) as sessions,
+             (select count(*) from statcache_experiment_participants p
+              where p.experiment_id = t.experiment_id
+                and p.first_session_at >= t.bucket_start and p.first_session_at < t.bucket_end) as participants,
+             n.messages, n.last_at
+      from targets t
+      join experiments e on e.id = t.experiment_id
+      cross join lateral (
+        select count(*) as messages, max(m.created_at) as last_at
+        from (
+          select distinct sb.session_id from session_statistics_buckets sb
+          where sb.experiment_id = t.experiment_id
+            and ((sb.bucket_start >= t.bucket_start and sb.bucket_start < t.bucket_end)
+                 or (sb.bucket_size = 'day' and sb.bucket_start = date_trunc('day', t.bucket_start, 'UTC'))
+                 or (sb.bucket_size = 'month' and sb.bucket_start = date_trunc('month', t.bucket_start, 'UTC')))
+        ) active
+        join experiment_sessions s on s.id = active.session_id and s.experiment_id = t.experiment_id
+                                   and s.platform <> all(${excluded})
+        join chat_messages m on m.chat_id = s.chat_id and m.message_type = 'human'
+                             and m.created_at >= t.bucket_start and m.created_at < t.bucket_end
+      ) n
+    ),
+    nonzero as (
+      select * from computed where sessions > 0 or participants > 0 or messages > 0
+    ),
+    written as (
+      insert into experiment_statistics_buckets (
+        team_id, experiment_id, bucket_size, bucket_start, bucket_end,
+        session_count, new_participant_count, human_message_count, last_activity_at, updated_at
+      )
+      select team_id, experiment_id, bucket_size, bucket_start, bucket_end, sessions, participants, messages, last_at, now()
+      from nonzero
+      on conflict (experiment_id, bucket_size, bucket_start) do update set
+        team_id = excluded.team_id,
+        session_count = excluded.session_count,
+        new_participant_count = excluded.new_participant_count,
+        human_message_count = excluded.human_message_count,
+        last_activity_at = excluded.last_activity_at,
+        updated_at = excluded.updated_at
+      returning 1
+    ),
+    deleted as (
+      delete from experiment_statistics_buckets b
+      using targets t
+      where b.experiment_id = t.experiment_id and b.bucket_size = t.bucket_size and b.bucket_start = t.bucket_start
+        and not exists (select 1 from nonzero z
+                        where z.experiment_id = t.experiment_id and z.bucket_size = t.bucket_size and z.bucket_start = t.bucket_start)
+      returning 1
+    )
+    select (select count(*) from written) as written, (select count(*) from deleted) as deleted`,
+  );
+  return toNumber(row?.written) + toNumber(row?.deleted);
+}

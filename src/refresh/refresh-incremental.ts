@@ -1,0 +1,112 @@
+/**
+ * Incremental refresh: claims pending changes in batches (FOR UPDATE SKIP LOCKED, so several
+ * refreshes share the queue), recomputes only the buckets they name, and deletes the claimed rows
+ * in the same transaction. Changes arriving during the run wait for the next run, so a run ends.
+ */
+import { sql } from 'drizzle-orm';
+import { recordRefreshRun } from '../aggregate/record-refresh-run.js';
+import { refreshFull } from '../aggregate/refresh-full.js';
+import { queryRows, type StatDb, toNumber } from '../db/types.js';
+import { withSerializableRetry } from '../db/with-retry.js';
+import { type AppliedWork, applyWork } from './apply-work.js';
+import { claimChanges } from './claim-changes.js';
+
+export interface RefreshIncrementalOptions {
+  excludedPlatforms: readonly string[];
+  /** Change rows per transaction. */
+  batchChanges: number;
+  /** Experiments per transaction if a TRUNCATE forces a full rebuild. */
+  batchExperiments: number;
+  onProgress?: (progress: { batches: number; changes: number; elapsedMs: number }) => void;
+}
+
+export interface IncrementalResult {
+  mode: 'incremental';
+  changes: number;
+  batches: number;
+  experimentBuckets: number;
+  sessionBuckets: number;
+  versionsUpdated: number;
+  /** True when a TRUNCATE in the queue made this run a full rebuild. */
+  fullRebuild: boolean;
+  durationMs: number;
+}
+
+type BatchOutcome =
+  | { kind: 'empty' }
+  | { kind: 'needs-full' }
+  | ({ kind: 'applied'; changes: number } & AppliedWork);
+
+/** Applies every change pending when the run starts; resolves with what it did. */
+export async function refreshIncremental(
+  db: StatDb,
+  options: RefreshIncrementalOptions,
+): Promise<IncrementalResult> {
+  const startedAt = new Date();
+  const result: IncrementalResult = {
+    mode: 'incremental',
+    changes: 0,
+    batches: 0,
+    experimentBuckets: 0,
+    sessionBuckets: 0,
+    versionsUpdated: 0,
+    fullRebuild: false,
+    durationMs: 0,
+  };
+  const [top] = await queryRows<{ max_id: unknown }>(
+    db,
+    sql`select coalesce(max(id), 0) as max_id from statcache_changes`,
+  );
+  const maxId = toNumber(top?.max_id);
+  for (;;) {
+    const outcome: BatchOutcome = await withSerializableRetry(() =>
+      db.transaction(async (tx): Promise<BatchOutcome> => {
+        const work = await claimChanges(tx, maxId, options.batchChanges);
+        if (work.changes === 0) return { kind: 'empty' };
+        // Throwing rolls the claim back: the full rebuild discards the changes it covers itself.
+        if (work.all) throw new NeedsFullRebuild();
+        return {
+          kind: 'applied',
+          changes: work.changes,
+          ...(await applyWork(tx, work, options.excludedPlatforms)),
+        };
+      }),
+    ).catch((error: unknown) => {
+      if (error instanceof NeedsFullRebuild) return { kind: 'needs-full' } as const;
+      throw error;
+    });
+    if (outcome.kind === 'empty') break;
+    if (outcome.kind === 'needs-full') {
+      const full = await refreshFull(db, {
+        excludedPlatforms: options.excludedPlatforms,
+        batchExperiments: options.batchExperiments,
+      });
+      result.fullRebuild = true;
+      result.experimentBuckets += full.experimentBuckets;
+      result.sessionBuckets += full.sessionBuckets;
+      result.versionsUpdated += full.versionsUpdated;
+      result.changes += full.changesDiscarded;
+      continue;
+    }
+    result.batches += 1;
+    result.changes += outcome.changes;
+    result.experimentBuckets += outcome.experimentBuckets;
+    result.sessionBuckets += outcome.sessionBuckets;
+    result.versionsUpdated += outcome.versionsUpdated;
+    options.onProgress?.({
+      batches: result.batches,
+      changes: result.changes,
+      elapsedMs: Date.now() - startedAt.getTime(),
+    });
+  }
+  result.durationMs = Date.now() - startedAt.getTime();
+  if (result.changes > 0) {
+    await recordRefreshRun(db, { ...result, experiments: 0, experimentIds: null, startedAt });
+  }
+  return result;
+}
+
+/** A TRUNCATE is in the queue: what remains can only be known by a full rebuild. */
+class NeedsFullRebuild extends Error {
+  override name = 'NeedsFullRebuild';
+}
