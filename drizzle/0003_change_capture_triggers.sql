@@ -3,26 +3,31 @@
 -- exactly when the data it describes commits. Keys, not deltas: the refresh recomputes from source.
 -- See docs/design.md for what each kind means and why each trigger exists.
 
--- Messages. Hot path (INSERT): one row per distinct (chat, hour) of human messages, no joins.
+-- Messages. Hot path (INSERT): one row per distinct (chat, hour) of human messages, with the chat's
+-- session and experiment resolved now: if the session is deleted before the refresh runs (a chat
+-- delete cascades to both), the row still names the experiment hour to recount. A chat without a
+-- session yet records the chat alone; the session's insert trigger covers its messages later.
 -- Deletes and updates also mark the chat's versions, since the cascade removes tag links after
 -- the message is gone and the link trigger can no longer find the chat.
 CREATE OR REPLACE FUNCTION statcache_record_message_sides(old_sides chat_messages[], new_sides chat_messages[])
 RETURNS void LANGUAGE sql AS $$
-  INSERT INTO statcache_changes (kind, chat_id, at)
-  SELECT DISTINCT 'message_hour', s.chat_id, date_trunc('hour', s.created_at, 'UTC')
+  INSERT INTO statcache_changes (kind, chat_id, experiment_id, session_id, at)
+  SELECT DISTINCT 'message_hour', s.chat_id, es.experiment_id, es.id, date_trunc('hour', s.created_at, 'UTC')
   FROM (SELECT * FROM unnest(old_sides) UNION ALL SELECT * FROM unnest(new_sides)) s
+  LEFT JOIN experiment_sessions es ON es.chat_id = s.chat_id
   WHERE s.message_type = 'human'
   UNION
-  SELECT DISTINCT 'chat_versions', s.chat_id, NULL::timestamptz
+  SELECT DISTINCT 'chat_versions', s.chat_id, NULL::bigint, NULL::bigint, NULL::timestamptz
   FROM (SELECT * FROM unnest(old_sides) UNION ALL SELECT * FROM unnest(new_sides)) s
 $$;
 --> statement-breakpoint
 CREATE OR REPLACE FUNCTION statcache_capture_chat_messages() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'INSERT' THEN
-    INSERT INTO statcache_changes (kind, chat_id, at)
-    SELECT DISTINCT 'message_hour', n.chat_id, date_trunc('hour', n.created_at, 'UTC')
-    FROM new_rows n WHERE n.message_type = 'human';
+    INSERT INTO statcache_changes (kind, chat_id, experiment_id, session_id, at)
+    SELECT DISTINCT 'message_hour', n.chat_id, es.experiment_id, es.id, date_trunc('hour', n.created_at, 'UTC')
+    FROM new_rows n LEFT JOIN experiment_sessions es ON es.chat_id = n.chat_id
+    WHERE n.message_type = 'human';
   ELSIF TG_OP = 'DELETE' THEN
     PERFORM statcache_record_message_sides((SELECT array_agg(o::chat_messages) FROM old_rows o), '{}'::chat_messages[]);
   ELSE
@@ -38,7 +43,8 @@ END $$;
 --> statement-breakpoint
 -- Sessions. Each changed side (a deleted row, an inserted row, or both sides of an update to a
 -- column that matters) marks: its experiment's hour of creation, the hours of its chat's human
--- messages, its (experiment, participant) pair, the session's own buckets, and its chat's versions.
+-- messages (from the messages, and from the session's buckets), its (experiment, participant)
+-- pair, the session's own buckets, and its chat's versions.
 CREATE OR REPLACE FUNCTION statcache_record_session_sides(old_sides experiment_sessions[], new_sides experiment_sessions[])
 RETURNS void LANGUAGE sql AS $$
   WITH sides AS (
@@ -50,6 +56,12 @@ RETURNS void LANGUAGE sql AS $$
   UNION
   SELECT 'experiment_hour', NULL, s.experiment_id, NULL, NULL, date_trunc('hour', m.created_at, 'UTC')
   FROM sides s JOIN chat_messages m ON m.chat_id = s.chat_id WHERE m.message_type = 'human'
+  UNION
+  -- When a chat delete cascades, its messages may be gone before this trigger runs (and the
+  -- message trigger may run after the session is gone): the session's stored buckets still say
+  -- where its refreshed messages counted. Unrefreshed ones carry their experiment in their own row.
+  SELECT 'experiment_hour', NULL, s.experiment_id, NULL, NULL, b.bucket_start
+  FROM sides s JOIN session_statistics_buckets b ON b.session_id = s.id
   UNION
   SELECT 'participant', NULL, experiment_id, NULL, participant_id, NULL FROM sides WHERE participant_id IS NOT NULL
   UNION

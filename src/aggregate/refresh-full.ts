@@ -73,10 +73,11 @@ export async function refreshFull(db: StatDb, options: RefreshFullOptions): Prom
       elapsedMs: Date.now() - startedAt.getTime(),
     });
   }
-  if (!scoped) {
+  if (snapshot !== null) {
     result.orphanBucketsDeleted = await withSerializableRetry(() =>
       db.transaction((tx) => deleteOrphanBuckets(tx)),
     );
+    result.changesDiscarded = await discardCoveredChanges(db, snapshot);
   }
   result.durationMs = Date.now() - startedAt.getTime();
   await recordRefreshRun(db, {

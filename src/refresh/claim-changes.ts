@@ -35,7 +35,8 @@ interface ClaimedRow {
 
 /**
  * Deletes up to `limit` change rows with id ≤ `maxId` (skipping rows another refresh holds) and
- * resolves chats to their sessions as they are now. One statement.
+ * resolves chats the trigger could not resolve to their sessions as they are now, and each
+ * session to its current experiment (to lock it). One statement.
  * Parameters: $1 max id, $2 limit.
  */
 export async function claimChanges(tx: Executor, maxId: number, limit: number): Promise<RefreshWork> {
@@ -54,7 +55,7 @@ export async function claimChanges(tx: Executor, maxId: number, limit: number): 
            cur.experiment_id as current_experiment_id
     from claimed c
     left join experiment_sessions s on c.chat_id is not null and s.chat_id = c.chat_id
-    left join experiment_sessions cur on c.kind = 'session' and cur.id = c.session_id`,
+    left join experiment_sessions cur on c.kind in ('session', 'message_hour') and cur.id = coalesce(c.session_id, s.id)`,
   );
   const work: RefreshWork = {
     changes: rows.length,
@@ -86,6 +87,8 @@ function addRow(work: RefreshWork, row: ClaimedRow): void {
     case 'message_hour':
       // A chat without a session (yet, or any more) counts nowhere; the session trigger covers it.
       if (experimentId === null || sessionId === null || !at) return;
+      // The session may have moved since: its buckets are written under its current experiment.
+      if (row.current_experiment_id !== null) work.lockExperiments.add(toNumber(row.current_experiment_id));
       work.experimentHours.add(`${experimentId}|${at}`);
       work.sessionHours.add(`${sessionId}|${at}`);
       return;
