@@ -44,7 +44,9 @@ export async function applyWork(
   const moved = await recomputeParticipantFirsts(tx, pairExperiments, pairParticipants, excludedPlatforms);
   for (const { experimentId, at } of moved) work.experimentHours.add(`${experimentId}|${at}`);
 
-  result.sessionBuckets += await rebuildWholeSessions(tx, [...work.wholeSessions]);
+  const rebuilt = await rebuildWholeSessions(tx, [...work.wholeSessions]);
+  result.sessionBuckets += rebuilt.length;
+  for (const { experimentId, at } of rebuilt) work.experimentHours.add(`${experimentId}|${at}`);
   const sessionKeys = [...work.sessionHours].filter(
     (key) => !work.wholeSessions.has(Number(key.slice(0, key.indexOf('|')))),
   );

@@ -1,18 +1,23 @@
 /** Recomputes session buckets from source: whole sessions, or the buckets holding given instants. */
 import { sql } from 'drizzle-orm';
 import { bigintArray } from '../db/params.js';
-import { type Executor, execCount, queryRows, toNumber } from '../db/types.js';
+import { type Executor, queryRows, toDate, toNumber } from '../db/types.js';
 
 /**
  * Deletes every bucket of `sessionIds` and rebuilds them hourly from the chat's human messages
- * (nothing for sessions that no longer exist). Returns buckets written.
+ * (nothing for sessions that no longer exist). Returns the (experiment, bucket start) of every
+ * bucket written: the experiment buckets there must be recounted in the same transaction, because
+ * a recount made earlier (another batch) may have read this session's buckets before they moved.
  * Parameters: $1 session ids (bigint[]).
  */
-export async function rebuildWholeSessions(tx: Executor, sessionIds: readonly number[]): Promise<number> {
-  if (sessionIds.length === 0) return 0;
+export async function rebuildWholeSessions(
+  tx: Executor,
+  sessionIds: readonly number[],
+): Promise<{ experimentId: number; at: string }[]> {
+  if (sessionIds.length === 0) return [];
   const ids = bigintArray(sessionIds);
   await tx.execute(sql`delete from session_statistics_buckets where session_id = any(${ids})`);
-  return execCount(
+  const rows = await queryRows<{ experiment_id: unknown; bucket_start: unknown }>(
     tx,
     sql`
     insert into session_statistics_buckets (
@@ -23,8 +28,10 @@ export async function rebuildWholeSessions(tx: Executor, sessionIds: readonly nu
     from experiment_sessions s
     join chat_messages m on m.chat_id = s.chat_id and m.message_type = 'human'
     where s.id = any(${ids})
-    group by s.team_id, s.experiment_id, s.id, date_trunc('hour', m.created_at, 'UTC')`,
+    group by s.team_id, s.experiment_id, s.id, date_trunc('hour', m.created_at, 'UTC')
+    returning experiment_id, bucket_start`,
   );
+  return rows.map((r) => ({ experimentId: toNumber(r.experiment_id), at: (toDate(r.bucket_start) as Date).toISOString() }));
 }
 
 /**
