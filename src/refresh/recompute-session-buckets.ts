@@ -31,7 +31,10 @@ export async function rebuildWholeSessions(
     group by s.team_id, s.experiment_id, s.id, date_trunc('hour', m.created_at, 'UTC')
     returning experiment_id, bucket_start`,
   );
-  return rows.map((r) => ({ experimentId: toNumber(r.experiment_id), at: (toDate(r.bucket_start) as Date).toISOString() }));
+  return rows.map((r) => ({
+    experimentId: toNumber(r.experiment_id),
+    at: (toDate(r.bucket_start) as Date).toISOString(),
+  }));
 }
 
 /**

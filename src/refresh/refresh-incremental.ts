@@ -2,6 +2,7 @@
  * Incremental refresh: claims pending changes in batches (FOR UPDATE SKIP LOCKED, so several
  * refreshes share the queue), recomputes only the buckets they name, and deletes the claimed rows
  * in the same transaction. Changes arriving during the run wait for the next run, so a run ends.
+ * On a cache never fully built it runs the full rebuild first.
  */
 import { sql } from 'drizzle-orm';
 import { recordRefreshRun } from '../aggregate/record-refresh-run.js';
@@ -27,7 +28,7 @@ export interface IncrementalResult {
   experimentBuckets: number;
   sessionBuckets: number;
   versionsUpdated: number;
-  /** True when a TRUNCATE in the queue made this run a full rebuild. */
+  /** True when this run had to rebuild everything: the cache was never built, or a TRUNCATE is queued. */
   fullRebuild: boolean;
   durationMs: number;
 }
@@ -53,30 +54,36 @@ export async function refreshIncremental(
     fullRebuild: false,
     durationMs: 0,
   };
-  const [top] = await queryRows<{ max_id: unknown }>(
+  const [top] = await queryRows<{ max_id: unknown; built: boolean }>(
     db,
-    sql`select coalesce(max(id), 0) as max_id from statcache_changes`,
+    sql`select coalesce((select max(id) from statcache_changes), 0) as max_id,
+               exists (select 1 from statcache_refresh_runs where mode = 'full' and experiment_ids is null) as built`,
   );
   const maxId = toNumber(top?.max_id);
+  // A cache that was never built holds nothing for the history before the triggers existed.
+  let needsFull = !top?.built;
   for (;;) {
-    const outcome: BatchOutcome = await withSerializableRetry(() =>
-      db.transaction(async (tx): Promise<BatchOutcome> => {
-        const work = await claimChanges(tx, maxId, options.batchChanges);
-        if (work.changes === 0) return { kind: 'empty' };
-        // Throwing rolls the claim back: the full rebuild discards the changes it covers itself.
-        if (work.all) throw new NeedsFullRebuild();
-        return {
-          kind: 'applied',
-          changes: work.changes,
-          ...(await applyWork(tx, work, options.excludedPlatforms)),
-        };
-      }),
-    ).catch((error: unknown) => {
-      if (error instanceof NeedsFullRebuild) return { kind: 'needs-full' } as const;
-      throw error;
-    });
+    const outcome: BatchOutcome = needsFull
+      ? { kind: 'needs-full' }
+      : await withSerializableRetry(() =>
+          db.transaction(async (tx): Promise<BatchOutcome> => {
+            const work = await claimChanges(tx, maxId, options.batchChanges);
+            if (work.changes === 0) return { kind: 'empty' };
+            // Throwing rolls the claim back: the full rebuild discards the changes it covers itself.
+            if (work.all) throw new NeedsFullRebuild();
+            return {
+              kind: 'applied',
+              changes: work.changes,
+              ...(await applyWork(tx, work, options.excludedPlatforms)),
+            };
+          }),
+        ).catch((error: unknown) => {
+          if (error instanceof NeedsFullRebuild) return { kind: 'needs-full' } as const;
+          throw error;
+        });
     if (outcome.kind === 'empty') break;
     if (outcome.kind === 'needs-full') {
+      needsFull = false;
       const full = await refreshFull(db, {
         excludedPlatforms: options.excludedPlatforms,
         batchExperiments: options.batchExperiments,

@@ -1,0 +1,109 @@
+/**
+ * Issue 3's benchmark: incremental refresh after 1% new traffic (one new hour plus 0.1% late rows
+ * over the past 90 days), and after a fixed-size change (10,000 new + 1,000 late, to show the cost is
+ * flat in history size); and the write overhead of change capture.
+ */
+import { sql } from 'drizzle-orm';
+import { DEFAULT_BATCH_CHANGES, DEFAULT_BATCH_EXPERIMENTS } from '../src/config.js';
+import type { NodePgStatDb } from '../src/db/create-db.js';
+import { refreshIncremental } from '../src/refresh/refresh-incremental.js';
+import { DEFAULT_SEED_UNTIL } from '../src/seed/seed-workload.js';
+import { verify } from '../src/verify/verify.js';
+import { EXCLUDED } from './core-suite.js';
+import { formatMs, median, note, timed } from './measure.js';
+import { inHour, insertMessages, overPastDays, sessionChats } from './traffic.js';
+
+const NEW_SHARE = 0.01;
+const LATE_SHARE = 0.001;
+const LATE_DAYS = 90;
+const FIXED_NEW = 10_000;
+const FIXED_LATE = 1_000;
+const OVERHEAD_ROWS = 200_000;
+
+export interface IncrementalFigures {
+  onePercent: { newRows: number; lateRows: number; changes: number; ms: number };
+  fixed: { newRows: number; lateRows: number; changes: number; ms: number };
+  verifyMs: number;
+  verifyMismatches: number;
+  withCaptureMs: number[];
+  withoutCaptureMs: number[];
+}
+
+const refresh = (db: NodePgStatDb) =>
+  refreshIncremental(db, {
+    excludedPlatforms: EXCLUDED,
+    batchChanges: DEFAULT_BATCH_CHANGES,
+    batchExperiments: DEFAULT_BATCH_EXPERIMENTS,
+  });
+
+async function changeAndRefresh(
+  db: NodePgStatDb,
+  chats: number[],
+  newRows: number,
+  lateRows: number,
+  hour: Date,
+  seed: number,
+) {
+  await refresh(db); // start from an empty queue
+  await insertMessages(db, chats, newRows, inHour(hour), seed);
+  await insertMessages(db, chats, lateRows, overPastDays(hour, LATE_DAYS), seed + 1);
+  const r = await timed(() => refresh(db));
+  return { newRows, lateRows, changes: r.value.changes, ms: r.ms };
+}
+
+export async function runIncrementalSuite(
+  db: NodePgStatDb,
+  messages: number,
+  rounds: number,
+): Promise<IncrementalFigures> {
+  const chats = await sessionChats(db);
+  const onePercent = await changeAndRefresh(
+    db,
+    chats,
+    Math.round(messages * NEW_SHARE),
+    Math.round(messages * LATE_SHARE),
+    DEFAULT_SEED_UNTIL,
+    11,
+  );
+  note(`1% traffic: ${onePercent.changes} changes applied in ${formatMs(onePercent.ms)}`);
+  const fixed = await changeAndRefresh(
+    db,
+    chats,
+    FIXED_NEW,
+    FIXED_LATE,
+    new Date(DEFAULT_SEED_UNTIL.getTime() + 3_600_000),
+    21,
+  );
+  note(`fixed change: ${fixed.changes} changes applied in ${formatMs(fixed.ms)}`);
+  const verified = await timed(() =>
+    verify(db, { excludedPlatforms: EXCLUDED, batchExperiments: DEFAULT_BATCH_EXPERIMENTS }),
+  );
+  note(`verify: ${verified.value.mismatches.length} mismatches in ${formatMs(verified.ms)}`);
+
+  const withCaptureMs: number[] = [];
+  const withoutCaptureMs: number[] = [];
+  const hour = new Date(DEFAULT_SEED_UNTIL.getTime() + 2 * 3_600_000);
+  for (let round = 1; round <= rounds; round++) {
+    await db.execute(sql`alter table chat_messages disable trigger statcache_capture_insert`);
+    withoutCaptureMs.push(
+      (await timed(() => insertMessages(db, chats, OVERHEAD_ROWS, inHour(hour), 100 + round))).ms,
+    );
+    await db.execute(sql`alter table chat_messages enable trigger statcache_capture_insert`);
+    withCaptureMs.push(
+      (await timed(() => insertMessages(db, chats, OVERHEAD_ROWS, inHour(hour), 200 + round))).ms,
+    );
+    note(
+      `round ${round}: 200k inserts without capture ${formatMs(withoutCaptureMs.at(-1) as number)}, with ${formatMs(withCaptureMs.at(-1) as number)}`,
+    );
+    await db.execute(sql`truncate statcache_changes`);
+  }
+  note(`capture overhead: ${((median(withCaptureMs) / median(withoutCaptureMs) - 1) * 100).toFixed(1)}%`);
+  return {
+    onePercent,
+    fixed,
+    verifyMs: verified.ms,
+    verifyMismatches: verified.value.mismatches.length,
+    withCaptureMs,
+    withoutCaptureMs,
+  };
+}

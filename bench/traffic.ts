@@ -1,0 +1,62 @@
+/** Synthetic new traffic for the incremental benchmarks, inserted the way an app would: 1,000-row statements. */
+import { sql } from 'drizzle-orm';
+import type { NodePgStatDb } from '../src/db/create-db.js';
+import { bigintArray } from '../src/db/params.js';
+import { queryRows, toNumber } from '../src/db/types.js';
+
+export const INSERT_BATCH = 1_000;
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+
+/** Every session's chat id, to spread new messages over existing conversations. */
+export async function sessionChats(db: NodePgStatDb): Promise<number[]> {
+  const rows = await queryRows<{ chat_id: unknown }>(
+    db,
+    sql`select chat_id from experiment_sessions order by id`,
+  );
+  return rows.map((r) => toNumber(r.chat_id));
+}
+
+/** Deterministic pseudo-random numbers in [0, 1). */
+export function random(seed: number): () => number {
+  let x = seed >>> 0;
+  return () => {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    return x / 4294967296;
+  };
+}
+
+/**
+ * Inserts `count` messages (45% human) into random chats, at instants drawn by `at`, in statements
+ * of INSERT_BATCH rows.
+ */
+export async function insertMessages(
+  db: NodePgStatDb,
+  chats: readonly number[],
+  count: number,
+  at: (rand: () => number) => Date,
+  seed: number,
+): Promise<void> {
+  const rand = random(seed);
+  for (let done = 0; done < count; done += INSERT_BATCH) {
+    const n = Math.min(INSERT_BATCH, count - done);
+    const chatIds: number[] = [];
+    const types: string[] = [];
+    const times: string[] = [];
+    for (let i = 0; i < n; i++) {
+      chatIds.push(chats[Math.floor(rand() * chats.length)] as number);
+      types.push(rand() < 0.45 ? 'human' : 'ai');
+      times.push(at(rand).toISOString());
+    }
+    await db.execute(sql`insert into chat_messages (chat_id, message_type, created_at)
+      select * from unnest(${bigintArray(chatIds)}, ${sql.param(types)}::text[], ${sql.param(times)}::timestamptz[])`);
+  }
+}
+
+/** One new hour starting at `hourStart`. */
+export const inHour = (hourStart: Date) => (rand: () => number) =>
+  new Date(hourStart.getTime() + rand() * HOUR_MS);
+
+/** Spread over the `days` before `end`. */
+export const overPastDays = (end: Date, days: number) => (rand: () => number) =>
+  new Date(end.getTime() - rand() * days * DAY_MS);
