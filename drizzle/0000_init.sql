@@ -73,7 +73,7 @@ CREATE INDEX IF NOT EXISTS "experiment_sessions_experiment_id_created_at_idx" ON
 --> statement-breakpoint
 CREATE INDEX IF NOT EXISTS "experiment_sessions_participant_id_idx" ON "experiment_sessions" USING btree ("participant_id");
 --> statement-breakpoint
-CREATE INDEX IF NOT EXISTS "chat_messages_chat_id_created_at_idx" ON "chat_messages" USING btree ("chat_id","created_at");
+CREATE INDEX IF NOT EXISTS "chat_messages_chat_id_type_created_at_idx" ON "chat_messages" USING btree ("chat_id","message_type","created_at") INCLUDE ("id");
 --> statement-breakpoint
 CREATE INDEX IF NOT EXISTS "chat_message_tags_tag_id_idx" ON "chat_message_tags" USING btree ("tag_id");
 --> statement-breakpoint

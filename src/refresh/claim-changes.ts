@@ -54,8 +54,15 @@ export async function claimChanges(tx: Executor, maxId: number, limit: number): 
            c.participant_id, c.at,
            cur.experiment_id as current_experiment_id
     from claimed c
-    left join experiment_sessions s on c.chat_id is not null and s.chat_id = c.chat_id
-    left join experiment_sessions cur on c.kind in ('session', 'message_hour') and cur.id = coalesce(c.session_id, s.id)`,
+    -- Correlated index lookups, so claiming costs the same whatever the number of sessions.
+    left join lateral (
+      select s.id, s.experiment_id from experiment_sessions s
+      where c.chat_id is not null and (c.session_id is null or c.kind = 'chat_versions') and s.chat_id = c.chat_id
+    ) s on true
+    left join lateral (
+      select cur.experiment_id from experiment_sessions cur
+      where c.kind in ('session', 'message_hour') and cur.id = coalesce(c.session_id, s.id)
+    ) cur on true`,
   );
   const work: RefreshWork = {
     changes: rows.length,

@@ -32,19 +32,21 @@ export async function recomputeExperimentBuckets(
       from unnest(${bigintArray(experimentIds)}, ${sql.param([...instants])}::timestamptz[]) as k(experiment_id, at)
     ),
     targets as (
+      -- Correlated (LATERAL) lookups by primary key on purpose: the work must stay proportional to
+      -- the keys, never a scan of the bucket tables, whatever the history size.
       select distinct k.experiment_id,
-             coalesce(c.bucket_size, 'hour') as bucket_size,
-             coalesce(c.bucket_start, k.hour) as bucket_start,
-             coalesce(c.bucket_end, k.hour + interval '1 hour') as bucket_end
+             case when bm.bucket_start is not null then 'month' when bd.bucket_start is not null then 'day' else 'hour' end as bucket_size,
+             coalesce(bm.bucket_start, bd.bucket_start, k.hour) as bucket_start,
+             coalesce(bm.bucket_end, bd.bucket_end, k.hour + interval '1 hour') as bucket_end
       from keys k
       left join lateral (
-        select b.bucket_size, b.bucket_start, b.bucket_end
-        from experiment_statistics_buckets b
-        where b.experiment_id = k.experiment_id and b.bucket_size in ('day', 'month')
-          and b.bucket_start in (date_trunc('day', k.hour, 'UTC'), date_trunc('month', k.hour, 'UTC'))
-        order by b.bucket_end - b.bucket_start desc
-        limit 1
-      ) c on true
+        select b.bucket_start, b.bucket_end from experiment_statistics_buckets b
+        where b.experiment_id = k.experiment_id and b.bucket_size = 'month' and b.bucket_start = date_trunc('month', k.hour, 'UTC')
+      ) bm on true
+      left join lateral (
+        select b.bucket_start, b.bucket_end from experiment_statistics_buckets b
+        where b.experiment_id = k.experiment_id and b.bucket_size = 'day' and b.bucket_start = date_trunc('day', k.hour, 'UTC')
+      ) bd on true
     ),
     computed as (
       select t.*, e.team_id,
@@ -66,8 +68,10 @@ export async function recomputeExperimentBuckets(
                  or (sb.bucket_size = 'day' and sb.bucket_start = date_trunc('day', t.bucket_start, 'UTC'))
                  or (sb.bucket_size = 'month' and sb.bucket_start = date_trunc('month', t.bucket_start, 'UTC')))
         ) active
-        join experiment_sessions s on s.id = active.session_id and s.experiment_id = t.experiment_id
-                                   and s.platform <> all(${excluded})
+        cross join lateral (
+          select s.chat_id from experiment_sessions s
+          where s.id = active.session_id and s.experiment_id = t.experiment_id and s.platform <> all(${excluded})
+        ) s
         join chat_messages m on m.chat_id = s.chat_id and m.message_type = 'human'
                              and m.created_at >= t.bucket_start and m.created_at < t.bucket_end
       ) n

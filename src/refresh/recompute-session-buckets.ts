@@ -57,24 +57,28 @@ export async function recomputeSessionBuckets(
       from unnest(${bigintArray(sessionIds)}, ${sql.param([...instants])}::timestamptz[]) as k(session_id, at)
     ),
     targets as (
+      -- Correlated (LATERAL) lookups by primary key on purpose: the work must stay proportional to
+      -- the keys, never a scan of the bucket or session tables, whatever the history size.
       select distinct k.session_id,
-             coalesce(c.bucket_size, 'hour') as bucket_size,
-             coalesce(c.bucket_start, k.hour) as bucket_start,
-             coalesce(c.bucket_end, k.hour + interval '1 hour') as bucket_end
+             case when bm.bucket_start is not null then 'month' when bd.bucket_start is not null then 'day' else 'hour' end as bucket_size,
+             coalesce(bm.bucket_start, bd.bucket_start, k.hour) as bucket_start,
+             coalesce(bm.bucket_end, bd.bucket_end, k.hour + interval '1 hour') as bucket_end
       from keys k
       left join lateral (
-        select b.bucket_size, b.bucket_start, b.bucket_end
-        from session_statistics_buckets b
-        where b.session_id = k.session_id and b.bucket_size in ('day', 'month')
-          and b.bucket_start in (date_trunc('day', k.hour, 'UTC'), date_trunc('month', k.hour, 'UTC'))
-        order by b.bucket_end - b.bucket_start desc
-        limit 1
-      ) c on true
+        select b.bucket_start, b.bucket_end from session_statistics_buckets b
+        where b.session_id = k.session_id and b.bucket_size = 'month' and b.bucket_start = date_trunc('month', k.hour, 'UTC')
+      ) bm on true
+      left join lateral (
+        select b.bucket_start, b.bucket_end from session_statistics_buckets b
+        where b.session_id = k.session_id and b.bucket_size = 'day' and b.bucket_start = date_trunc('day', k.hour, 'UTC')
+      ) bd on true
     ),
     computed as (
       select t.*, s.team_id, s.experiment_id, n.messages, n.last_at
       from targets t
-      join experiment_sessions s on s.id = t.session_id
+      cross join lateral (
+        select s.team_id, s.experiment_id, s.chat_id from experiment_sessions s where s.id = t.session_id
+      ) s
       cross join lateral (
         select count(*) as messages, max(m.created_at) as last_at
         from chat_messages m
