@@ -1,7 +1,9 @@
 /**
  * Issue 3's benchmark: incremental refresh after 1% new traffic (one new hour plus 0.1% late rows
  * over the past 90 days), and after a fixed-size change (10,000 new + 1,000 late, to show the cost is
- * flat in history size); and the write overhead of change capture.
+ * flat in history size); and the write overhead of change capture. New traffic has the seed's shape:
+ * new sessions (1% more, on the experiments of random existing ones) with 20 messages each, all in
+ * the new hour. Late rows go to random existing sessions at random instants of the past 90 days.
  */
 import { sql } from 'drizzle-orm';
 import { DEFAULT_BATCH_CHANGES, DEFAULT_BATCH_EXPERIMENTS } from '../src/config.js';
@@ -11,7 +13,7 @@ import { DEFAULT_SEED_UNTIL } from '../src/seed/seed-workload.js';
 import { verify } from '../src/verify/verify.js';
 import { EXCLUDED } from './core-suite.js';
 import { formatMs, median, note, timed } from './measure.js';
-import { inHour, insertMessages, overPastDays, sessionChats } from './traffic.js';
+import { inHour, insertMessages, insertNewSessions, overPastDays, sessionChats } from './traffic.js';
 
 const NEW_SHARE = 0.01;
 const LATE_SHARE = 0.001;
@@ -19,6 +21,8 @@ const LATE_DAYS = 90;
 const FIXED_NEW = 10_000;
 const FIXED_LATE = 1_000;
 const OVERHEAD_ROWS = 200_000;
+/** The seed's shape: 20 messages per session. */
+const MESSAGES_PER_SESSION = 20;
 
 export interface IncrementalFigures {
   onePercent: { newRows: number; lateRows: number; changes: number; ms: number };
@@ -36,6 +40,7 @@ const refresh = (db: NodePgStatDb) =>
     batchExperiments: DEFAULT_BATCH_EXPERIMENTS,
   });
 
+/** New sessions with their messages in one new hour, late messages into old sessions, then one refresh. */
 async function changeAndRefresh(
   db: NodePgStatDb,
   chats: number[],
@@ -45,8 +50,8 @@ async function changeAndRefresh(
   seed: number,
 ) {
   await refresh(db); // start from an empty queue
-  await insertMessages(db, chats, newRows, inHour(hour), seed);
-  await insertMessages(db, chats, lateRows, overPastDays(hour, LATE_DAYS), seed + 1);
+  await insertNewSessions(db, Math.max(1, Math.round(newRows / MESSAGES_PER_SESSION)), newRows, hour, seed);
+  await insertMessages(db, chats, lateRows, overPastDays(hour, LATE_DAYS), seed + 2);
   const r = await timed(() => refresh(db));
   return { newRows, lateRows, changes: r.value.changes, ms: r.ms };
 }

@@ -14,6 +14,8 @@ import { machineDescription, saveResult } from './report.js';
 
 const DEFAULT_MESSAGES = 1_000_000;
 const DEFAULT_ROUNDS = 3;
+/** Capture on/off rounds of 200,000 inserts each: the overhead is a small difference of noisy numbers. */
+const OVERHEAD_ROUNDS = 4;
 
 function parseArgs(argv: string[]): { messages: number; rounds: number; keep: boolean } {
   const options = { messages: DEFAULT_MESSAGES, rounds: DEFAULT_ROUNDS, keep: false };

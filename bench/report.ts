@@ -45,6 +45,11 @@ function render(results: SizeResult[]): string {
     'Produced by `npm run bench` (1M messages) and `npm run bench -- --messages 10000000`; the figures below',
     'are rewritten on every run (raw numbers in `docs/benchmarks.json`). The machine is shared and noisy, so',
     'every target is a ratio against a baseline measured in the same run. Medians over alternating rounds.',
+    '"New traffic" has the seed\'s shape: new sessions (on the experiments of random existing ones, so the',
+    'skew is kept) with 20 messages each (45% human), all within one new hour, inserted in 1,000-row',
+    'statements; "late" rows are messages into random existing sessions at random instants of the past 90',
+    'days. The capture-overhead row inserts into random existing chats, the worst case for capture (one',
+    'change row per human message).',
     '',
   ];
   for (const r of results) lines.push(...renderSize(r, results));

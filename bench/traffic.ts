@@ -53,6 +53,66 @@ export async function insertMessages(
   }
 }
 
+/**
+ * New traffic in the seed's shape: `sessions` new sessions (each on the experiment, team and
+ * platform of a random existing session, so experiment skew is kept) with `messages` messages spread
+ * over them, everything created within the hour starting at `hourStart`. Returns the new chats.
+ */
+export async function insertNewSessions(
+  db: NodePgStatDb,
+  sessions: number,
+  messages: number,
+  hourStart: Date,
+  seed: number,
+): Promise<number[]> {
+  const rand = random(seed);
+  const [range] = await queryRows<{ lo: unknown; hi: unknown }>(
+    db,
+    sql`select min(id) as lo, max(id) as hi from experiment_sessions`,
+  );
+  const lo = toNumber(range?.lo);
+  const hi = toNumber(range?.hi);
+  const chats: number[] = [];
+  for (let done = 0; done < sessions; done += INSERT_BATCH) {
+    const n = Math.min(INSERT_BATCH, sessions - done);
+    const templates: number[] = [];
+    const times: string[] = [];
+    for (let i = 0; i < n; i++) {
+      templates.push(lo + Math.floor(rand() * (hi - lo + 1)));
+      times.push(new Date(hourStart.getTime() + rand() * HOUR_MS * 0.5).toISOString());
+    }
+    const rows = await queryRows<{ chat_id: unknown }>(
+      db,
+      sql`with template as (
+            select t.ord, s.team_id, s.experiment_id, s.participant_id, s.platform, t.at
+            from unnest(${bigintArray(templates)}, ${sql.param(times)}::timestamptz[]) with ordinality as t(id, at, ord)
+            join experiment_sessions s on s.id = t.id
+          ),
+          new_chats as (
+            insert into chats (team_id, created_at) select team_id, at from template order by ord returning id, created_at
+          ),
+          paired as (
+            select t.*, c.id as chat_id
+            from (select *, row_number() over (order by ord) as rn from template) t
+            join (select id, row_number() over (order by id) as rn from new_chats) c using (rn)
+          )
+          insert into experiment_sessions (team_id, experiment_id, participant_id, chat_id, platform, created_at)
+          select team_id, experiment_id, participant_id, chat_id, platform, at from paired
+          returning chat_id`,
+    );
+    chats.push(...rows.map((r) => toNumber(r.chat_id)));
+  }
+  // Messages follow their session's start, within the hour.
+  await insertMessages(
+    db,
+    chats,
+    messages,
+    (r) => new Date(hourStart.getTime() + HOUR_MS * (0.5 + r() * 0.5)),
+    seed + 1,
+  );
+  return chats;
+}
+
 /** One new hour starting at `hourStart`. */
 export const inHour = (hourStart: Date) => (rand: () => number) =>
   new Date(hourStart.getTime() + rand() * HOUR_MS);

@@ -3,10 +3,11 @@
 -- exactly when the data it describes commits. Keys, not deltas: the refresh recomputes from source.
 -- See docs/design.md for what each kind means and why each trigger exists.
 
--- Messages. Hot path (INSERT): one row per distinct (chat, hour) of human messages, with the chat's
--- session and experiment resolved now: if the session is deleted before the refresh runs (a chat
--- delete cascades to both), the row still names the experiment hour to recount. A chat without a
--- session yet records the chat alone; the session's insert trigger covers its messages later.
+-- Messages. Hot path (INSERT): one row per distinct (chat, hour) of human messages, no joins; the
+-- refresh resolves the chat to its session when it claims the row (a new message no bucket counts
+-- yet needs no recount if its session is gone by then). Deleted and updated messages may already
+-- be counted, so their rows carry the session and experiment resolved now: if a chat delete
+-- cascades to the session, the row still names the experiment hour to recount.
 -- Deletes and updates also mark the chat's versions, since the cascade removes tag links after
 -- the message is gone and the link trigger can no longer find the chat.
 CREATE OR REPLACE FUNCTION statcache_record_message_sides(old_sides chat_messages[], new_sides chat_messages[])
@@ -24,10 +25,9 @@ $$;
 CREATE OR REPLACE FUNCTION statcache_capture_chat_messages() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'INSERT' THEN
-    INSERT INTO statcache_changes (kind, chat_id, experiment_id, session_id, at)
-    SELECT DISTINCT 'message_hour', n.chat_id, es.experiment_id, es.id, date_trunc('hour', n.created_at, 'UTC')
-    FROM new_rows n LEFT JOIN experiment_sessions es ON es.chat_id = n.chat_id
-    WHERE n.message_type = 'human';
+    INSERT INTO statcache_changes (kind, chat_id, at)
+    SELECT DISTINCT 'message_hour', n.chat_id, date_trunc('hour', n.created_at, 'UTC')
+    FROM new_rows n WHERE n.message_type = 'human';
   ELSIF TG_OP = 'DELETE' THEN
     PERFORM statcache_record_message_sides((SELECT array_agg(o::chat_messages) FROM old_rows o), '{}'::chat_messages[]);
   ELSE

@@ -6,8 +6,14 @@ import { type Executor, execCount } from '../db/types.js';
 /** The tag category whose names are experiment versions. */
 export const EXPERIMENT_VERSION_CATEGORY = 'experiment_version';
 
-/** Which sessions to update: every session of some experiments, or some sessions. */
-export type VersionsScope = { experimentIds: readonly number[] } | { sessionIds: readonly number[] };
+/**
+ * Which sessions to update: every session of some experiments, some sessions, or the sessions of
+ * the `chat_versions` keys claimed by the incremental refresh (statcache_claimed).
+ */
+export type VersionsScope =
+  | { experimentIds: readonly number[] }
+  | { sessionIds: readonly number[] }
+  | { claimed: true };
 
 /**
  * Sets each session's cached versions to the distinct names of `experiment_version` tags on any
@@ -21,7 +27,9 @@ export function updateVersionsCache(tx: Executor, scope: VersionsScope): Promise
   const where: SQL =
     'experimentIds' in scope
       ? sql`s.experiment_id = any(${bigintArray(scope.experimentIds)})`
-      : sql`s.id = any(${bigintArray(scope.sessionIds)})`;
+      : 'sessionIds' in scope
+        ? sql`s.id = any(${bigintArray(scope.sessionIds)})`
+        : sql`s.id in (select session_id from statcache_claimed where kind = 'chat_versions' and session_id is not null)`;
   return execCount(
     tx,
     sql`

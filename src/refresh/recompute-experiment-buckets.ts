@@ -2,9 +2,11 @@
 import { sql } from 'drizzle-orm';
 import { bigintArray, textArray } from '../db/params.js';
 import { type Executor, queryRows, toNumber } from '../db/types.js';
+import { CLAIMED } from './claim-changes.js';
 
 /**
- * Recounts, for each (experiment, instant), the experiment's bucket covering that instant: an
+ * Recounts, for each claimed (experiment, instant) of an experiment not rebuilt whole (`message_hour`
+ * and `experiment_hour` keys, including those earlier steps added), the experiment's bucket covering that instant: an
  * existing day or month bucket if the range was compressed, else the hour. Buckets left with
  * nothing to count (or whose experiment is gone) are deleted. Returns buckets written plus deleted.
  *
@@ -14,22 +16,22 @@ import { type Executor, queryRows, toNumber } from '../db/types.js';
  * session buckets serve as an index of who talked when; they were recomputed earlier in the same
  * transaction for every session this batch touches, and any other session with a pending change
  * will bring this bucket back for recounting).
- * Parameters: $1 experiment ids, $2 instants (parallel arrays), $3 excluded platforms.
+ * Parameters: $1 whole experiments (bigint[]), $2 excluded platforms (text[]).
  */
 export async function recomputeExperimentBuckets(
   tx: Executor,
-  experimentIds: readonly number[],
-  instants: readonly string[],
+  wholeExperiments: readonly number[],
   excludedPlatforms: readonly string[],
 ): Promise<number> {
-  if (experimentIds.length === 0) return 0;
   const excluded = textArray(excludedPlatforms);
   const [row] = await queryRows<{ written: unknown; deleted: unknown }>(
     tx,
     sql`
     with keys as (
-      select distinct k.experiment_id, date_trunc('hour', k.at, 'UTC') as hour
-      from unnest(${bigintArray(experimentIds)}, ${sql.param([...instants])}::timestamptz[]) as k(experiment_id, at)
+      select distinct c.experiment_id, date_trunc('hour', c.at, 'UTC') as hour
+      from ${CLAIMED} c
+      where c.kind in ('message_hour', 'experiment_hour') and c.experiment_id is not null and c.at is not null
+        and c.experiment_id <> all(${bigintArray(wholeExperiments)})
     ),
     targets as (
       -- Correlated (LATERAL) lookups by primary key on purpose: the work must stay proportional to

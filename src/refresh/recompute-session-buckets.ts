@@ -1,60 +1,55 @@
-/** Recomputes session buckets from source: whole sessions, or the buckets holding given instants. */
+/** Recomputes the batch's session buckets from source: whole sessions, and buckets holding instants. */
 import { sql } from 'drizzle-orm';
-import { bigintArray } from '../db/params.js';
-import { type Executor, queryRows, toDate, toNumber } from '../db/types.js';
+import { type Executor, queryRows, toNumber } from '../db/types.js';
+import { CLAIMED } from './claim-changes.js';
 
 /**
- * Deletes every bucket of `sessionIds` and rebuilds them hourly from the chat's human messages
- * (nothing for sessions that no longer exist). Returns the (experiment, bucket start) of every
- * bucket written: the experiment buckets there must be recounted in the same transaction, because
- * a recount made earlier (another batch) may have read this session's buckets before they moved.
- * Parameters: $1 session ids (bigint[]).
+ * Deletes every bucket of the batch's `session` keys and rebuilds them hourly from the chat's human
+ * messages (nothing for sessions that no longer exist). Adds to the batch an experiment key for every
+ * bucket written: a recount made earlier (another batch) may have read this session's buckets before
+ * they moved. Returns buckets written.
  */
-export async function rebuildWholeSessions(
-  tx: Executor,
-  sessionIds: readonly number[],
-): Promise<{ experimentId: number; at: string }[]> {
-  if (sessionIds.length === 0) return [];
-  const ids = bigintArray(sessionIds);
-  await tx.execute(sql`delete from session_statistics_buckets where session_id = any(${ids})`);
-  const rows = await queryRows<{ experiment_id: unknown; bucket_start: unknown }>(
+export async function rebuildWholeSessions(tx: Executor): Promise<number> {
+  await tx.execute(sql`delete from session_statistics_buckets
+                       where session_id in (select session_id from ${CLAIMED} where kind = 'session')`);
+  const [row] = await queryRows<{ written: unknown }>(
     tx,
     sql`
-    insert into session_statistics_buckets (
-      team_id, experiment_id, session_id, bucket_size, bucket_start, bucket_end, human_message_count, last_activity_at, updated_at
+    with written as (
+      insert into session_statistics_buckets (
+        team_id, experiment_id, session_id, bucket_size, bucket_start, bucket_end, human_message_count, last_activity_at, updated_at
+      )
+      select s.team_id, s.experiment_id, s.id, 'hour', date_trunc('hour', m.created_at, 'UTC'),
+             date_trunc('hour', m.created_at, 'UTC') + interval '1 hour', count(*), max(m.created_at), now()
+      from (select distinct session_id from ${CLAIMED} where kind = 'session') w
+      cross join lateral (select s.* from experiment_sessions s where s.id = w.session_id) s
+      join chat_messages m on m.chat_id = s.chat_id and m.message_type = 'human'
+      group by s.team_id, s.experiment_id, s.id, date_trunc('hour', m.created_at, 'UTC')
+      returning experiment_id, bucket_start
+    ),
+    keyed as (
+      insert into ${CLAIMED} (kind, experiment_id, at) select 'experiment_hour', experiment_id, bucket_start from written
     )
-    select s.team_id, s.experiment_id, s.id, 'hour', date_trunc('hour', m.created_at, 'UTC'),
-           date_trunc('hour', m.created_at, 'UTC') + interval '1 hour', count(*), max(m.created_at), now()
-    from experiment_sessions s
-    join chat_messages m on m.chat_id = s.chat_id and m.message_type = 'human'
-    where s.id = any(${ids})
-    group by s.team_id, s.experiment_id, s.id, date_trunc('hour', m.created_at, 'UTC')
-    returning experiment_id, bucket_start`,
+    select count(*) as written from written`,
   );
-  return rows.map((r) => ({
-    experimentId: toNumber(r.experiment_id),
-    at: (toDate(r.bucket_start) as Date).toISOString(),
-  }));
+  return toNumber(row?.written);
 }
 
 /**
- * Recounts, for each (session, instant), the session's bucket covering that instant: an existing day
- * or month bucket if the range was compressed, else the hour. Buckets whose count drops to zero,
- * or whose session is gone, are deleted. Returns buckets written plus deleted.
- * Parameters: $1 session ids, $2 instants (parallel arrays).
+ * Recounts, for each claimed (session, instant) of a session not rebuilt whole, the session's
+ * bucket covering that instant: an existing day or month bucket if the range was compressed, else
+ * the hour. Buckets whose count drops to zero, or whose session is gone, are deleted. Returns
+ * buckets written plus deleted.
  */
-export async function recomputeSessionBuckets(
-  tx: Executor,
-  sessionIds: readonly number[],
-  instants: readonly string[],
-): Promise<number> {
-  if (sessionIds.length === 0) return 0;
+export async function recomputeSessionBuckets(tx: Executor): Promise<number> {
   const [row] = await queryRows<{ written: unknown; deleted: unknown }>(
     tx,
     sql`
     with keys as (
-      select distinct k.session_id, date_trunc('hour', k.at, 'UTC') as hour
-      from unnest(${bigintArray(sessionIds)}, ${sql.param([...instants])}::timestamptz[]) as k(session_id, at)
+      select distinct c.session_id, date_trunc('hour', c.at, 'UTC') as hour
+      from ${CLAIMED} c
+      where c.kind = 'message_hour' and c.session_id is not null and c.at is not null
+        and not exists (select 1 from ${CLAIMED} w where w.kind = 'session' and w.session_id = c.session_id)
     ),
     targets as (
       -- Correlated (LATERAL) lookups by primary key on purpose: the work must stay proportional to
