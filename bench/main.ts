@@ -48,11 +48,7 @@ async function main(): Promise<void> {
       sql`select split_part(version(), ' on ', 1) as v`,
     );
     const core = await runCoreSuite(bench.db, options.rounds);
-    const incremental = await runIncrementalSuite(
-      bench.db,
-      options.messages,
-      Math.max(2, options.rounds - 1),
-    );
+    const incremental = await runIncrementalSuite(bench.db, options.messages, OVERHEAD_ROUNDS);
     const args = process.argv.slice(2).join(' ');
     saveResult({
       messages: options.messages,
