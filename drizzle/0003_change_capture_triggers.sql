@@ -32,11 +32,16 @@ BEGIN
     PERFORM statcache_record_message_sides((SELECT array_agg(o::chat_messages) FROM old_rows o), '{}'::chat_messages[]);
   ELSE
     -- Only rows whose chat, type or time changed (an edit of content changes no statistic).
-    PERFORM statcache_record_message_sides(
-      (SELECT array_agg(o::chat_messages) FROM old_rows o LEFT JOIN new_rows n ON n.id = o.id
-        WHERE n.id IS NULL OR (o.chat_id, o.message_type, o.created_at) IS DISTINCT FROM (n.chat_id, n.message_type, n.created_at)),
-      (SELECT array_agg(n::chat_messages) FROM new_rows n LEFT JOIN old_rows o ON o.id = n.id
-        WHERE o.id IS NULL OR (o.chat_id, o.message_type, o.created_at) IS DISTINCT FROM (n.chat_id, n.message_type, n.created_at)));
+    -- EXECUTE plans with the transition tables' real sizes: a plan cached from a one-row update
+    -- (a nested loop) would make a later bulk update quadratic.
+    EXECUTE $q$
+      SELECT statcache_record_message_sides(
+        (SELECT array_agg(o::chat_messages) FROM old_rows o WHERE o.id IN (SELECT id FROM (
+          SELECT id, chat_id, message_type, created_at FROM old_rows
+          EXCEPT SELECT id, chat_id, message_type, created_at FROM new_rows) changed)),
+        (SELECT array_agg(n::chat_messages) FROM new_rows n WHERE n.id IN (SELECT id FROM (
+          SELECT id, chat_id, message_type, created_at FROM new_rows
+          EXCEPT SELECT id, chat_id, message_type, created_at FROM old_rows) changed)))$q$;
   END IF;
   RETURN NULL;
 END $$;
@@ -77,14 +82,16 @@ BEGIN
   ELSIF TG_OP = 'DELETE' THEN
     PERFORM statcache_record_session_sides((SELECT array_agg(o::experiment_sessions) FROM old_rows o), '{}'::experiment_sessions[]);
   ELSE
-    -- Updates that only touch cached_experiment_versions (the refresh's own) or other columns are ignored.
-    PERFORM statcache_record_session_sides(
-      (SELECT array_agg(o::experiment_sessions) FROM old_rows o LEFT JOIN new_rows n ON n.id = o.id
-        WHERE n.id IS NULL OR (o.team_id, o.experiment_id, o.participant_id, o.chat_id, o.platform, o.created_at)
-                              IS DISTINCT FROM (n.team_id, n.experiment_id, n.participant_id, n.chat_id, n.platform, n.created_at)),
-      (SELECT array_agg(n::experiment_sessions) FROM new_rows n LEFT JOIN old_rows o ON o.id = n.id
-        WHERE o.id IS NULL OR (o.team_id, o.experiment_id, o.participant_id, o.chat_id, o.platform, o.created_at)
-                              IS DISTINCT FROM (n.team_id, n.experiment_id, n.participant_id, n.chat_id, n.platform, n.created_at)));
+    -- Updates that only touch cached_experiment_versions (the refresh's own) or other columns are
+    -- ignored. EXECUTE: see statcache_capture_chat_messages.
+    EXECUTE $q$
+      SELECT statcache_record_session_sides(
+        (SELECT array_agg(o::experiment_sessions) FROM old_rows o WHERE o.id IN (SELECT id FROM (
+          SELECT id, team_id, experiment_id, participant_id, chat_id, platform, created_at FROM old_rows
+          EXCEPT SELECT id, team_id, experiment_id, participant_id, chat_id, platform, created_at FROM new_rows) changed)),
+        (SELECT array_agg(n::experiment_sessions) FROM new_rows n WHERE n.id IN (SELECT id FROM (
+          SELECT id, team_id, experiment_id, participant_id, chat_id, platform, created_at FROM new_rows
+          EXCEPT SELECT id, team_id, experiment_id, participant_id, chat_id, platform, created_at FROM old_rows) changed)))$q$;
   END IF;
   RETURN NULL;
 END $$;
@@ -116,14 +123,15 @@ END $$;
 -- Tags: a rename or a category change alters the versions of every chat carrying the tag.
 CREATE OR REPLACE FUNCTION statcache_capture_tags() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  INSERT INTO statcache_changes (kind, chat_id)
-  SELECT DISTINCT 'chat_versions', m.chat_id
-  FROM old_rows o
-  JOIN new_rows n ON n.id = o.id
-  JOIN chat_message_tags l ON l.tag_id = n.id
-  JOIN chat_messages m ON m.id = l.message_id
-  WHERE (o.name, o.category) IS DISTINCT FROM (n.name, n.category)
-    AND 'experiment_version' IN (o.category, n.category);
+  -- EXECUTE: see statcache_capture_chat_messages.
+  EXECUTE $q$
+    INSERT INTO statcache_changes (kind, chat_id)
+    SELECT DISTINCT 'chat_versions', m.chat_id
+    FROM (SELECT id FROM (SELECT id, name, category FROM old_rows EXCEPT SELECT id, name, category FROM new_rows) x
+          WHERE x.id IN (SELECT id FROM old_rows WHERE category = 'experiment_version'
+                         UNION SELECT id FROM new_rows WHERE category = 'experiment_version')) t
+    JOIN chat_message_tags l ON l.tag_id = t.id
+    JOIN chat_messages m ON m.id = l.message_id$q$;
   RETURN NULL;
 END $$;
 --> statement-breakpoint
@@ -133,8 +141,10 @@ BEGIN
   IF TG_OP = 'DELETE' THEN
     INSERT INTO statcache_changes (kind, experiment_id) SELECT 'experiment', o.id FROM old_rows o;
   ELSE
-    INSERT INTO statcache_changes (kind, experiment_id)
-    SELECT 'experiment', n.id FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE o.team_id IS DISTINCT FROM n.team_id;
+    -- EXECUTE: see statcache_capture_chat_messages.
+    EXECUTE $q$
+      INSERT INTO statcache_changes (kind, experiment_id)
+      SELECT DISTINCT 'experiment', id FROM (SELECT id, team_id FROM old_rows EXCEPT SELECT id, team_id FROM new_rows) changed$q$;
   END IF;
   RETURN NULL;
 END $$;
