@@ -30,25 +30,32 @@ export async function claimChanges(tx: Executor, maxId: number, limit: number): 
       delete from statcache_changes where id in (
         select id from statcache_changes where id <= ${maxId} order by id limit ${limit} for update skip locked)
       returning kind, chat_id, experiment_id, session_id, participant_id, at
+    ),
+    -- The same key is often written by several statements: resolve and recount it once.
+    keys as (
+      select kind, chat_id, experiment_id, session_id, participant_id, at, count(*) as n
+      from claimed group by kind, chat_id, experiment_id, session_id, participant_id, at
     )
     select c.kind,
            coalesce(c.experiment_id, s.experiment_id) as experiment_id,
            coalesce(c.session_id, s.id) as session_id,
-           c.participant_id, c.at,
-           cur.experiment_id as current_experiment_id
-    from claimed c
+           c.participant_id, c.at, c.n,
+           coalesce(cur.experiment_id, s.experiment_id) as current_experiment_id
+    from keys c
     -- Correlated index lookups, so claiming costs the same whatever the number of sessions.
+    -- Keys written without a session (new messages, versions) resolve it as it is now; keys whose
+    -- trigger resolved it look up where that session is now, to lock that experiment too.
     left join lateral (
       select s.id, s.experiment_id from experiment_sessions s
       where c.chat_id is not null and c.session_id is null and s.chat_id = c.chat_id
     ) s on true
     left join lateral (
       select cur.experiment_id from experiment_sessions cur
-      where c.kind in ('session', 'message_hour') and cur.id = coalesce(c.session_id, s.id)
+      where c.kind in ('session', 'message_hour') and c.session_id is not null and cur.id = c.session_id
     ) cur on true`);
   const [row] = await queryRows<{ changes: unknown; all: boolean; whole: unknown[] | null }>(
     tx,
-    sql`select count(*) as changes, bool_or(kind = 'all') as all,
+    sql`select coalesce(sum(n), 0) as changes, bool_or(kind = 'all') as all,
                array_agg(distinct experiment_id) filter (where kind = 'experiment' and experiment_id is not null) as whole
         from ${CLAIMED}`,
   );
@@ -65,13 +72,4 @@ export async function lockClaimedExperiments(tx: Executor): Promise<void> {
     select experiment_id from ${CLAIMED} where experiment_id is not null
     union
     select current_experiment_id from ${CLAIMED} where current_experiment_id is not null))`);
-}
-
-/**
- * Adds experiment-hour keys to the batch (buckets another step found must be recounted).
- * `source` is a query returning (experiment_id, at).
- */
-export async function addExperimentKeys(tx: Executor, source: ReturnType<typeof sql>): Promise<void> {
-  await tx.execute(sql`insert into ${CLAIMED} (kind, experiment_id, at)
-                       select 'experiment_hour', k.experiment_id, k.at from (${source}) as k(experiment_id, at)`);
 }
