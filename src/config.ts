@@ -18,7 +18,7 @@ export const DEFAULT_EXCLUDED_PLATFORMS: readonly string[] = ['evaluations'];
 export const DEFAULT_BATCH_EXPERIMENTS = 50;
 const MAX_BATCH_EXPERIMENTS = 10_000;
 /** Change rows per incremental refresh transaction: bounds lock time while writers wait. */
-export const DEFAULT_BATCH_CHANGES = 5_000;
+export const DEFAULT_BATCH_CHANGES = 50_000;
 const MAX_BATCH_CHANGES = 1_000_000;
 
 export interface StatcacheConfig {
@@ -32,7 +32,7 @@ export interface StatcacheConfig {
   excludedPlatforms: string[];
   /** Experiments per refresh and verify batch. @defaultValue 50 */
   batchExperiments: number;
-  /** Change rows per incremental refresh transaction. @defaultValue 5000 */
+  /** Change rows per incremental refresh transaction. @defaultValue 50000 */
   batchChanges: number;
   /** @defaultValue 'info' */
   logLevel: LogLevel;

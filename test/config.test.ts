@@ -11,7 +11,7 @@ describe('loadConfig', () => {
       redisUrl: 'redis://127.0.0.1:6379',
       excludedPlatforms: ['evaluations'],
       batchExperiments: 50,
-      batchChanges: 5000,
+      batchChanges: 50000,
       logLevel: 'info',
     });
   });
@@ -61,6 +61,10 @@ describe('loadConfig', () => {
     [
       { STATCACHE_BATCH_EXPERIMENTS: '2.5' },
       "STATCACHE_BATCH_EXPERIMENTS must be a whole number from 1 to 10000; example: 50 (got '2.5')",
+    ],
+    [
+      { STATCACHE_BATCH_CHANGES: '-1' },
+      "STATCACHE_BATCH_CHANGES must be a whole number from 1 to 1000000; example: 50000 (got '-1')",
     ],
     [
       { LOG_LEVEL: 'loud' },

@@ -3,7 +3,7 @@ import { rebuildExperiments } from '../aggregate/rebuild-batch.js';
 import { updateVersionsCache } from '../aggregate/update-versions-cache.js';
 import type { Executor } from '../db/types.js';
 import { type ClaimSummary, lockClaimedExperiments } from './claim-changes.js';
-import { recomputeExperimentBuckets } from './recompute-experiment-buckets.js';
+import { deferExperimentBuckets, recomputeExperimentBuckets } from './recompute-experiment-buckets.js';
 import { recomputeParticipantFirsts } from './recompute-participant-firsts.js';
 import { rebuildWholeSessions, recomputeSessionBuckets } from './recompute-session-buckets.js';
 
@@ -16,12 +16,14 @@ export interface AppliedWork {
 /**
  * Order matters: locks first; whole experiments; participants' first sessions (which add
  * experiment keys); session buckets (which add experiment keys, and which the experiment recount
- * uses to find who talked when); experiment buckets; versions.
+ * uses to find who talked when); experiment buckets (or, in a run's first pass, keys queued to
+ * recount them once in its second pass); versions.
  */
 export async function applyWork(
   tx: Executor,
   claim: ClaimSummary,
   excludedPlatforms: readonly string[],
+  deferExperiments: boolean,
 ): Promise<AppliedWork> {
   await lockClaimedExperiments(tx);
   const result: AppliedWork = { experimentBuckets: 0, sessionBuckets: 0, versionsUpdated: 0 };
@@ -34,7 +36,13 @@ export async function applyWork(
   await recomputeParticipantFirsts(tx, claim.wholeExperiments, excludedPlatforms);
   result.sessionBuckets += await rebuildWholeSessions(tx);
   result.sessionBuckets += await recomputeSessionBuckets(tx);
-  result.experimentBuckets += await recomputeExperimentBuckets(tx, claim.wholeExperiments, excludedPlatforms);
+  if (deferExperiments) await deferExperimentBuckets(tx, claim.wholeExperiments);
+  else
+    result.experimentBuckets += await recomputeExperimentBuckets(
+      tx,
+      claim.wholeExperiments,
+      excludedPlatforms,
+    );
   result.versionsUpdated += await updateVersionsCache(tx, { claimed: true });
   return result;
 }

@@ -17,18 +17,27 @@ export interface ClaimSummary {
   wholeExperiments: number[];
 }
 
+/** Which change rows a claim takes: ids in (afterId, maxId], optionally only deferred experiment keys. */
+export interface ClaimRange {
+  afterId: number;
+  maxId: number;
+  experimentKeysOnly: boolean;
+}
+
 /**
- * Deletes up to `limit` change rows with id ≤ `maxId` (skipping rows another refresh holds) into
+ * Deletes up to `limit` change rows in `range` (skipping rows another refresh holds) into
  * statcache_claimed(kind, experiment_id, session_id, participant_id, at, current_experiment_id),
  * resolving chats the trigger could not resolve to their session as it is now, and each session to
- * its current experiment (to lock it). Parameters: $1 max id, $2 limit.
+ * its current experiment (to lock it). Parameters: $1 after id, $2 max id, $3 limit.
  */
-export async function claimChanges(tx: Executor, maxId: number, limit: number): Promise<ClaimSummary> {
+export async function claimChanges(tx: Executor, range: ClaimRange, limit: number): Promise<ClaimSummary> {
+  const kindFilter = range.experimentKeysOnly ? sql`and kind = 'experiment_hour'` : sql``;
   await tx.execute(sql`
     create temp table ${CLAIMED} on commit drop as
     with claimed as (
       delete from statcache_changes where id in (
-        select id from statcache_changes where id <= ${maxId} order by id limit ${limit} for update skip locked)
+        select id from statcache_changes where id > ${range.afterId} and id <= ${range.maxId} ${kindFilter}
+        order by id limit ${limit} for update skip locked)
       returning kind, chat_id, experiment_id, session_id, participant_id, at
     ),
     -- The same key is often written by several statements: resolve and recount it once.

@@ -109,3 +109,29 @@ export async function recomputeExperimentBuckets(
   );
   return toNumber(row?.written) + toNumber(row?.deleted);
 }
+
+/**
+ * Instead of recounting now, queues one `experiment_hour` change per experiment key of the batch
+ * (written in the batch's transaction, so nothing is lost if the run stops here). A run recounts
+ * these once, after all its batches: a busy hour touched by every batch is recounted once per run,
+ * not once per batch. Parameters: $1 whole experiments (bigint[]). Returns keys queued.
+ */
+export async function deferExperimentBuckets(
+  tx: Executor,
+  wholeExperiments: readonly number[],
+): Promise<number> {
+  const [row] = await queryRows<{ queued: unknown }>(
+    tx,
+    sql`
+    with queued as (
+      insert into statcache_changes (kind, experiment_id, at)
+      select distinct 'experiment_hour', c.experiment_id, date_trunc('hour', c.at, 'UTC')
+      from ${CLAIMED} c
+      where c.kind in ('message_hour', 'experiment_hour') and c.experiment_id is not null and c.at is not null
+        and c.experiment_id <> all(${bigintArray(wholeExperiments)})
+      returning 1
+    )
+    select count(*) as queued from queued`,
+  );
+  return toNumber(row?.queued);
+}

@@ -10,7 +10,7 @@ import { refreshFull } from '../aggregate/refresh-full.js';
 import { queryRows, type StatDb, toNumber } from '../db/types.js';
 import { withSerializableRetry } from '../db/with-retry.js';
 import { type AppliedWork, applyWork } from './apply-work.js';
-import { claimChanges } from './claim-changes.js';
+import { type ClaimRange, claimChanges } from './claim-changes.js';
 
 export interface RefreshIncrementalOptions {
   excludedPlatforms: readonly string[];
@@ -62,50 +62,64 @@ export async function refreshIncremental(
   const maxId = toNumber(top?.max_id);
   // A cache that was never built holds nothing for the history before the triggers existed.
   let needsFull = !top?.built;
-  for (;;) {
-    const outcome: BatchOutcome = needsFull
-      ? { kind: 'needs-full' }
-      : await withSerializableRetry(() =>
-          db.transaction(async (tx): Promise<BatchOutcome> => {
-            const work = await claimChanges(tx, maxId, options.batchChanges);
-            if (work.changes === 0) return { kind: 'empty' };
-            // Throwing rolls the claim back: the full rebuild discards the changes it covers itself.
-            if (work.all) throw new NeedsFullRebuild();
-            return {
-              kind: 'applied',
-              changes: work.changes,
-              ...(await applyWork(tx, work, options.excludedPlatforms)),
-            };
-          }),
-        ).catch((error: unknown) => {
-          if (error instanceof NeedsFullRebuild) return { kind: 'needs-full' } as const;
-          throw error;
+
+  /** Runs batches over `range` until none is left; returns false if a full rebuild was needed. */
+  const pass = async (range: ClaimRange, deferExperiments: boolean, countChanges: boolean): Promise<void> => {
+    for (;;) {
+      const outcome: BatchOutcome = needsFull
+        ? { kind: 'needs-full' }
+        : await withSerializableRetry(() =>
+            db.transaction(async (tx): Promise<BatchOutcome> => {
+              const work = await claimChanges(tx, range, options.batchChanges);
+              if (work.changes === 0) return { kind: 'empty' };
+              // Throwing rolls the claim back: the full rebuild discards the changes it covers itself.
+              if (work.all) throw new NeedsFullRebuild();
+              return {
+                kind: 'applied',
+                changes: work.changes,
+                ...(await applyWork(tx, work, options.excludedPlatforms, deferExperiments)),
+              };
+            }),
+          ).catch((error: unknown) => {
+            if (error instanceof NeedsFullRebuild) return { kind: 'needs-full' } as const;
+            throw error;
+          });
+      if (outcome.kind === 'empty') return;
+      if (outcome.kind === 'needs-full') {
+        needsFull = false;
+        const full = await refreshFull(db, {
+          excludedPlatforms: options.excludedPlatforms,
+          batchExperiments: options.batchExperiments,
         });
-    if (outcome.kind === 'empty') break;
-    if (outcome.kind === 'needs-full') {
-      needsFull = false;
-      const full = await refreshFull(db, {
-        excludedPlatforms: options.excludedPlatforms,
-        batchExperiments: options.batchExperiments,
+        result.fullRebuild = true;
+        result.experimentBuckets += full.experimentBuckets;
+        result.sessionBuckets += full.sessionBuckets;
+        result.versionsUpdated += full.versionsUpdated;
+        result.changes += full.changesDiscarded;
+        continue;
+      }
+      result.batches += 1;
+      if (countChanges) result.changes += outcome.changes;
+      result.experimentBuckets += outcome.experimentBuckets;
+      result.sessionBuckets += outcome.sessionBuckets;
+      result.versionsUpdated += outcome.versionsUpdated;
+      options.onProgress?.({
+        batches: result.batches,
+        changes: result.changes,
+        elapsedMs: Date.now() - startedAt.getTime(),
       });
-      result.fullRebuild = true;
-      result.experimentBuckets += full.experimentBuckets;
-      result.sessionBuckets += full.sessionBuckets;
-      result.versionsUpdated += full.versionsUpdated;
-      result.changes += full.changesDiscarded;
-      continue;
     }
-    result.batches += 1;
-    result.changes += outcome.changes;
-    result.experimentBuckets += outcome.experimentBuckets;
-    result.sessionBuckets += outcome.sessionBuckets;
-    result.versionsUpdated += outcome.versionsUpdated;
-    options.onProgress?.({
-      batches: result.batches,
-      changes: result.changes,
-      elapsedMs: Date.now() - startedAt.getTime(),
-    });
-  }
+  };
+
+  // Pass 1: every change pending at the start; experiment recounts are queued, not done, so a
+  // bucket touched by many batches is recounted once. Pass 2: those queued recounts (and only
+  // them: changes written meanwhile wait for the next run, so a run always ends).
+  await pass({ afterId: 0, maxId, experimentKeysOnly: false }, true, true);
+  const [after] = await queryRows<{ max_id: unknown }>(
+    db,
+    sql`select coalesce(max(id), 0) as max_id from statcache_changes`,
+  );
+  await pass({ afterId: maxId, maxId: toNumber(after?.max_id), experimentKeysOnly: true }, false, false);
   result.durationMs = Date.now() - startedAt.getTime();
   if (result.changes > 0) {
     await recordRefreshRun(db, { ...result, experiments: 0, experimentIds: null, startedAt });
