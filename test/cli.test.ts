@@ -2,6 +2,9 @@
  * The CLI as users and scripts see it: JSON shapes, exit codes (0 ok, 1 failure or mismatch,
  * 2 bad usage) and one-line errors that say what to do, with nothing written on bad input.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectedMigrations } from '../src/db/migrations-folder.js';
@@ -200,4 +203,21 @@ describe('environment failures: exit 1 with what to do', () => {
       await empty.drop();
     }
   });
+});
+
+describe('demo', () => {
+  it('runs on embedded PGlite when DATABASE_URL is unset: seeds, refreshes, verifies exact', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'statcache-demo-'));
+    try {
+      const r = await runCli(['demo', '--messages', '3000', '--json'], null, {}, dir);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toContain('using embedded PGlite');
+      const out = JSON.parse(r.stdout);
+      expect(out.verify).toEqual({ checked: { experiments: 3, sessions: 150 }, mismatches: 0 });
+      expect(out.experiments.length).toBe(3);
+      expect(out.experiments[0].humanMessages).toBeGreaterThanOrEqual(out.experiments[1].humanMessages);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
