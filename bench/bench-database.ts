@@ -15,6 +15,11 @@ export interface BenchDatabase {
   drop(): Promise<void>;
 }
 
+/** The bench runs one statement at a time; a few spare connections cover vacuum and checks. */
+const POOL_SIZE = 4;
+/** The workload's seed: fixed, so every run of a size measures the same data. */
+const SEED = 1;
+
 function urlFor(adminUrl: string, name: string): string {
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
@@ -33,28 +38,32 @@ async function admin<T>(adminUrl: string, fn: (client: pg.Client) => Promise<T>)
 
 /** Drops and recreates `statcache_bench_<messages>`, migrates and seeds it. */
 export async function createBenchDatabase(adminUrl: string, messages: number): Promise<BenchDatabase> {
+  // Validate the size before touching the server.
+  const size = workloadSize(messages);
   const name = `statcache_bench_${messages}`;
+  // The name is built from a whole number only, so it is safe to splice into DDL.
   await admin(adminUrl, async (client) => {
     await client.query(`drop database if exists ${name} with (force)`);
     await client.query(`create database ${name}`);
   });
   const url = urlFor(adminUrl, name);
-  const db = createDb(url, { max: 4, applicationName: 'statcache-bench' });
-  await migrate(db);
-  note(`seeding ${messages.toLocaleString('en')} messages into ${name}`);
-  const seeded = await timed(() => seedWorkload(db, { seed: 1, size: workloadSize(messages) }));
-  note(`seeded in ${(seeded.ms / 1000).toFixed(1)} s`);
-  // A settled database, as autovacuum leaves it: statistics and the visibility map are current, so
-  // index-only scans need no heap visits. Both the floor and the product path run after this.
-  await db.execute(sql`vacuum analyze`);
-  return {
-    name,
-    url,
-    db,
-    seedMs: seeded.ms,
-    drop: async () => {
-      await db.close();
-      await admin(adminUrl, (client) => client.query(`drop database if exists ${name} with (force)`));
-    },
+  const db = createDb(url, { max: POOL_SIZE, applicationName: 'statcache-bench' });
+  const drop = async () => {
+    await db.close();
+    await admin(adminUrl, (client) => client.query(`drop database if exists ${name} with (force)`));
   };
+  try {
+    await migrate(db);
+    note(`seeding ${messages.toLocaleString('en')} messages into ${name}`);
+    const seeded = await timed(() => seedWorkload(db, { seed: SEED, size }));
+    note(`seeded in ${(seeded.ms / 1000).toFixed(1)} s`);
+    // A settled database, as autovacuum leaves it: statistics and the visibility map are current, so
+    // index-only scans need no heap visits. Both the floor and the product path run after this.
+    await db.execute(sql`vacuum analyze`);
+    return { name, url, db, seedMs: seeded.ms, drop };
+  } catch (error) {
+    // A half-seeded database is worth nothing; do not leave it (or an open pool) behind.
+    await drop();
+    throw error;
+  }
 }

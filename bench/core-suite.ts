@@ -8,18 +8,23 @@ import { insertParticipantFirsts } from '../src/aggregate/insert-participant-fir
 import { insertSessionHourBuckets } from '../src/aggregate/insert-session-hour-buckets.js';
 import { refreshFull } from '../src/aggregate/refresh-full.js';
 import { updateVersionsCache } from '../src/aggregate/update-versions-cache.js';
-import { DEFAULT_BATCH_EXPERIMENTS } from '../src/config.js';
 import type { NodePgStatDb } from '../src/db/create-db.js';
 import { bigintArray, textArray } from '../src/db/params.js';
-import { queryRows, toNumber } from '../src/db/types.js';
+import { queryRows, toDate, toNumber } from '../src/db/types.js';
 import { getExperimentTotals } from '../src/read/get-experiment-totals.js';
+import type { ExperimentTotals } from '../src/read/totals-types.js';
 import { formatMs, median, note, percentile, timed } from './measure.js';
 import { resetCache } from './reset-state.js';
 
 export const EXCLUDED = ['evaluations'];
+/** The batch size the issue's ≤ 1.3× target is stated for (also the product default). */
+export const BATCH_EXPERIMENTS = 50;
 const READ_WARMUP = 3;
 const READ_RUNS = 20;
+const LIVE_WARMUP = 1;
 const LIVE_RUNS = 5;
+/** A live run slower than this ends the series early: the median of fewer runs is precise enough. */
+const LIVE_SLOW_MS = 10_000;
 const BUSY_EXPERIMENTS = 25;
 
 export interface CoreFigures {
@@ -28,14 +33,21 @@ export interface CoreFigures {
   readMs: number[];
   liveMs: number[];
   bucketRows: number;
+  /** Experiments read (BUSY_EXPERIMENTS, or all of them in a smaller workload). */
+  readExperiments: number;
 }
 
-/** The floor: every statement of the rollup once, over all experiments, in one transaction. */
-async function floor(db: NodePgStatDb): Promise<void> {
-  const ids = (await queryRows<{ id: unknown }>(db, sql`select id from experiments order by id`)).map((r) =>
-    toNumber(r.id),
-  );
+/**
+ * The floor: the rollup's statements once over every experiment, in one transaction, with no
+ * batching, locks or progress bookkeeping. It includes insertParticipantFirsts because every batch of
+ * refreshFull writes participant firsts too; the truncates mirror the batches' deletes (the tables
+ * are already empty here, as they are for refreshFull after resetCache).
+ */
+async function floor(db: NodePgStatDb, ids: readonly number[]): Promise<void> {
   await db.transaction(async (tx) => {
+    await tx.execute(
+      sql`truncate experiment_statistics_buckets, session_statistics_buckets, statcache_experiment_participants`,
+    );
     await insertParticipantFirsts(tx, ids, EXCLUDED);
     await insertExperimentHourBuckets(tx, ids, EXCLUDED);
     await insertSessionHourBuckets(tx, ids);
@@ -78,45 +90,85 @@ function liveTotals(db: NodePgStatDb, ids: number[]) {
   );
 }
 
+/** Fails the benchmark unless the cache answers exactly what the live query counts. */
+function assertSameTotals(
+  ids: readonly number[],
+  cached: Map<number, ExperimentTotals>,
+  live: Awaited<ReturnType<typeof liveTotals>>,
+): void {
+  if (live.length !== ids.length || cached.size !== ids.length)
+    throw new Error(
+      `expected totals for ${ids.length} experiments, got ${live.length} live and ${cached.size} cached: the benchmark is invalid`,
+    );
+  for (const row of live) {
+    const id = toNumber(row.id);
+    const expected = {
+      sessions: toNumber(row.sessions),
+      participants: toNumber(row.participants),
+      humanMessages: toNumber(row.human_messages),
+      lastActivityAt: toDate(row.last_at)?.toISOString() ?? null,
+    };
+    const c = cached.get(id);
+    const got = c && {
+      sessions: c.sessions,
+      participants: c.participants,
+      humanMessages: c.humanMessages,
+      lastActivityAt: c.lastActivityAt?.toISOString() ?? null,
+    };
+    if (JSON.stringify(got) !== JSON.stringify(expected))
+      throw new Error(
+        `cached totals of experiment ${id} differ from the live count (cached ${JSON.stringify(got)}, live ${JSON.stringify(expected)}): the benchmark is invalid`,
+      );
+  }
+}
+
 export async function runCoreSuite(db: NodePgStatDb, rounds: number): Promise<CoreFigures> {
-  const figures: CoreFigures = { fullMs: [], floorMs: [], readMs: [], liveMs: [], bucketRows: 0 };
-  // Alternate floor and product path so cache warmth and machine noise hit both alike.
+  const figures: CoreFigures = {
+    fullMs: [],
+    floorMs: [],
+    readMs: [],
+    liveMs: [],
+    bucketRows: 0,
+    readExperiments: 0,
+  };
+  // Outside the timing: the floor is a lower bound, so it gets its ids for free.
+  const allIds = (await queryRows<{ id: unknown }>(db, sql`select id from experiments order by id`)).map(
+    (r) => toNumber(r.id),
+  );
+  // Alternate floor and product path so cache warmth and machine noise hit both alike. resetCache
+  // (untimed) empties the cache, clears every cached_experiment_versions (else the second path's
+  // UPDATE would find nothing to change) and vacuums, so both paths start from the same state.
   for (let round = 1; round <= rounds; round++) {
     await resetCache(db);
-    const f = await timed(() => floor(db));
+    const f = await timed(() => floor(db, allIds));
     figures.floorMs.push(f.ms);
     note(`round ${round}: floor ${formatMs(f.ms)}`);
     await resetCache(db);
     const r = await timed(() =>
-      refreshFull(db, { excludedPlatforms: EXCLUDED, batchExperiments: DEFAULT_BATCH_EXPERIMENTS }),
+      refreshFull(db, { excludedPlatforms: EXCLUDED, batchExperiments: BATCH_EXPERIMENTS }),
     );
     figures.fullMs.push(r.ms);
     figures.bucketRows = r.value.experimentBuckets + r.value.sessionBuckets;
     note(`round ${round}: full rebuild ${formatMs(r.ms)} (${r.value.batches} batches)`);
   }
+  // Reads run against the product path's buckets, settled as autovacuum would leave them.
   await db.execute(sql`vacuum analyze experiment_statistics_buckets, session_statistics_buckets`);
 
   const ids = await busiest(db);
-  const cached = await getExperimentTotals(db, ids);
-  const live = await liveTotals(db, ids);
-  for (const row of live) {
-    const c = cached.get(toNumber(row.id));
-    const same =
-      c?.sessions === toNumber(row.sessions) &&
-      c.participants === toNumber(row.participants) &&
-      c.humanMessages === toNumber(row.human_messages);
-    if (!same)
-      throw new Error(
-        `cached totals of experiment ${String(row.id)} differ from the live count: the benchmark is invalid`,
-      );
-  }
+  figures.readExperiments = ids.length;
+  assertSameTotals(ids, await getExperimentTotals(db, ids), await liveTotals(db, ids));
+  note(`cached totals of the ${ids.length} busiest experiments equal the live count`);
   for (let i = 0; i < READ_WARMUP; i++) await getExperimentTotals(db, ids);
   for (let i = 0; i < READ_RUNS; i++)
     figures.readMs.push((await timed(() => getExperimentTotals(db, ids))).ms);
-  await liveTotals(db, ids);
-  for (let i = 0; i < LIVE_RUNS; i++) figures.liveMs.push((await timed(() => liveTotals(db, ids))).ms);
+  for (let i = 0; i < LIVE_WARMUP; i++) await liveTotals(db, ids);
+  for (let i = 0; i < LIVE_RUNS; i++) {
+    const live = await timed(() => liveTotals(db, ids));
+    figures.liveMs.push(live.ms);
+    if (live.ms > LIVE_SLOW_MS) break;
+  }
   note(
-    `read: cached median ${formatMs(median(figures.readMs))} p95 ${formatMs(percentile(figures.readMs, 95))}, live median ${formatMs(median(figures.liveMs))}`,
+    `read: cached median ${formatMs(median(figures.readMs))} p95 ${formatMs(percentile(figures.readMs, 95))}, live median ${formatMs(median(figures.liveMs))} (${figures.liveMs.length} runs)`,
   );
   return figures;
 }

@@ -1,8 +1,9 @@
 /**
- * `npm run bench [-- --messages N] [--rounds R] [--keep]`: seeds a fresh database, runs the core
- * (full rebuild, reads) and incremental (refresh, capture overhead) suites, prints a summary and
- * rewrites docs/benchmarks.md. BENCH_DATABASE_URL (default: DATABASE_URL or the local server) is
- * the admin connection used to create `statcache_bench_<N>`.
+ * `npm run bench [-- --messages N] [--rounds R] [--database-url URL] [--keep]`: seeds a fresh
+ * database, runs the core (full rebuild vs floor, cached vs live reads) and incremental (refresh,
+ * capture overhead) suites, prints a summary and rewrites this size's section of docs/benchmarks.md.
+ * The admin connection (--database-url, else BENCH_DATABASE_URL, else the local server) is only used
+ * to create and drop `statcache_bench_<N>`; everything is measured in that database.
  */
 import { sql } from 'drizzle-orm';
 import { queryRows } from '../src/db/types.js';
@@ -10,38 +11,80 @@ import { createBenchDatabase } from './bench-database.js';
 import { runCoreSuite } from './core-suite.js';
 import { runIncrementalSuite } from './incremental-suite.js';
 import { note } from './measure.js';
-import { machineDescription, saveResult } from './report.js';
+import { machineDescription, renderSummary, type SizeResult, saveResult } from './report.js';
 
 const DEFAULT_MESSAGES = 1_000_000;
+const DEFAULT_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
+/** Floor/full rebuild rounds, alternating: the median of 3 shrugs off one noisy round. */
 const DEFAULT_ROUNDS = 3;
 /** Capture on/off rounds of 200,000 inserts each: the overhead is a small difference of noisy numbers. */
 const OVERHEAD_ROUNDS = 4;
+const USAGE = 'use --messages N, --rounds R, --database-url URL, --keep';
 
-function parseArgs(argv: string[]): { messages: number; rounds: number; keep: boolean } {
-  const options = { messages: DEFAULT_MESSAGES, rounds: DEFAULT_ROUNDS, keep: false };
+interface Options {
+  messages: number;
+  rounds: number;
+  keep: boolean;
+  databaseUrl: string | undefined;
+  /** The command line as recorded in docs: without the admin URL, which may hold a password. */
+  recordedArgs: string[];
+}
+
+function parseArgs(argv: string[]): Options {
+  const options: Options = {
+    messages: DEFAULT_MESSAGES,
+    rounds: DEFAULT_ROUNDS,
+    keep: false,
+    databaseUrl: undefined,
+    recordedArgs: [],
+  };
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
+    // Both `--flag value` and `--flag=value`.
+    const [flag = '', inline] = (argv[i] as string).split(/=(.*)/s, 2);
     const value = () => {
-      const v = Number(argv[++i]);
-      if (!Number.isInteger(v) || v < 1)
-        throw new Error(`${arg} needs a positive whole number (got '${argv[i]}')`);
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new Error(`${flag} needs a value; ${USAGE}`);
       return v;
     };
-    if (arg === '--messages') options.messages = value();
-    else if (arg === '--rounds') options.rounds = value();
-    else if (arg === '--keep') options.keep = true;
-    else throw new Error(`unknown option '${arg}'; use --messages N, --rounds R, --keep`);
+    const whole = () => {
+      const raw = value();
+      const v = Number(raw);
+      if (!Number.isSafeInteger(v) || v < 1)
+        throw new Error(`${flag} needs a positive whole number (got '${raw}')`);
+      return v;
+    };
+    if (flag === '--messages') {
+      options.messages = whole();
+      options.recordedArgs.push(flag, String(options.messages));
+    } else if (flag === '--rounds') {
+      options.rounds = whole();
+      options.recordedArgs.push(flag, String(options.rounds));
+    } else if (flag === '--database-url') options.databaseUrl = value();
+    else if (flag === '--keep') {
+      options.keep = true;
+      options.recordedArgs.push(flag);
+    } else throw new Error(`unknown option '${argv[i]}'; ${USAGE}`);
   }
   return options;
 }
 
+/** Not DATABASE_URL: the bench creates and drops databases, so it only uses a server named for it. */
+function adminUrl(options: Options): string {
+  const url = options.databaseUrl ?? (process.env.BENCH_DATABASE_URL?.trim() || DEFAULT_ADMIN_URL);
+  let protocol: string;
+  try {
+    protocol = new URL(url).protocol;
+  } catch {
+    throw new Error(`the admin database URL is not a URL; example: ${DEFAULT_ADMIN_URL}`);
+  }
+  if (protocol !== 'postgres:' && protocol !== 'postgresql:')
+    throw new Error(`the admin database URL must start with postgres://; example: ${DEFAULT_ADMIN_URL}`);
+  return url;
+}
+
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
-  const adminUrl =
-    process.env.BENCH_DATABASE_URL ??
-    process.env.DATABASE_URL ??
-    'postgres://postgres@127.0.0.1:5432/postgres';
-  const bench = await createBenchDatabase(adminUrl, options.messages);
+  const bench = await createBenchDatabase(adminUrl(options), options.messages);
   try {
     const [version] = await queryRows<{ v: string }>(
       bench.db,
@@ -49,8 +92,8 @@ async function main(): Promise<void> {
     );
     const core = await runCoreSuite(bench.db, options.rounds);
     const incremental = await runIncrementalSuite(bench.db, options.messages, OVERHEAD_ROUNDS);
-    const args = process.argv.slice(2).join(' ');
-    saveResult({
+    const args = options.recordedArgs.join(' ');
+    const result: SizeResult = {
       messages: options.messages,
       date: new Date().toISOString().slice(0, 10),
       command: `npm run bench${args ? ` -- ${args}` : ''}`,
@@ -58,11 +101,15 @@ async function main(): Promise<void> {
       seedMs: bench.seedMs,
       core,
       incremental,
-    });
-    note('wrote docs/benchmarks.md and docs/benchmarks.json');
+    };
+    saveResult(result);
+    note('wrote docs/benchmarks.md');
+    process.stdout.write(`${renderSummary(result)}\n`);
   } finally {
-    if (options.keep) await bench.db.close();
-    else await bench.drop();
+    if (options.keep) {
+      await bench.db.close();
+      note(`kept database ${bench.name}`);
+    } else await bench.drop();
   }
 }
 
