@@ -3,11 +3,12 @@
  * once over every experiment, unbatched), and getExperimentTotals against the live COUNT query.
  */
 import { sql } from 'drizzle-orm';
-import { insertExperimentHourBuckets } from '../src/aggregate/insert-experiment-hour-buckets.js';
+import { insertExperimentBuckets } from '../src/aggregate/insert-experiment-buckets.js';
 import { insertParticipantFirsts } from '../src/aggregate/insert-participant-firsts.js';
-import { insertSessionHourBuckets } from '../src/aggregate/insert-session-hour-buckets.js';
+import { insertSessionBuckets } from '../src/aggregate/insert-session-buckets.js';
 import { refreshFull } from '../src/aggregate/refresh-full.js';
 import { updateVersionsCache } from '../src/aggregate/update-versions-cache.js';
+import { HOURLY_SHAPE } from '../src/compress/policy.js';
 import type { NodePgStatDb } from '../src/db/create-db.js';
 import { bigintArray, textArray } from '../src/db/params.js';
 import { queryRows, toDate, toNumber } from '../src/db/types.js';
@@ -49,8 +50,8 @@ async function floor(db: NodePgStatDb, ids: readonly number[]): Promise<void> {
       sql`truncate experiment_statistics_buckets, session_statistics_buckets, statcache_experiment_participants`,
     );
     await insertParticipantFirsts(tx, ids, EXCLUDED);
-    await insertExperimentHourBuckets(tx, ids, EXCLUDED);
-    await insertSessionHourBuckets(tx, ids);
+    await insertExperimentBuckets(tx, ids, EXCLUDED, HOURLY_SHAPE);
+    await insertSessionBuckets(tx, ids, HOURLY_SHAPE);
     await updateVersionsCache(tx, { experimentIds: ids });
   });
 }

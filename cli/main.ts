@@ -3,6 +3,7 @@
  * and maps commander's usage errors to exit code 2.
  */
 import { Command, CommanderError } from 'commander';
+import { registerCompress } from './commands/compress.js';
 import { registerDemo } from './commands/demo.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerRefresh } from './commands/refresh.js';
@@ -22,6 +23,7 @@ const program = new Command()
 for (const register of [
   registerMigrate,
   registerRefresh,
+  registerCompress,
   registerVerify,
   registerTotals,
   registerSessions,

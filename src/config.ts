@@ -2,6 +2,7 @@
  * The one typed configuration. Every environment variable statcache reads is read here, validated
  * once, and reported with the variable name, the bad value and a good example.
  */
+import { type CompressionPolicy, DEFAULT_COMPRESSION_POLICY } from './compress/policy.js';
 import { ConfigError } from './errors.js';
 
 /** Log levels, as pino names them. */
@@ -20,6 +21,9 @@ const MAX_BATCH_EXPERIMENTS = 10_000;
 /** Change rows per incremental refresh transaction: bounds lock time while writers wait. */
 export const DEFAULT_BATCH_CHANGES = 50_000;
 const MAX_BATCH_CHANGES = 1_000_000;
+/** Retention limits: ten years, far beyond any useful policy, but keeps date arithmetic sane. */
+const MAX_KEEP_HOURLY_HOURS = 24 * 3660;
+const MAX_KEEP_DAILY_DAYS = 3660;
 
 export interface StatcacheConfig {
   /** PostgreSQL URL of the chat database. @defaultValue {@link DEFAULT_DATABASE_URL} */
@@ -34,6 +38,11 @@ export interface StatcacheConfig {
   batchExperiments: number;
   /** Change rows per incremental refresh transaction. @defaultValue 50000 */
   batchChanges: number;
+  /**
+   * The compression policy: hourly buckets kept STATCACHE_KEEP_HOURLY_HOURS (24), daily buckets
+   * STATCACHE_KEEP_DAILY_DAYS (30), monthly forever.
+   */
+  compression: CompressionPolicy;
   /** @defaultValue 'info' */
   logLevel: LogLevel;
 }
@@ -67,8 +76,32 @@ export function loadConfig(env: Env = process.env): StatcacheConfig {
       DEFAULT_BATCH_CHANGES,
       MAX_BATCH_CHANGES,
     ),
+    compression: parsePolicy(env),
     logLevel: parseLogLevel(env.LOG_LEVEL),
   };
+}
+
+function parsePolicy(env: Env): CompressionPolicy {
+  const hourlyRetentionHours = parseWhole(
+    'STATCACHE_KEEP_HOURLY_HOURS',
+    env.STATCACHE_KEEP_HOURLY_HOURS,
+    DEFAULT_COMPRESSION_POLICY.hourlyRetentionHours,
+    MAX_KEEP_HOURLY_HOURS,
+  );
+  const dailyRetentionDays = parseWhole(
+    'STATCACHE_KEEP_DAILY_DAYS',
+    env.STATCACHE_KEEP_DAILY_DAYS,
+    DEFAULT_COMPRESSION_POLICY.dailyRetentionDays,
+    MAX_KEEP_DAILY_DAYS,
+  );
+  if (dailyRetentionDays * 24 < hourlyRetentionHours) {
+    throw new ConfigError(
+      'STATCACHE_KEEP_DAILY_DAYS',
+      String(dailyRetentionDays),
+      `must keep daily buckets at least as long as STATCACHE_KEEP_HOURLY_HOURS keeps hourly ones (${hourlyRetentionHours} h); example: ${Math.ceil(hourlyRetentionHours / 24)}`,
+    );
+  }
+  return { hourlyRetentionHours, dailyRetentionDays };
 }
 
 function parseUrl(variable: string, value: string, protocols: string[], example: string): string {

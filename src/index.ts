@@ -23,7 +23,9 @@ export {
   SchemaNotMigratedError,
   StatcacheError,
 } from './errors.js';
+export { getExperimentSeries } from './read/get-experiment-series.js';
 export { getExperimentTotals } from './read/get-experiment-totals.js';
+export { getSessionSeries } from './read/get-session-series.js';
 export { getSessionTotals } from './read/get-session-totals.js';
 export {
   EXPERIMENT_SORT_KEYS,
@@ -40,6 +42,7 @@ export {
   type SessionSortKey,
 } from './read/list-sessions.js';
 export { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, type SortOrder } from './read/page-options.js';
+export type { ExperimentSeriesPoint, SeriesRange, SessionSeriesPoint } from './read/series-types.js';
 export type { ExperimentTotals, Page, SessionTotals } from './read/totals-types.js';
 export {
   type IncrementalResult,

@@ -46,14 +46,15 @@ beforeAll(async () => {
 afterAll(() => t.drop());
 
 describe('happy paths and JSON shapes', () => {
-  it('refresh --full --json writes buckets and reports them', async () => {
+  it('refresh --full --json writes buckets in the policy shape and reports them', async () => {
     const r = await runCli(['refresh', '--full', '--json'], t.url);
     expect(r.code).toBe(0);
+    // April 2026 ended more than 30 days ago: its two hours go straight into one monthly bucket.
     expect(JSON.parse(r.stdout)).toMatchObject({
       mode: 'full',
       experiments: 2,
-      experimentBuckets: 2,
-      sessionBuckets: 2,
+      experimentBuckets: 1,
+      sessionBuckets: 1,
     });
   });
 
@@ -93,13 +94,17 @@ describe('happy paths and JSON shapes', () => {
     const r = await runCli(['status', '--json'], t.url);
     expect(r.code).toBe(0);
     const status = JSON.parse(r.stdout);
-    expect(status.buckets[0]).toEqual({
-      size: 'hour',
-      experimentBuckets: 2,
-      sessionBuckets: 2,
-      oldestStart: '2026-04-01T09:00:00.000Z',
-      newestEnd: '2026-04-01T11:00:00.000Z',
-    });
+    expect(status.buckets).toEqual([
+      { size: 'hour', experimentBuckets: 0, sessionBuckets: 0, oldestStart: null, newestEnd: null },
+      { size: 'day', experimentBuckets: 0, sessionBuckets: 0, oldestStart: null, newestEnd: null },
+      {
+        size: 'month',
+        experimentBuckets: 1,
+        sessionBuckets: 1,
+        oldestStart: '2026-04-01T00:00:00.000Z',
+        newestEnd: '2026-05-01T00:00:00.000Z',
+      },
+    ]);
     expect(status.lastRefresh).toMatchObject({ mode: 'full', experiments: 2 });
   });
 
@@ -110,8 +115,55 @@ describe('happy paths and JSON shapes', () => {
     const r = await runCli(['verify', '--experiment', String(exp)], t.url);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('checked 1 experiments and 1 sessions: 1 mismatch(es)');
-    expect(r.stdout).toContain(`experiment ${exp} hour 2026-04-01T09:00:00.000Z: expected {"sessions":1,`);
+    expect(r.stdout).toContain(`experiment ${exp} month 2026-04-01T00:00:00.000Z: expected {"sessions":1,`);
     expect((await runCli(['refresh', '--full', '--experiment', String(exp)], t.url)).code).toBe(0);
+    expect((await runCli(['verify'], t.url)).code).toBe(0);
+  });
+});
+
+describe('compress', () => {
+  it('--dry-run --json reports what would merge and writes nothing; the real run merges exactly that', async () => {
+    const buckets = () =>
+      queryRows(
+        t.db,
+        sql`select experiment_id, session_id, bucket_size, bucket_start::text, human_message_count
+                          from session_statistics_buckets order by 1, 2, 4`,
+      );
+    // A late message in May, a month without buckets: the incremental refresh files it hourly.
+    const [chat] = await queryRows<{ chat_id: unknown }>(
+      t.db,
+      sql`select chat_id from experiment_sessions where id = ${sessionId}`,
+    );
+    await t.db.execute(sql`insert into chat_messages (chat_id, message_type, created_at)
+                           values (${chat?.chat_id}, 'human', '2026-05-10T10:00:00Z')`);
+    expect((await runCli(['refresh'], t.url)).code).toBe(0);
+    const before = await buckets();
+    const dry = await runCli(['compress', '--dry-run', '--now', '2026-05-12T00:00:00Z', '--json'], t.url);
+    expect(dry.code).toBe(0);
+    const expected = {
+      now: '2026-05-12T00:00:00.000Z',
+      hourlyBefore: '2026-05-11T00:00:00.000Z',
+      dailyBefore: '2026-04-01T00:00:00.000Z',
+      experiments: 1,
+      batches: 1,
+      merged: {
+        hour: { experimentBuckets: 1, sessionBuckets: 1 },
+        day: { experimentBuckets: 0, sessionBuckets: 0 },
+      },
+      written: {
+        day: { experimentBuckets: 1, sessionBuckets: 1 },
+        month: { experimentBuckets: 0, sessionBuckets: 0 },
+      },
+    };
+    expect(JSON.parse(dry.stdout)).toMatchObject({ dryRun: true, ...expected });
+    expect(await buckets()).toEqual(before);
+    const real = await runCli(['compress', '--now', '2026-05-12T00:00:00Z', '--json'], t.url);
+    expect(JSON.parse(real.stdout)).toMatchObject({ dryRun: false, ...expected });
+    const again = await runCli(['compress', '--now', '2026-05-12T00:00:00Z'], t.url);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain(
+      'merged 0 experiment + 0 session hourly buckets into 0 experiment + 0 session daily buckets',
+    );
     expect((await runCli(['verify'], t.url)).code).toBe(0);
   });
 });
@@ -131,6 +183,11 @@ describe('bad input: exit 2, one line naming the problem, nothing written', () =
     [['sessions', '--experiment', '1', '--limit', '-5'], 'expected a whole number from 1 to 1000'],
     [['refresh', '--fulll'], "error: unknown option '--fulll'"],
     [['frobnicate'], "error: unknown command 'frobnicate'"],
+    [
+      ['compress', '--now', '2026-02-30T00:00:00Z'],
+      "expected an ISO-8601 date like 2026-11-01T00:00:00Z (got '2026-02-30T00:00:00Z')",
+    ],
+    [['compress', '--dryrun'], "error: unknown option '--dryrun'"],
     [
       ['seed', '--until', '2026-02-30T00:00:00Z'],
       "expected an ISO-8601 date like 2026-11-01T00:00:00Z (got '2026-02-30T00:00:00Z')",

@@ -12,6 +12,7 @@ describe('loadConfig', () => {
       excludedPlatforms: ['evaluations'],
       batchExperiments: 50,
       batchChanges: 50000,
+      compression: { hourlyRetentionHours: 24, dailyRetentionDays: 30 },
       logLevel: 'info',
     });
   });
@@ -24,6 +25,8 @@ describe('loadConfig', () => {
         STATCACHE_EXCLUDED_PLATFORMS: 'evaluations, sandbox,,evaluations',
         STATCACHE_BATCH_EXPERIMENTS: '200',
         STATCACHE_BATCH_CHANGES: '100',
+        STATCACHE_KEEP_HOURLY_HOURS: '48',
+        STATCACHE_KEEP_DAILY_DAYS: '2',
         LOG_LEVEL: 'DEBUG',
       }),
     ).toEqual({
@@ -33,6 +36,7 @@ describe('loadConfig', () => {
       excludedPlatforms: ['evaluations', 'sandbox'],
       batchExperiments: 200,
       batchChanges: 100,
+      compression: { hourlyRetentionHours: 48, dailyRetentionDays: 2 },
       logLevel: 'debug',
     });
   });
@@ -65,6 +69,14 @@ describe('loadConfig', () => {
     [
       { STATCACHE_BATCH_CHANGES: '-1' },
       "STATCACHE_BATCH_CHANGES must be a whole number from 1 to 1000000; example: 50000 (got '-1')",
+    ],
+    [
+      { STATCACHE_KEEP_HOURLY_HOURS: '1d' },
+      "STATCACHE_KEEP_HOURLY_HOURS must be a whole number from 1 to 87840; example: 24 (got '1d')",
+    ],
+    [
+      { STATCACHE_KEEP_HOURLY_HOURS: '72', STATCACHE_KEEP_DAILY_DAYS: '2' },
+      "STATCACHE_KEEP_DAILY_DAYS must keep daily buckets at least as long as STATCACHE_KEEP_HOURLY_HOURS keeps hourly ones (72 h); example: 3 (got '2')",
     ],
     [
       { LOG_LEVEL: 'loud' },

@@ -1,11 +1,16 @@
 /**
  * Property: any sequence of inserts, late inserts, deletes, updates (type, time, chat, experiment,
- * platform, participant, tags) interleaved with incremental refreshes ends, after one last
- * refresh, with verify finding 0 mismatches. Each run works in a team of its own.
+ * platform, participant, tags) interleaved with incremental refreshes, full rebuilds and
+ * compressions at random `now` values (so late data lands in compressed days and months) ends,
+ * after one last refresh, with verify finding 0 mismatches, overlaps included. Each run works in a
+ * team of its own.
  */
 import { sql } from 'drizzle-orm';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { refreshFull } from '../src/aggregate/refresh-full.js';
+import { compress } from '../src/compress/compress.js';
+import { type CompressionPolicy, HOURLY_SHAPE, shapeAt } from '../src/compress/policy.js';
 import { type Executor, queryRows, toNumber } from '../src/db/types.js';
 import { refreshIncremental } from '../src/refresh/refresh-incremental.js';
 import { verify } from '../src/verify/verify.js';
@@ -28,6 +33,14 @@ const instant = fc
   .tuple(fc.integer({ min: -24 * 60, max: 24 }), fc.constantFrom(0, 0, 1, 59 * 60_000 + 59_999, 1_800_000))
   .map(([hours, ms]) => new Date(BASE + hours * HOUR + ms).toISOString());
 const pick = fc.nat({ max: 1_000 });
+/** A `now` for compression, from a month before the data to weeks after it, to the millisecond. */
+const compressNow = fc
+  .integer({ min: -24 * 30, max: 24 * 60 })
+  .chain((hours) => fc.constantFrom(0, 1, -1, 1_800_000).map((ms) => new Date(BASE + hours * HOUR + ms)));
+const policy = fc.record({
+  hourlyRetentionHours: fc.integer({ min: 1, max: 48 }),
+  dailyRetentionDays: fc.integer({ min: 2, max: 40 }),
+});
 const platform = fc.constantFrom('web', 'whatsapp', 'evaluations');
 
 const action = fc.oneof(
@@ -60,8 +73,15 @@ const action = fc.oneof(
     name: fc.constantFrom('v1', 'v2', 'v10', 'v3b'),
   }),
   fc.record({ op: fc.constant('deleteParticipant' as const), participant: pick }),
-  // Small batches split one write's change rows across transactions, in any order.
-  fc.record({ op: fc.constant('refresh' as const), batch: fc.integer({ min: 1, max: 8 }) }),
+  // Small batches split one write's change rows across transactions, in any order. Whole-session
+  // rebuilds are written in the policy's shape at `now` when one is given.
+  fc.record({
+    op: fc.constant('refresh' as const),
+    batch: fc.integer({ min: 1, max: 8 }),
+    shape: fc.option(fc.tuple(policy, compressNow), { nil: null }),
+  }),
+  fc.record({ op: fc.constant('full' as const), policy, now: compressNow }),
+  fc.record({ op: fc.constant('compress' as const), policy, now: compressNow }),
 );
 type Action = typeof action extends fc.Arbitrary<infer A> ? A : never;
 
@@ -190,7 +210,19 @@ async function apply(world: World, a: Action): Promise<void> {
         excludedPlatforms: EXCLUDED,
         batchChanges: a.batch,
         batchExperiments: 10,
+        bucketShape: a.shape ? shapeAt(...(a.shape as [CompressionPolicy, Date])) : HOURLY_SHAPE,
       });
+      return;
+    case 'full':
+      await refreshFull(db, {
+        experimentIds: world.experiments,
+        excludedPlatforms: EXCLUDED,
+        batchExperiments: 1,
+        bucketShape: shapeAt(a.policy, a.now),
+      });
+      return;
+    case 'compress':
+      await compress(db, { policy: a.policy, now: a.now, batchExperiments: 1 });
       return;
   }
 }
@@ -227,9 +259,9 @@ it(`any interleaving of writes and refreshes ends exact (${RUNS} runs)`, async (
           at: '2026-02-20T10:00:00Z',
         });
         await apply(world, { op: 'message', session: 0, human: true, at: '2026-02-20T10:30:00Z' });
-        await apply(world, { op: 'refresh', batch: 3 });
+        await apply(world, { op: 'refresh', batch: 3, shape: null });
         for (const a of actions) await apply(world, a);
-        await apply(world, { op: 'refresh', batch: lastBatch });
+        await apply(world, { op: 'refresh', batch: lastBatch, shape: null });
         const result = await verify(t.db, {
           experimentIds: world.experiments,
           excludedPlatforms: EXCLUDED,

@@ -7,6 +7,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { refreshFull } from '../../src/aggregate/refresh-full.js';
+import { shapeAt } from '../../src/compress/policy.js';
 import { createDb } from '../../src/db/create-db.js';
 import { createPgliteDb } from '../../src/db/create-pglite-db.js';
 import { migrate } from '../../src/db/migrate.js';
@@ -63,6 +64,7 @@ export function registerDemo(program: Command): void {
           const refreshed = await refreshFull(db, {
             excludedPlatforms: config.excludedPlatforms,
             batchExperiments: config.batchExperiments,
+            bucketShape: shapeAt(config.compression, new Date()),
           });
           logLine(
             `demo: full refresh wrote ${refreshed.experimentBuckets} experiment and ${refreshed.sessionBuckets} session buckets in ${(refreshed.durationMs / 1000).toFixed(2)} s`,

@@ -1,6 +1,7 @@
-/** `statcache refresh [--full] [--experiment ids]`: rebuild hourly buckets and the versions cache. */
+/** `statcache refresh [--full] [--experiment ids]`: apply changes to (or rebuild) the buckets and versions cache. */
 import type { Command } from 'commander';
 import { refreshFull } from '../../src/aggregate/refresh-full.js';
+import { shapeAt } from '../../src/compress/policy.js';
 import { InvalidInputError } from '../../src/errors.js';
 import { refreshIncremental } from '../../src/refresh/refresh-incremental.js';
 import { setExitCode } from '../exit-codes.js';
@@ -21,6 +22,8 @@ export function registerRefresh(program: Command): void {
     .action((options: { full?: boolean; experiment?: number[]; json?: boolean }) =>
       runCommand({ json: options.json }, async ({ db, config, json }) => {
         let lastPrint = Date.now();
+        // Whole rebuilds write old ranges straight into the daily/monthly buckets the policy prescribes.
+        const bucketShape = shapeAt(config.compression, new Date());
         if (!options.full) {
           if (options.experiment) {
             throw new InvalidInputError(
@@ -31,6 +34,7 @@ export function registerRefresh(program: Command): void {
             excludedPlatforms: config.excludedPlatforms,
             batchChanges: config.batchChanges,
             batchExperiments: config.batchExperiments,
+            bucketShape,
             onProgress: (p) => {
               const now = Date.now();
               if (now - lastPrint < PROGRESS_INTERVAL_MS) return;
@@ -54,6 +58,7 @@ export function registerRefresh(program: Command): void {
           experimentIds: options.experiment,
           excludedPlatforms: config.excludedPlatforms,
           batchExperiments: config.batchExperiments,
+          bucketShape,
           onProgress: (p) => {
             const now = Date.now();
             if (now - lastPrint < PROGRESS_INTERVAL_MS) return;

@@ -49,5 +49,7 @@ function describe(m: Mismatch): string {
       return `session ${m.sessionId} versions: expected ${JSON.stringify(m.expected)}, stored ${JSON.stringify(m.actual)}`;
     case 'orphan_buckets':
       return `${m.table}: ${m.buckets} bucket(s) of vanished id ${m.id}`;
+    case 'overlapping_buckets':
+      return `${m.table} id ${m.id}: ${m.bucketSize} bucket ${m.bucketStart} overlaps its ${m.coveredBy.bucketSize} bucket ${m.coveredBy.bucketStart}`;
   }
 }

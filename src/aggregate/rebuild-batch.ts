@@ -1,10 +1,11 @@
 /** One batch of a full rebuild: replace a set of experiments' buckets and versions in one transaction. */
+import type { BucketShape } from '../compress/policy.js';
 import type { Executor, StatDb } from '../db/types.js';
 import { withSerializableRetry } from '../db/with-retry.js';
 import { deleteScopeBuckets } from './delete-scope-buckets.js';
-import { insertExperimentHourBuckets } from './insert-experiment-hour-buckets.js';
+import { insertExperimentBuckets } from './insert-experiment-buckets.js';
 import { insertParticipantFirsts } from './insert-participant-firsts.js';
-import { insertSessionHourBuckets } from './insert-session-hour-buckets.js';
+import { insertSessionBuckets } from './insert-session-buckets.js';
 import { lockExperiments } from './lock-experiments.js';
 import { updateVersionsCache } from './update-versions-cache.js';
 
@@ -15,7 +16,8 @@ export interface BatchResult {
 }
 
 /**
- * Deletes and recomputes every bucket of `experimentIds` and their sessions, their participants'
+ * Deletes and recomputes every bucket of `experimentIds` and their sessions (in `shape`: hourly, or
+ * daily/monthly for ranges the compression policy has passed), their participants'
  * first sessions and their sessions' versions cache, inside the caller's transaction, after taking
  * the experiments' refresh locks. READ COMMITTED on purpose: each statement reads after the locks
  * are held, and anything a writer commits between two statements left a change row that the
@@ -25,12 +27,13 @@ export async function rebuildExperiments(
   tx: Executor,
   experimentIds: readonly number[],
   excludedPlatforms: readonly string[],
+  shape: BucketShape,
 ): Promise<BatchResult> {
   await lockExperiments(tx, experimentIds);
   await deleteScopeBuckets(tx, experimentIds);
   await insertParticipantFirsts(tx, experimentIds, excludedPlatforms);
-  const experimentBuckets = await insertExperimentHourBuckets(tx, experimentIds, excludedPlatforms);
-  const sessionBuckets = await insertSessionHourBuckets(tx, experimentIds);
+  const experimentBuckets = await insertExperimentBuckets(tx, experimentIds, excludedPlatforms, shape);
+  const sessionBuckets = await insertSessionBuckets(tx, experimentIds, shape);
   const versionsUpdated = await updateVersionsCache(tx, { experimentIds });
   return { experimentBuckets, sessionBuckets, versionsUpdated };
 }
@@ -40,8 +43,9 @@ export function rebuildBatch(
   db: StatDb,
   experimentIds: readonly number[],
   excludedPlatforms: readonly string[],
+  shape: BucketShape,
 ): Promise<BatchResult> {
   return withSerializableRetry(() =>
-    db.transaction((tx) => rebuildExperiments(tx, experimentIds, excludedPlatforms)),
+    db.transaction((tx) => rebuildExperiments(tx, experimentIds, excludedPlatforms, shape)),
   );
 }

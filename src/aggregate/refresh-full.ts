@@ -1,7 +1,8 @@
 /**
- * Full rebuild: every hourly bucket and versions cache recomputed from source, in bounded batches of
+ * Full rebuild: every bucket and versions cache recomputed from source, in bounded batches of
  * experiments, each batch its own transaction (see rebuild-batch.ts).
  */
+import { type BucketShape, HOURLY_SHAPE } from '../compress/policy.js';
 import type { StatDb } from '../db/types.js';
 import { withSerializableRetry } from '../db/with-retry.js';
 import { countExperiments, experimentBatches } from '../experiment-batches.js';
@@ -17,6 +18,11 @@ export interface RefreshFullOptions {
   excludedPlatforms: readonly string[];
   /** Experiments per transaction. */
   batchExperiments: number;
+  /**
+   * Which ranges are written as daily or monthly buckets: `shapeAt(policy, now)` ends in the shape
+   * compression would produce, without writing old ranges hourly first. @defaultValue hourly everywhere
+   */
+  bucketShape?: BucketShape;
   /** Called after each batch, for progress output. */
   onProgress?: (progress: RefreshProgress) => void;
 }
@@ -41,7 +47,7 @@ export interface RefreshResult {
   durationMs: number;
 }
 
-/** Rebuilds the hourly buckets and versions cache of the given (or all) experiments. */
+/** Rebuilds the buckets and versions cache of the given (or all) experiments. */
 export async function refreshFull(db: StatDb, options: RefreshFullOptions): Promise<RefreshResult> {
   const startedAt = new Date();
   const scoped = options.experimentIds !== undefined;
@@ -60,7 +66,12 @@ export async function refreshFull(db: StatDb, options: RefreshFullOptions): Prom
   const snapshot = scoped ? null : await currentSnapshot(db);
   const experimentsTotal = await countExperiments(db, options.experimentIds);
   for await (const batch of experimentBatches(db, options.batchExperiments, options.experimentIds)) {
-    const written = await rebuildBatch(db, batch, options.excludedPlatforms);
+    const written = await rebuildBatch(
+      db,
+      batch,
+      options.excludedPlatforms,
+      options.bucketShape ?? HOURLY_SHAPE,
+    );
     result.batches += 1;
     result.experiments += batch.length;
     result.experimentBuckets += written.experimentBuckets;

@@ -1,6 +1,7 @@
 /** Applies one claimed batch of changes inside the caller's transaction. */
 import { rebuildExperiments } from '../aggregate/rebuild-batch.js';
 import { updateVersionsCache } from '../aggregate/update-versions-cache.js';
+import type { BucketShape } from '../compress/policy.js';
 import type { Executor } from '../db/types.js';
 import { type ClaimSummary, lockClaimedExperiments } from './claim-changes.js';
 import { deferExperimentBuckets, recomputeExperimentBuckets } from './recompute-experiment-buckets.js';
@@ -24,17 +25,18 @@ export async function applyWork(
   claim: ClaimSummary,
   excludedPlatforms: readonly string[],
   deferExperiments: boolean,
+  shape: BucketShape,
 ): Promise<AppliedWork> {
   await lockClaimedExperiments(tx);
   const result: AppliedWork = { experimentBuckets: 0, sessionBuckets: 0, versionsUpdated: 0 };
   if (claim.wholeExperiments.length > 0) {
-    const rebuilt = await rebuildExperiments(tx, claim.wholeExperiments, excludedPlatforms);
+    const rebuilt = await rebuildExperiments(tx, claim.wholeExperiments, excludedPlatforms, shape);
     result.experimentBuckets += rebuilt.experimentBuckets;
     result.sessionBuckets += rebuilt.sessionBuckets;
     result.versionsUpdated += rebuilt.versionsUpdated;
   }
   await recomputeParticipantFirsts(tx, claim.wholeExperiments, excludedPlatforms);
-  result.sessionBuckets += await rebuildWholeSessions(tx);
+  result.sessionBuckets += await rebuildWholeSessions(tx, shape);
   result.sessionBuckets += await recomputeSessionBuckets(tx);
   if (deferExperiments) await deferExperimentBuckets(tx, claim.wholeExperiments);
   else

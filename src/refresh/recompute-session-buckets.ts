@@ -1,15 +1,19 @@
 /** Recomputes the batch's session buckets from source: whole sessions, and buckets holding instants. */
 import { sql } from 'drizzle-orm';
+import type { BucketShape } from '../compress/policy.js';
+import { bucketEndSql, bucketSizeSql, bucketStartSql } from '../compress/shape-sql.js';
 import { type Executor, queryRows, toNumber } from '../db/types.js';
 import { CLAIMED } from './claim-changes.js';
 
 /**
- * Deletes every bucket of the batch's `session` keys and rebuilds them hourly from the chat's human
- * messages (nothing for sessions that no longer exist). Adds to the batch an experiment key for every
- * bucket written: a recount made earlier (another batch) may have read this session's buckets before
- * they moved. Returns buckets written.
+ * Deletes every bucket of the batch's `session` keys and rebuilds them in `shape` (hourly, or
+ * daily/monthly for ranges the policy has compressed) from the chat's human messages (nothing for
+ * sessions that no longer exist). Adds to the batch an experiment key for every hour of every bucket
+ * written: a recount made earlier (another batch) may have read this session's buckets before they
+ * moved, and the experiment's buckets there may be finer than the session's. Returns buckets written.
  */
-export async function rebuildWholeSessions(tx: Executor): Promise<number> {
+export async function rebuildWholeSessions(tx: Executor, shape: BucketShape): Promise<number> {
+  const size = bucketSizeSql(sql`h.bucket_start`, shape);
   await tx.execute(sql`delete from session_statistics_buckets
                        where session_id in (select session_id from ${CLAIMED} where kind = 'session')`);
   const [row] = await queryRows<{ written: unknown }>(
@@ -19,16 +23,19 @@ export async function rebuildWholeSessions(tx: Executor): Promise<number> {
       insert into session_statistics_buckets (
         team_id, experiment_id, session_id, bucket_size, bucket_start, bucket_end, human_message_count, last_activity_at, updated_at
       )
-      select s.team_id, s.experiment_id, s.id, 'hour', date_trunc('hour', m.created_at, 'UTC'),
-             date_trunc('hour', m.created_at, 'UTC') + interval '1 hour', count(*), max(m.created_at), now()
+      select s.team_id, s.experiment_id, s.id, ${size}, h.bucket_start, ${bucketEndSql(size, sql`h.bucket_start`)},
+             count(*), max(m.created_at), now()
       from (select distinct session_id from ${CLAIMED} where kind = 'session') w
       cross join lateral (select s.* from experiment_sessions s where s.id = w.session_id) s
       join chat_messages m on m.chat_id = s.chat_id and m.message_type = 'human'
-      group by s.team_id, s.experiment_id, s.id, date_trunc('hour', m.created_at, 'UTC')
-      returning experiment_id, bucket_start
+      cross join lateral (select ${bucketStartSql(sql`m.created_at`, shape)} as bucket_start) h
+      group by s.team_id, s.experiment_id, s.id, h.bucket_start
+      returning experiment_id, bucket_start, bucket_end
     ),
     keyed as (
-      insert into ${CLAIMED} (kind, experiment_id, at) select 'experiment_hour', experiment_id, bucket_start from written
+      insert into ${CLAIMED} (kind, experiment_id, at)
+      select 'experiment_hour', w.experiment_id, g.at from written w
+      cross join lateral generate_series(w.bucket_start, w.bucket_end - interval '1 hour', interval '1 hour') g(at)
     )
     select count(*) as written from written`,
   );

@@ -7,6 +7,7 @@
 import { sql } from 'drizzle-orm';
 import { recordRefreshRun } from '../aggregate/record-refresh-run.js';
 import { refreshFull } from '../aggregate/refresh-full.js';
+import { type BucketShape, HOURLY_SHAPE } from '../compress/policy.js';
 import { queryRows, type StatDb, toNumber } from '../db/types.js';
 import { withSerializableRetry } from '../db/with-retry.js';
 import { type AppliedWork, applyWork } from './apply-work.js';
@@ -18,6 +19,11 @@ export interface RefreshIncrementalOptions {
   batchChanges: number;
   /** Experiments per transaction if a TRUNCATE forces a full rebuild. */
   batchExperiments: number;
+  /**
+   * The shape whole rebuilds (a session, an experiment, a full rebuild) are written in; recounts of
+   * single instants always land in the bucket already covering them. @defaultValue hourly everywhere
+   */
+  bucketShape?: BucketShape;
   onProgress?: (progress: { batches: number; changes: number; elapsedMs: number }) => void;
 }
 
@@ -44,6 +50,7 @@ export async function refreshIncremental(
   options: RefreshIncrementalOptions,
 ): Promise<IncrementalResult> {
   const startedAt = new Date();
+  const shape: BucketShape = options.bucketShape ?? HOURLY_SHAPE;
   const result: IncrementalResult = {
     mode: 'incremental',
     changes: 0,
@@ -77,7 +84,7 @@ export async function refreshIncremental(
               return {
                 kind: 'applied',
                 changes: work.changes,
-                ...(await applyWork(tx, work, options.excludedPlatforms, deferExperiments)),
+                ...(await applyWork(tx, work, options.excludedPlatforms, deferExperiments, shape)),
               };
             }),
           ).catch((error: unknown) => {
@@ -90,6 +97,7 @@ export async function refreshIncremental(
         const full = await refreshFull(db, {
           excludedPlatforms: options.excludedPlatforms,
           batchExperiments: options.batchExperiments,
+          bucketShape: shape,
         });
         result.fullRebuild = true;
         result.experimentBuckets += full.experimentBuckets;

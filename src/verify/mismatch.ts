@@ -48,8 +48,19 @@ export interface OrphanBucketsMismatch {
   buckets: number;
 }
 
+/** A bucket inside a coarser bucket of the same entity (`id`: experiment or session). */
+export interface OverlappingBucketsMismatch {
+  kind: 'overlapping_buckets';
+  table: 'experiment_statistics_buckets' | 'session_statistics_buckets';
+  id: number;
+  bucketSize: BucketSize;
+  bucketStart: string;
+  coveredBy: { bucketSize: BucketSize; bucketStart: string };
+}
+
 export type Mismatch =
   | ExperimentBucketMismatch
+  | OverlappingBucketsMismatch
   | SessionBucketMismatch
   | SessionVersionsMismatch
   | OrphanBucketsMismatch;

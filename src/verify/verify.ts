@@ -8,6 +8,7 @@ import { bigintArray } from '../db/params.js';
 import { queryRows, type StatDb, toNumber } from '../db/types.js';
 import { countExperiments, experimentBatches } from '../experiment-batches.js';
 import { findOrphanBuckets } from './find-orphan-buckets.js';
+import { findOverlappingBuckets } from './find-overlapping-buckets.js';
 import type { Mismatch, VerifyResult } from './mismatch.js';
 import { recountExperimentBuckets } from './recount-experiment-buckets.js';
 import { recountSessionBuckets, recountSessionVersions } from './recount-session-buckets.js';
@@ -36,6 +37,7 @@ export async function verify(db: StatDb, options: VerifyOptions): Promise<Verify
           ...(await recountExperimentBuckets(tx, batch, options.excludedPlatforms)),
           ...(await recountSessionBuckets(tx, batch)),
           ...(await recountSessionVersions(tx, batch)),
+          ...(await findOverlappingBuckets(tx, batch)),
         ];
         result.checked.experiments += toNumber(counts?.experiments);
         return { sessions: toNumber(counts?.sessions), mismatches: found };

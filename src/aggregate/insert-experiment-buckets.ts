@@ -1,25 +1,31 @@
-/** Hourly experiment buckets for a batch of experiments, recomputed from source in one statement. */
-import { sql } from 'drizzle-orm';
+/** Experiment buckets for a batch of experiments, recomputed from source in one statement. */
+import { type SQL, sql } from 'drizzle-orm';
+import type { BucketShape } from '../compress/policy.js';
+import { bucketEndSql, bucketSizeSql, bucketStartSql } from '../compress/shape-sql.js';
 import { bigintArray, textArray } from '../db/params.js';
 import { type Executor, execCount } from '../db/types.js';
 
 /**
- * Inserts (or overwrites) the hourly buckets of every experiment in `experimentIds`, computed from
- * the chat tables. Callers delete the scope's old buckets first, in the same transaction, so hours
- * that no longer have source rows disappear.
+ * Inserts (or overwrites) the buckets of every experiment in `experimentIds`, computed from the
+ * chat tables: hourly, or daily/monthly where `shape` says the policy has compressed the range, so
+ * a rebuild of old history never writes its hours first. Callers delete the scope's old buckets
+ * first, in the same transaction, so buckets that no longer have source rows disappear.
  *
- * Parameters: $1 experiment ids (bigint[]), $2 excluded platforms (text[]).
+ * Parameters: experiment ids (bigint[]), excluded platforms (text[]), the shape's boundaries.
  * Counted sessions are those of the batch whose platform is not excluded. Three rollups are
- * unioned and summed per (experiment, hour):
+ * unioned and summed per (experiment, bucket):
  *   sessions by created_at; participants by their first counted session with the experiment;
  *   human messages of counted sessions by message created_at, with the latest as last activity.
  * Returns the number of buckets written.
  */
-export function insertExperimentHourBuckets(
+export function insertExperimentBuckets(
   tx: Executor,
   experimentIds: readonly number[],
   excludedPlatforms: readonly string[],
+  shape: BucketShape,
 ): Promise<number> {
+  const start = (ts: SQL) => bucketStartSql(ts, shape);
+  const size = bucketSizeSql(sql`r.bucket_start`, shape);
   return execCount(
     tx,
     sql`
@@ -34,13 +40,13 @@ export function insertExperimentHourBuckets(
         and s.platform <> all(${textArray(excludedPlatforms)})
     ),
     rollup as (
-      select experiment_id, date_trunc('hour', created_at, 'UTC') as bucket_start,
+      select experiment_id, ${start(sql`created_at`)} as bucket_start,
              count(*) as sessions, 0::bigint as participants, 0::bigint as messages,
              null::timestamptz as last_at
       from counted_sessions
       group by 1, 2
       union all
-      select experiment_id, date_trunc('hour', first_at, 'UTC'), 0, count(*), 0, null
+      select experiment_id, ${start(sql`first_at`)}, 0, count(*), 0, null
       from (
         select experiment_id, participant_id, min(created_at) as first_at
         from counted_sessions
@@ -49,13 +55,13 @@ export function insertExperimentHourBuckets(
       ) first_sessions
       group by 1, 2
       union all
-      select cs.experiment_id, date_trunc('hour', m.created_at, 'UTC'), 0, 0, count(*), max(m.created_at)
+      select cs.experiment_id, ${start(sql`m.created_at`)}, 0, 0, count(*), max(m.created_at)
       from counted_sessions cs
       join chat_messages m on m.chat_id = cs.chat_id
       where m.message_type = 'human'
       group by 1, 2
     )
-    select e.team_id, r.experiment_id, 'hour', r.bucket_start, r.bucket_start + interval '1 hour',
+    select e.team_id, r.experiment_id, ${size}, r.bucket_start, ${bucketEndSql(size, sql`r.bucket_start`)},
            sum(r.sessions), sum(r.participants), sum(r.messages), max(r.last_at), now()
     from rollup r
     join experiments e on e.id = r.experiment_id

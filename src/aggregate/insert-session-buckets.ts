@@ -1,16 +1,24 @@
-/** Hourly session buckets for a batch of experiments, recomputed from source in one statement. */
+/** Session buckets for a batch of experiments, recomputed from source in one statement. */
 import { sql } from 'drizzle-orm';
+import type { BucketShape } from '../compress/policy.js';
+import { bucketEndSql, bucketSizeSql, bucketStartSql } from '../compress/shape-sql.js';
 import { bigintArray } from '../db/params.js';
 import { type Executor, execCount } from '../db/types.js';
 
 /**
- * Inserts (or overwrites) the hourly buckets of every session of the experiments in
- * `experimentIds`, all platforms included: human messages per hour and the latest one.
+ * Inserts (or overwrites) the buckets of every session of the experiments in `experimentIds`, all
+ * platforms included: human messages per bucket and the latest one. Buckets are hourly, or daily or
+ * monthly where `shape` puts the range.
  * Sessions without human messages get no bucket (they read as zero).
  *
- * Parameters: $1 experiment ids (bigint[]). Returns the number of buckets written.
+ * Parameters: experiment ids (bigint[]), the shape's boundaries. Returns the number of buckets written.
  */
-export function insertSessionHourBuckets(tx: Executor, experimentIds: readonly number[]): Promise<number> {
+export function insertSessionBuckets(
+  tx: Executor,
+  experimentIds: readonly number[],
+  shape: BucketShape,
+): Promise<number> {
+  const size = bucketSizeSql(sql`h.bucket_start`, shape);
   return execCount(
     tx,
     sql`
@@ -18,11 +26,11 @@ export function insertSessionHourBuckets(tx: Executor, experimentIds: readonly n
       team_id, experiment_id, session_id, bucket_size, bucket_start, bucket_end,
       human_message_count, last_activity_at, updated_at
     )
-    select s.team_id, s.experiment_id, s.id, 'hour', h.bucket_start, h.bucket_start + interval '1 hour',
+    select s.team_id, s.experiment_id, s.id, ${size}, h.bucket_start, ${bucketEndSql(size, sql`h.bucket_start`)},
            count(*), max(h.created_at), now()
     from experiment_sessions s
     join chat_messages m on m.chat_id = s.chat_id
-    cross join lateral (select date_trunc('hour', m.created_at, 'UTC') as bucket_start, m.created_at) h
+    cross join lateral (select ${bucketStartSql(sql`m.created_at`, shape)} as bucket_start, m.created_at) h
     where s.experiment_id = any(${bigintArray(experimentIds)})
       and m.message_type = 'human'
     group by s.team_id, s.experiment_id, s.id, h.bucket_start

@@ -1,0 +1,27 @@
+/** Which experiments have buckets the policy would merge now. */
+import { sql } from 'drizzle-orm';
+import { type Executor, queryRows, toNumber } from '../db/types.js';
+import type { BucketShape } from './policy.js';
+
+/**
+ * Experiment ids (ascending) with an hourly bucket before `shape.dayBefore` or a daily one before
+ * `shape.monthBefore`, in either bucket table (session buckets by the experiment they are filed
+ * under). One statement; it reads the bucket tables once, which compression keeps small.
+ */
+export async function findCompressibleExperiments(db: Executor, shape: BucketShape): Promise<number[]> {
+  const day = shape.dayBefore?.toISOString() ?? '-infinity';
+  const month = shape.monthBefore?.toISOString() ?? '-infinity';
+  const rows = await queryRows<{ experiment_id: unknown }>(
+    db,
+    sql`
+    select experiment_id from experiment_statistics_buckets
+    where (bucket_size = 'hour' and bucket_start < ${day}::timestamptz)
+       or (bucket_size = 'day' and bucket_start < ${month}::timestamptz)
+    union
+    select experiment_id from session_statistics_buckets
+    where (bucket_size = 'hour' and bucket_start < ${day}::timestamptz)
+       or (bucket_size = 'day' and bucket_start < ${month}::timestamptz)
+    order by 1`,
+  );
+  return rows.map((r) => toNumber(r.experiment_id));
+}

@@ -1,0 +1,48 @@
+/** Merges the fine session buckets of a batch of experiments into coarse ones, in one statement. */
+import { sql } from 'drizzle-orm';
+import { bigintArray } from '../db/params.js';
+import { type Executor, queryRows, toNumber } from '../db/types.js';
+import { type Merge, periodEndSql } from './merge.js';
+
+/**
+ * As mergeExperimentBuckets, for the session buckets filed under `experimentIds`. A session's
+ * buckets filed under another experiment merge in that experiment's batch, into the same coarse
+ * bucket (sums add up whichever batch comes first).
+ * Served by the index (experiment_id, bucket_start) and the unique (session_id, bucket_size, bucket_start).
+ * Parameters: experiment ids (bigint[]), fine size, boundary. Returns fine rows merged, coarse rows written.
+ */
+export async function mergeSessionBuckets(
+  tx: Executor,
+  experimentIds: readonly number[],
+  merge: Merge,
+): Promise<{ merged: number; written: number }> {
+  const coarse = sql.raw(`'${merge.coarse}'`);
+  const [row] = await queryRows<{ merged: unknown; written: unknown }>(
+    tx,
+    sql`
+    with fine as (
+      delete from session_statistics_buckets b
+      where b.experiment_id = any(${bigintArray(experimentIds)})
+        and b.bucket_size = ${merge.fine} and b.bucket_start < ${merge.before.toISOString()}::timestamptz
+      returning b.team_id, b.experiment_id, b.session_id, date_trunc(${coarse}, b.bucket_start, 'UTC') as period,
+                b.human_message_count, b.last_activity_at
+    ),
+    written as (
+      insert into session_statistics_buckets as c (
+        team_id, experiment_id, session_id, bucket_size, bucket_start, bucket_end,
+        human_message_count, last_activity_at, updated_at
+      )
+      select max(f.team_id), max(f.experiment_id), f.session_id, ${coarse}, f.period, ${periodEndSql(merge.coarse, sql`f.period`)},
+             sum(f.human_message_count), max(f.last_activity_at), now()
+      from fine f
+      group by f.session_id, f.period
+      on conflict (session_id, bucket_size, bucket_start) do update set
+        human_message_count = c.human_message_count + excluded.human_message_count,
+        last_activity_at = greatest(c.last_activity_at, excluded.last_activity_at),
+        updated_at = excluded.updated_at
+      returning 1
+    )
+    select (select count(*) from fine) as merged, (select count(*) from written) as written`,
+  );
+  return { merged: toNumber(row?.merged), written: toNumber(row?.written) };
+}

@@ -1,0 +1,79 @@
+/** Trend-chart series for a batch of experiments: their buckets of every size in a range, in one statement. */
+import { sql } from 'drizzle-orm';
+import { bigintArray } from '../db/params.js';
+import { queryRows, type StatDb, toDate, toNumber } from '../db/types.js';
+import type { BucketSize } from '../schema/cache-tables.js';
+import type { ExperimentSeriesPoint, SeriesRange } from './series-types.js';
+import { assertIds } from './validate-ids.js';
+import { assertRange } from './validate-range.js';
+
+interface Row {
+  id: unknown;
+  bucket_size: BucketSize;
+  bucket_start: unknown;
+  bucket_end: unknown;
+  sessions: unknown;
+  participants: unknown;
+  human_messages: unknown;
+  last_activity_at: unknown;
+}
+
+/**
+ * Returns a Map from each requested experiment id (in request order) to its buckets that overlap
+ * [from, to) (bucket_end > from and bucket_start < to), of any size, oldest first; ids without such
+ * buckets (or unknown ids) map to []. One SQL statement whatever the number of ids or the range.
+ *
+ * Served by the unique index (experiment_id, bucket_size, bucket_start): the id array and the three
+ * sizes give one index range per (id, size), bounded on bucket_start below by `from` minus the
+ * longest bucket (31 days; redundant with bucket_end > from, but usable by the index) and above by `to`.
+ */
+export async function getExperimentSeries(
+  db: StatDb,
+  ids: readonly number[],
+  range: SeriesRange,
+): Promise<Map<number, ExperimentSeriesPoint[]>> {
+  assertIds(ids, 'experiment');
+  assertRange(range);
+  const series = new Map<number, ExperimentSeriesPoint[]>();
+  if (ids.length === 0) return series;
+  const from = range.from.toISOString();
+  const to = range.to.toISOString();
+  // Parameters: $1 experiment ids (bigint[]), $2 and $4 from, $3 to (timestamptz as ISO text).
+  const rows = await queryRows<Row>(
+    db,
+    sql`
+    select b.experiment_id as id,
+           b.bucket_size,
+           b.bucket_start,
+           b.bucket_end,
+           b.session_count as sessions,
+           b.new_participant_count as participants,
+           b.human_message_count as human_messages,
+           b.last_activity_at
+    from experiment_statistics_buckets b
+    where b.experiment_id = any(${bigintArray(ids)})
+      and b.bucket_size in ('hour', 'day', 'month')
+      and b.bucket_start > ${from}::timestamptz - interval '744 hours'
+      and b.bucket_start < ${to}::timestamptz
+      and b.bucket_end > ${from}::timestamptz
+    order by b.experiment_id, b.bucket_start, b.bucket_end`,
+  );
+  const byId = new Map<number, ExperimentSeriesPoint[]>();
+  for (const row of rows) {
+    const id = toNumber(row.id);
+    const points = byId.get(id) ?? [];
+    byId.set(id, points);
+    points.push({
+      bucketSize: row.bucket_size,
+      bucketStart: toDate(row.bucket_start) as Date,
+      bucketEnd: toDate(row.bucket_end) as Date,
+      sessions: toNumber(row.sessions),
+      participants: toNumber(row.participants),
+      humanMessages: toNumber(row.human_messages),
+      lastActivityAt: toDate(row.last_activity_at),
+    });
+  }
+  // In request order, so callers can print or serialize the map as asked.
+  for (const id of ids) series.set(id, byId.get(id) ?? []);
+  return series;
+}
