@@ -10,6 +10,19 @@ export {
   type RefreshResult,
   refreshFull,
 } from './aggregate/refresh-full.js';
+export {
+  type BucketCounts,
+  type CompressOptions,
+  type CompressResult,
+  compress,
+} from './compress/compress.js';
+export {
+  type BucketShape,
+  type CompressionPolicy,
+  DEFAULT_COMPRESSION_POLICY,
+  HOURLY_SHAPE,
+  shapeAt,
+} from './compress/policy.js';
 export { type LogLevel, loadConfig, type StatcacheConfig } from './config.js';
 export { type CreateDbOptions, createDb, type NodePgStatDb } from './db/create-db.js';
 export { createPgliteDb, type PgliteStatDb } from './db/create-pglite-db.js';

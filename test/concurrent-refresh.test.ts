@@ -1,11 +1,14 @@
 /**
  * Two refresh loops in parallel (separate connections, like two worker processes) while writers
- * insert, delete and move rows, with a full rebuild thrown in: nothing double counted, no deadlock,
- * no change lost. After the writers stop, one last refresh and verify finds 0 mismatches.
+ * insert, delete and move rows, with a full rebuild thrown in, and then with compressions at
+ * advancing `now` values too: nothing double counted, no deadlock, no change lost, no overlap.
+ * After the writers stop, one last refresh and verify finds 0 mismatches.
  */
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { refreshFull } from '../src/aggregate/refresh-full.js';
+import { compress } from '../src/compress/compress.js';
+import { DEFAULT_COMPRESSION_POLICY, shapeAt } from '../src/compress/policy.js';
 import { createDb, type NodePgStatDb } from '../src/db/create-db.js';
 import { refreshIncremental } from '../src/refresh/refresh-incremental.js';
 import { seedWorkload } from '../src/seed/seed-workload.js';
@@ -79,13 +82,14 @@ async function writer(db: NodePgStatDb, seed: number, until: number): Promise<nu
   return n;
 }
 
-async function refreshLoop(db: NodePgStatDb, isDone: () => boolean): Promise<number> {
+async function refreshLoop(db: NodePgStatDb, isDone: () => boolean, now?: () => Date): Promise<number> {
   let changes = 0;
   while (!isDone()) {
     const result = await refreshIncremental(db, {
       excludedPlatforms: EXCLUDED,
       batchChanges: 50,
       batchExperiments: 5,
+      bucketShape: now ? shapeAt(DEFAULT_COMPRESSION_POLICY, now()) : undefined,
     });
     changes += result.changes;
   }
@@ -104,6 +108,49 @@ it('two refresh loops and a full rebuild alongside writers end exact', async () 
   const applied = await Promise.all(loops);
   expect(writes[0]).toBeGreaterThan(20);
   expect(applied.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+
+  await refreshIncremental(t.db, { excludedPlatforms: EXCLUDED, batchChanges: 50, batchExperiments: 5 });
+  expect((await getStatus(t.db)).pending.count).toBe(0);
+  const result = await verify(t.db, { excludedPlatforms: EXCLUDED, batchExperiments: 50 });
+  expect(result.mismatches).toEqual([]);
+});
+
+it('compressions at advancing now values, two refresh loops and writers at once end exact', async () => {
+  const until = Date.now() + WRITE_MS;
+  let done = false;
+  // The writers' instants reach back ~2,000 hours from 2026-11-01; `now` sweeps across them so each
+  // compression merges days and months the writers and refreshes are still touching.
+  let now = new Date('2026-09-01T00:00:00Z');
+  const loops = [
+    refreshLoop(
+      connection(),
+      () => done,
+      () => now,
+    ),
+    refreshLoop(
+      connection(),
+      () => done,
+      () => now,
+    ),
+  ];
+  const writers = [writer(connection(), 3, until), writer(connection(), 4, until)];
+  const compressor = connection();
+  const merged = { hour: 0, day: 0 };
+  while (Date.now() < until) {
+    const result = await compress(compressor, {
+      policy: DEFAULT_COMPRESSION_POLICY,
+      now,
+      batchExperiments: 4,
+    });
+    merged.hour += result.merged.hour.experimentBuckets + result.merged.hour.sessionBuckets;
+    merged.day += result.merged.day.experimentBuckets + result.merged.day.sessionBuckets;
+    now = new Date(now.getTime() + 7 * 86_400_000 + 3_600_000);
+  }
+  await Promise.all(writers);
+  done = true;
+  await Promise.all(loops);
+  expect(merged.hour).toBeGreaterThan(0);
+  expect(merged.day).toBeGreaterThan(0);
 
   await refreshIncremental(t.db, { excludedPlatforms: EXCLUDED, batchChanges: 50, batchExperiments: 5 });
   expect((await getStatus(t.db)).pending.count).toBe(0);

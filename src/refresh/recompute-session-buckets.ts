@@ -8,9 +8,10 @@ import { CLAIMED } from './claim-changes.js';
 /**
  * Deletes every bucket of the batch's `session` keys and rebuilds them in `shape` (hourly, or
  * daily/monthly for ranges the policy has compressed) from the chat's human messages (nothing for
- * sessions that no longer exist). Adds to the batch an experiment key for every hour of every bucket
- * written: a recount made earlier (another batch) may have read this session's buckets before they
- * moved, and the experiment's buckets there may be finer than the session's. Returns buckets written.
+ * sessions that no longer exist). Adds to the batch an experiment key for every hour in which a
+ * rebuilt session has human messages: a recount made earlier (another batch) may have read this
+ * session's buckets before they moved, and the experiment's buckets there may be finer than the
+ * session's (so one key per coarse bucket would miss hours). Returns buckets written.
  */
 export async function rebuildWholeSessions(tx: Executor, shape: BucketShape): Promise<number> {
   const size = bucketSizeSql(sql`h.bucket_start`, shape);
@@ -19,23 +20,26 @@ export async function rebuildWholeSessions(tx: Executor, shape: BucketShape): Pr
   const [row] = await queryRows<{ written: unknown }>(
     tx,
     sql`
-    with written as (
-      insert into session_statistics_buckets (
-        team_id, experiment_id, session_id, bucket_size, bucket_start, bucket_end, human_message_count, last_activity_at, updated_at
-      )
-      select s.team_id, s.experiment_id, s.id, ${size}, h.bucket_start, ${bucketEndSql(size, sql`h.bucket_start`)},
-             count(*), max(m.created_at), now()
+    with source as materialized (
+      select s.team_id, s.experiment_id, s.id, m.created_at
       from (select distinct session_id from ${CLAIMED} where kind = 'session') w
       cross join lateral (select s.* from experiment_sessions s where s.id = w.session_id) s
       join chat_messages m on m.chat_id = s.chat_id and m.message_type = 'human'
-      cross join lateral (select ${bucketStartSql(sql`m.created_at`, shape)} as bucket_start) h
-      group by s.team_id, s.experiment_id, s.id, h.bucket_start
-      returning experiment_id, bucket_start, bucket_end
+    ),
+    written as (
+      insert into session_statistics_buckets (
+        team_id, experiment_id, session_id, bucket_size, bucket_start, bucket_end, human_message_count, last_activity_at, updated_at
+      )
+      select src.team_id, src.experiment_id, src.id, ${size}, h.bucket_start, ${bucketEndSql(size, sql`h.bucket_start`)},
+             count(*), max(src.created_at), now()
+      from source src
+      cross join lateral (select ${bucketStartSql(sql`src.created_at`, shape)} as bucket_start) h
+      group by src.team_id, src.experiment_id, src.id, h.bucket_start
+      returning 1
     ),
     keyed as (
       insert into ${CLAIMED} (kind, experiment_id, at)
-      select 'experiment_hour', w.experiment_id, g.at from written w
-      cross join lateral generate_series(w.bucket_start, w.bucket_end - interval '1 hour', interval '1 hour') g(at)
+      select distinct 'experiment_hour', experiment_id, date_trunc('hour', created_at, 'UTC') from source
     )
     select count(*) as written from written`,
   );
