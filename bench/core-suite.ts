@@ -57,7 +57,7 @@ async function floor(db: NodePgStatDb, ids: readonly number[]): Promise<void> {
 }
 
 /** The 25 experiments with the most counted human messages, from source. */
-async function busiest(db: NodePgStatDb): Promise<number[]> {
+export async function busiest(db: NodePgStatDb): Promise<number[]> {
   const rows = await queryRows<{ id: unknown }>(
     db,
     sql`select s.experiment_id as id from experiment_sessions s join chat_messages m on m.chat_id = s.chat_id
@@ -68,7 +68,7 @@ async function busiest(db: NodePgStatDb): Promise<number[]> {
 }
 
 /** The dashboard query without statcache: one statement counting live over the 25 experiments. */
-function liveTotals(db: NodePgStatDb, ids: number[]) {
+export function liveTotals(db: NodePgStatDb, ids: number[]) {
   return queryRows<{
     id: unknown;
     sessions: unknown;
@@ -92,7 +92,7 @@ function liveTotals(db: NodePgStatDb, ids: number[]) {
 }
 
 /** Fails the benchmark unless the cache answers exactly what the live query counts. */
-function assertSameTotals(
+export function assertSameTotals(
   ids: readonly number[],
   cached: Map<number, ExperimentTotals>,
   live: Awaited<ReturnType<typeof liveTotals>>,
@@ -152,24 +152,34 @@ export async function runCoreSuite(db: NodePgStatDb, rounds: number): Promise<Co
     figures.bucketRows = r.value.experimentBuckets + r.value.sessionBuckets;
     note(`round ${round}: full rebuild ${formatMs(r.ms)} (${r.value.batches} batches)`);
   }
-  // Reads run against the product path's buckets, settled as autovacuum would leave them.
-  await db.execute(sql`vacuum analyze experiment_statistics_buckets, session_statistics_buckets`);
+  const reads = await measureReads(db);
+  return { ...figures, ...reads };
+}
 
+/**
+ * `getExperimentTotals` for the busiest experiments against the live query, after checking both
+ * answer the same: cached runs and live runs, each after a warm-up.
+ */
+export async function measureReads(
+  db: NodePgStatDb,
+): Promise<{ readMs: number[]; liveMs: number[]; readExperiments: number }> {
+  // Reads run against the buckets settled as autovacuum would leave them.
+  await db.execute(sql`vacuum analyze experiment_statistics_buckets, session_statistics_buckets`);
   const ids = await busiest(db);
-  figures.readExperiments = ids.length;
   assertSameTotals(ids, await getExperimentTotals(db, ids), await liveTotals(db, ids));
   note(`cached totals of the ${ids.length} busiest experiments equal the live count`);
+  const readMs: number[] = [];
+  const liveMs: number[] = [];
   for (let i = 0; i < READ_WARMUP; i++) await getExperimentTotals(db, ids);
-  for (let i = 0; i < READ_RUNS; i++)
-    figures.readMs.push((await timed(() => getExperimentTotals(db, ids))).ms);
+  for (let i = 0; i < READ_RUNS; i++) readMs.push((await timed(() => getExperimentTotals(db, ids))).ms);
   for (let i = 0; i < LIVE_WARMUP; i++) await liveTotals(db, ids);
   for (let i = 0; i < LIVE_RUNS; i++) {
     const live = await timed(() => liveTotals(db, ids));
-    figures.liveMs.push(live.ms);
+    liveMs.push(live.ms);
     if (live.ms > LIVE_SLOW_MS) break;
   }
   note(
-    `read: cached median ${formatMs(median(figures.readMs))} p95 ${formatMs(percentile(figures.readMs, 95))}, live median ${formatMs(median(figures.liveMs))} (${figures.liveMs.length} runs)`,
+    `read: cached median ${formatMs(median(readMs))} p95 ${formatMs(percentile(readMs, 95))}, live median ${formatMs(median(liveMs))} (${liveMs.length} runs)`,
   );
-  return figures;
+  return { readMs, liveMs, readExperiments: ids.length };
 }

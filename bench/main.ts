@@ -8,6 +8,7 @@
 import { sql } from 'drizzle-orm';
 import { queryRows } from '../src/db/types.js';
 import { createBenchDatabase } from './bench-database.js';
+import { runCompressSuite } from './compress-suite.js';
 import { runCoreSuite } from './core-suite.js';
 import { runIncrementalSuite } from './incremental-suite.js';
 import { note } from './measure.js';
@@ -92,6 +93,7 @@ async function main(): Promise<void> {
     );
     const core = await runCoreSuite(bench.db, options.rounds);
     const incremental = await runIncrementalSuite(bench.db, options.messages, OVERHEAD_ROUNDS);
+    const compression = await runCompressSuite(bench.db);
     const args = options.recordedArgs.join(' ');
     const result: SizeResult = {
       messages: options.messages,
@@ -101,6 +103,7 @@ async function main(): Promise<void> {
       seedMs: bench.seedMs,
       core,
       incremental,
+      compression,
     };
     saveResult(result);
     note('wrote docs/benchmarks.md');

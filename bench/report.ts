@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
+import type { BucketRows, CompressFigures } from './compress-suite.js';
 import { BATCH_EXPERIMENTS, type CoreFigures } from './core-suite.js';
 import type { IncrementalFigures } from './incremental-suite.js';
 import { formatMs, median, percentile } from './measure.js';
@@ -17,6 +18,8 @@ export interface SizeResult {
   seedMs: number;
   core: CoreFigures;
   incremental: IncrementalFigures;
+  /** Absent in sections measured before compression existed. */
+  compression?: CompressFigures;
 }
 
 const MD_PATH = 'docs/benchmarks.md';
@@ -25,6 +28,9 @@ const FLATNESS_HEADING = '## 10M / 1M';
 const READ_TARGET_MESSAGES = 10_000_000;
 const READ_TARGET = 20;
 const REBUILD_TARGET = 1.3;
+/** Compressed reads: ≥ 500× the live query at 10M messages. */
+const COMPRESSED_READ_TARGET = 500;
+const ONE_DAY_TARGET_MS = 1_000;
 const DATA_OPEN = '<!-- bench-result ';
 const DATA_CLOSE = ' -->';
 
@@ -159,7 +165,33 @@ function renderSize(r: SizeResult): string[] {
       `live ${r.core.liveMs.map(formatMs).join(', ')}; ` +
       `capture on ${inc.withCaptureMs.map(formatMs).join(', ')}; off ${inc.withoutCaptureMs.map(formatMs).join(', ')}.`,
     '',
+    ...(r.compression ? renderCompression(r.messages, r.compression) : []),
     `${DATA_OPEN}${commentJson(r)}${DATA_CLOSE}`,
+    '',
+  ];
+}
+
+const rowsText = (b: BucketRows) =>
+  `${(b.hour + b.day + b.month).toLocaleString('en')} (${b.hour.toLocaleString('en')} h, ${b.day.toLocaleString('en')} d, ${b.month.toLocaleString('en')} m)`;
+
+/** Issue 4's table: compression of the whole history and of one day, and reads from compressed buckets. */
+function renderCompression(messages: number, k: CompressFigures): string[] {
+  const read = median(k.readMs);
+  const live = median(k.liveMs);
+  const readTarget =
+    messages >= READ_TARGET_MESSAGES
+      ? `≥ ${COMPRESSED_READ_TARGET}× ${pass(live / read >= COMPRESSED_READ_TARGET)}`
+      : `≥ ${COMPRESSED_READ_TARGET}× at ${READ_TARGET_MESSAGES.toLocaleString('en')} (not judged here)`;
+  return [
+    `Compression (default policy: hourly 1 day, daily 30 days, monthly forever; \`now\` = the newest message, ${k.now}):`,
+    '',
+    '| measurement | value | baseline | ratio | target |',
+    '|---|---|---|---|---|',
+    `| compress the whole hourly history built by \`refreshFull\` (${k.history.experiments} experiments, ${k.history.batches} batches): bucket rows after vs before | ${formatMs(k.history.ms)}; ${rowsText(k.history.rows)} | ${rowsText(k.hourlyRebuild.rows)} | ${ratio(k.history.rows.hour + k.history.rows.day + k.history.rows.month, k.hourlyRebuild.rows.hour + k.hourlyRebuild.rows.day + k.hourlyRebuild.rows.month)} of the rows | |`,
+    `| \`refresh --full\` straight into the policy's shape vs an hourly full rebuild | ${formatMs(k.shapedRebuild.ms)}; ${rowsText(k.shapedRebuild.rows)} | ${formatMs(k.hourlyRebuild.ms)} | ${ratio(k.shapedRebuild.ms, k.hourlyRebuild.ms)} | same rows as compressed ${pass(JSON.stringify(k.shapedRebuild.rows) === JSON.stringify(k.history.rows))} |`,
+    `| compress one day (${k.oneDay.day}) of hourly buckets for ${k.oneDay.experiments} experiments and their sessions: ${k.oneDay.hourlyMerged.toLocaleString('en')} hourly → ${k.oneDay.dailyWritten.toLocaleString('en')} daily buckets | ${formatMs(k.oneDay.ms)} | | | < 1 s ${pass(k.oneDay.ms < ONE_DAY_TARGET_MS)} |`,
+    `| \`getExperimentTotals\` on compressed buckets, ${k.readExperiments} busiest experiments, median (p95) of ${k.readMs.length} vs live query, median of ${k.liveMs.length} | ${formatMs(read)} (${formatMs(percentile(k.readMs, 95))}) | ${formatMs(live)} | ${(live / read).toFixed(0)}× faster | ${readTarget} |`,
+    `| verify after compressing | ${k.verifyMismatches} mismatches in ${formatMs(k.verifyMs)} | | | 0 ${pass(k.verifyMismatches === 0)} |`,
     '',
   ];
 }
@@ -186,6 +218,20 @@ export function renderSummary(r: SizeResult): string {
     ['capture overhead', `${(overhead * 100).toFixed(1)}%`],
     ['verify mismatches', String(inc.verifyMismatches)],
   ];
+  const k = r.compression;
+  if (k)
+    rows.push(
+      [
+        'compress 90-day history',
+        `${formatMs(k.history.ms)}, ${rowsText(k.hourlyRebuild.rows)} → ${rowsText(k.history.rows)}`,
+      ],
+      ['compress one day', `${formatMs(k.oneDay.ms)} for ${k.oneDay.experiments} experiments`],
+      [
+        'compressed read vs live',
+        `${formatMs(median(k.readMs))} vs ${formatMs(median(k.liveMs))} (${(median(k.liveMs) / median(k.readMs)).toFixed(0)}×)`,
+      ],
+      ['verify after compress', String(k.verifyMismatches)],
+    );
   const width = Math.max(...rows.map(([label]) => label.length));
   return [
     `statcache bench, ${r.messages.toLocaleString('en')} messages (${r.date})`,
