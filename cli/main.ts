@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerCompress } from './commands/compress.js';
 import { registerDemo } from './commands/demo.js';
+import { registerEnqueue } from './commands/enqueue.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerRefresh } from './commands/refresh.js';
 import { registerSeed } from './commands/seed.js';
@@ -12,6 +13,7 @@ import { registerSessions } from './commands/sessions.js';
 import { registerStatus } from './commands/status.js';
 import { registerTotals } from './commands/totals.js';
 import { registerVerify } from './commands/verify.js';
+import { registerWorker } from './commands/worker.js';
 import { EXIT_USAGE } from './exit-codes.js';
 
 const program = new Command()
@@ -30,6 +32,8 @@ for (const register of [
   registerStatus,
   registerSeed,
   registerDemo,
+  registerWorker,
+  registerEnqueue,
 ]) {
   register(program);
 }

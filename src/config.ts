@@ -2,6 +2,7 @@
  * The one typed configuration. Every environment variable statcache reads is read here, validated
  * once, and reported with the variable name, the bad value and a good example.
  */
+import { CronExpressionParser } from 'cron-parser';
 import { type CompressionPolicy, DEFAULT_COMPRESSION_POLICY } from './compress/policy.js';
 import { ConfigError } from './errors.js';
 
@@ -43,9 +44,44 @@ export interface StatcacheConfig {
    * STATCACHE_KEEP_DAILY_DAYS (30), monthly forever.
    */
   compression: CompressionPolicy;
+  /** The BullMQ worker's schedules, retries and shutdown. */
+  worker: WorkerConfig;
   /** @defaultValue 'info' */
   logLevel: LogLevel;
 }
+
+export interface WorkerConfig {
+  /** Redis key prefix of the queue; `{statcache}` keeps every key in one Redis Cluster slot. @defaultValue 'statcache' */
+  queuePrefix: string;
+  /** Incremental refresh interval. @defaultValue 60000 (every minute) */
+  refreshEveryMs: number;
+  /** Compression schedule, a cron pattern in UTC. @defaultValue '15 0 * * *' */
+  compressCron: string;
+  /** Sampled verification schedule, a cron pattern in UTC. @defaultValue '0 * * * *' */
+  verifyCron: string;
+  /** Experiments (with all their sessions) recounted per verify-sample run. @defaultValue 20 */
+  verifySample: number;
+  /** How long a running job may take to finish after SIGTERM/SIGINT. @defaultValue 30000 */
+  shutdownTimeoutMs: number;
+  /** Attempts per job, with exponential backoff from jobBackoffMs. @defaultValue 5 */
+  jobAttempts: number;
+  /** @defaultValue 5000 */
+  jobBackoffMs: number;
+  /** A job whose worker stops renewing its lock for this long (kill -9) is retried. @defaultValue 30000 */
+  jobLockMs: number;
+}
+
+export const DEFAULT_WORKER_CONFIG: Readonly<WorkerConfig> = {
+  queuePrefix: 'statcache',
+  refreshEveryMs: 60_000,
+  compressCron: '15 0 * * *',
+  verifyCron: '0 * * * *',
+  verifySample: 20,
+  shutdownTimeoutMs: 30_000,
+  jobAttempts: 5,
+  jobBackoffMs: 5_000,
+  jobLockMs: 30_000,
+};
 
 type Env = Record<string, string | undefined>;
 
@@ -77,8 +113,70 @@ export function loadConfig(env: Env = process.env): StatcacheConfig {
       MAX_BATCH_CHANGES,
     ),
     compression: parsePolicy(env),
+    worker: parseWorker(env),
     logLevel: parseLogLevel(env.LOG_LEVEL),
   };
+}
+
+function parseWorker(env: Env): WorkerConfig {
+  const d = DEFAULT_WORKER_CONFIG;
+  const prefix = env.STATCACHE_QUEUE_PREFIX?.trim() || d.queuePrefix;
+  if (!/^[\w.:{}-]{1,100}$/.test(prefix)) {
+    throw new ConfigError(
+      'STATCACHE_QUEUE_PREFIX',
+      prefix,
+      'must be 1–100 letters, digits or . : _ - { }; example: {statcache}',
+    );
+  }
+  return {
+    queuePrefix: prefix,
+    refreshEveryMs: parseWhole(
+      'STATCACHE_REFRESH_EVERY_MS',
+      env.STATCACHE_REFRESH_EVERY_MS,
+      d.refreshEveryMs,
+      86_400_000,
+      100,
+    ),
+    compressCron: parseCron('STATCACHE_COMPRESS_CRON', env.STATCACHE_COMPRESS_CRON, d.compressCron),
+    verifyCron: parseCron('STATCACHE_VERIFY_CRON', env.STATCACHE_VERIFY_CRON, d.verifyCron),
+    verifySample: parseWhole('STATCACHE_VERIFY_SAMPLE', env.STATCACHE_VERIFY_SAMPLE, d.verifySample, 100_000),
+    shutdownTimeoutMs: parseWhole(
+      'STATCACHE_SHUTDOWN_TIMEOUT_MS',
+      env.STATCACHE_SHUTDOWN_TIMEOUT_MS,
+      d.shutdownTimeoutMs,
+      3_600_000,
+    ),
+    jobAttempts: parseWhole('STATCACHE_JOB_ATTEMPTS', env.STATCACHE_JOB_ATTEMPTS, d.jobAttempts, 100),
+    jobBackoffMs: parseWhole(
+      'STATCACHE_JOB_BACKOFF_MS',
+      env.STATCACHE_JOB_BACKOFF_MS,
+      d.jobBackoffMs,
+      3_600_000,
+      10,
+    ),
+    jobLockMs: parseWhole('STATCACHE_JOB_LOCK_MS', env.STATCACHE_JOB_LOCK_MS, d.jobLockMs, 3_600_000, 1_000),
+  };
+}
+
+/** A five-field cron pattern (minute hour day month weekday), read in UTC. */
+function parseCron(variable: string, value: string | undefined, fallback: string): string {
+  const pattern = value?.trim() || fallback;
+  const fields = pattern.split(/\s+/);
+  let valid = fields.length === 5;
+  if (valid) {
+    try {
+      CronExpressionParser.parse(pattern, { tz: 'UTC' });
+    } catch {
+      valid = false;
+    }
+  }
+  if (!valid)
+    throw new ConfigError(
+      variable,
+      pattern,
+      `must be a cron pattern of 5 fields in UTC; example: ${fallback}`,
+    );
+  return pattern;
 }
 
 function parsePolicy(env: Env): CompressionPolicy {
@@ -131,11 +229,21 @@ function parsePlatforms(value: string | undefined): string[] {
   return [...new Set(platforms)];
 }
 
-function parseWhole(variable: string, value: string | undefined, fallback: number, max: number): number {
+function parseWhole(
+  variable: string,
+  value: string | undefined,
+  fallback: number,
+  max: number,
+  min = 1,
+): number {
   if (value === undefined || value.trim() === '') return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > max) {
-    throw new ConfigError(variable, value, `must be a whole number from 1 to ${max}; example: ${fallback}`);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(
+      variable,
+      value,
+      `must be a whole number from ${min} to ${max}; example: ${fallback}`,
+    );
   }
   return n;
 }

@@ -67,3 +67,18 @@ export class SchemaNotMigratedError extends StatcacheError {
     );
   }
 }
+
+/** Redis could not be reached (the queue, the worker, `enqueue`, the queue part of `status`). */
+export class RedisUnreachableError extends StatcacheError {
+  override name = 'RedisUnreachableError';
+  constructor(
+    readonly target: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `cannot connect to Redis at ${target} (${reason}); check REDIS_URL and that the server is running`,
+      options,
+    );
+  }
+}

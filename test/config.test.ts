@@ -13,6 +13,17 @@ describe('loadConfig', () => {
       batchExperiments: 50,
       batchChanges: 50000,
       compression: { hourlyRetentionHours: 24, dailyRetentionDays: 30 },
+      worker: {
+        queuePrefix: 'statcache',
+        refreshEveryMs: 60000,
+        compressCron: '15 0 * * *',
+        verifyCron: '0 * * * *',
+        verifySample: 20,
+        shutdownTimeoutMs: 30000,
+        jobAttempts: 5,
+        jobBackoffMs: 5000,
+        jobLockMs: 30000,
+      },
       logLevel: 'info',
     });
   });
@@ -27,6 +38,15 @@ describe('loadConfig', () => {
         STATCACHE_BATCH_CHANGES: '100',
         STATCACHE_KEEP_HOURLY_HOURS: '48',
         STATCACHE_KEEP_DAILY_DAYS: '2',
+        STATCACHE_QUEUE_PREFIX: '{statcache}',
+        STATCACHE_REFRESH_EVERY_MS: '5000',
+        STATCACHE_COMPRESS_CRON: '30 1 * * *',
+        STATCACHE_VERIFY_CRON: '*/10 * * * *',
+        STATCACHE_VERIFY_SAMPLE: '5',
+        STATCACHE_SHUTDOWN_TIMEOUT_MS: '1000',
+        STATCACHE_JOB_ATTEMPTS: '3',
+        STATCACHE_JOB_BACKOFF_MS: '100',
+        STATCACHE_JOB_LOCK_MS: '2000',
         LOG_LEVEL: 'DEBUG',
       }),
     ).toEqual({
@@ -37,6 +57,17 @@ describe('loadConfig', () => {
       batchExperiments: 200,
       batchChanges: 100,
       compression: { hourlyRetentionHours: 48, dailyRetentionDays: 2 },
+      worker: {
+        queuePrefix: '{statcache}',
+        refreshEveryMs: 5000,
+        compressCron: '30 1 * * *',
+        verifyCron: '*/10 * * * *',
+        verifySample: 5,
+        shutdownTimeoutMs: 1000,
+        jobAttempts: 3,
+        jobBackoffMs: 100,
+        jobLockMs: 2000,
+      },
       logLevel: 'debug',
     });
   });
@@ -77,6 +108,22 @@ describe('loadConfig', () => {
     [
       { STATCACHE_KEEP_HOURLY_HOURS: '72', STATCACHE_KEEP_DAILY_DAYS: '2' },
       "STATCACHE_KEEP_DAILY_DAYS must keep daily buckets at least as long as STATCACHE_KEEP_HOURLY_HOURS keeps hourly ones (72 h); example: 3 (got '2')",
+    ],
+    [
+      { STATCACHE_COMPRESS_CRON: 'daily at noon' },
+      "STATCACHE_COMPRESS_CRON must be a cron pattern of 5 fields in UTC; example: 15 0 * * * (got 'daily at noon')",
+    ],
+    [
+      { STATCACHE_VERIFY_CRON: '0 25 * * *' },
+      "STATCACHE_VERIFY_CRON must be a cron pattern of 5 fields in UTC; example: 0 * * * * (got '0 25 * * *')",
+    ],
+    [
+      { STATCACHE_QUEUE_PREFIX: 'stat cache' },
+      "STATCACHE_QUEUE_PREFIX must be 1–100 letters, digits or . : _ - { }; example: {statcache} (got 'stat cache')",
+    ],
+    [
+      { STATCACHE_REFRESH_EVERY_MS: '10' },
+      "STATCACHE_REFRESH_EVERY_MS must be a whole number from 100 to 86400000; example: 60000 (got '10')",
     ],
     [
       { LOG_LEVEL: 'loud' },

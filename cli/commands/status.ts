@@ -1,21 +1,32 @@
-/** `statcache status`: bucket counts per size, their range, and the last refresh. */
+/** `statcache status`: buckets per size, last refresh, pending changes and lag, and the job queue. */
 import type { Command } from 'commander';
+import { createQueue } from '../../jobs/queue.js';
+import { getQueueStatus, type QueueStatus } from '../../jobs/queue-status.js';
+import { connectCommandRedis } from '../../jobs/redis-connection.js';
+import type { StatcacheConfig } from '../../src/config.js';
 import { getStatus } from '../../src/status/get-status.js';
-import { setExitCode } from '../exit-codes.js';
-import { formatTime, printJson, printLine, printTable } from '../output.js';
+import { EXIT_FAILURE, setExitCode } from '../exit-codes.js';
+import { formatTime, logLine, printJson, printLine, printTable } from '../output.js';
 import { runCommand } from '../run-command.js';
 
 export function registerStatus(program: Command): void {
   program
     .command('status')
-    .description('bucket counts per size, oldest and newest bucket, last refresh, pending changes and lag')
+    .description(
+      'bucket counts per size with the oldest and newest bucket, last refresh, pending changes and lag, and the job queue',
+    )
     .option('--json', 'print one JSON document')
     .action((options: { json?: boolean }) =>
-      runCommand({ json: options.json }, async ({ db, json }) => {
+      runCommand({ json: options.json }, async ({ db, config, json }) => {
         const status = await getStatus(db);
+        // The cache's state is worth showing even when Redis is down; the exit code still says so.
+        const queue = await readQueue(config).catch((error: unknown) => ({
+          error: error instanceof Error ? error.message : String(error),
+        }));
+        const queueError = 'error' in queue ? queue.error : null;
         if (json) {
-          printJson(status);
-          return 0;
+          printJson({ ...status, queue: queueError ? null : queue, queueError });
+          return queueError ? EXIT_FAILURE : 0;
         }
         printTable(
           ['size', 'experiment buckets', 'session buckets', 'oldest start (UTC)', 'newest end (UTC)'],
@@ -41,7 +52,52 @@ export function registerStatus(program: Command): void {
               ? `, oldest captured ${status.pending.oldestCapturedAt.toISOString()} (lag ${status.pending.lagSeconds.toFixed(1)} s)`
               : ''),
         );
+        printLine();
+        if (queueError) {
+          logLine(`statcache: queue: ${queueError}`);
+          return EXIT_FAILURE;
+        }
+        printQueue(queue as QueueStatus);
         return 0;
       }).then(setExitCode),
+    );
+}
+
+async function readQueue(config: StatcacheConfig): Promise<QueueStatus> {
+  const redis = await connectCommandRedis(config.redisUrl);
+  const queue = createQueue(redis, config.worker);
+  try {
+    return await getQueueStatus(queue, config.worker.queuePrefix);
+  } finally {
+    await queue.close();
+    redis.disconnect();
+  }
+}
+
+function printQueue(q: QueueStatus): void {
+  printLine(
+    `queue (prefix ${q.prefix}): ${q.counts.waiting} waiting, ${q.counts.active} active, ${q.counts.delayed} delayed, ${q.counts.failed} failed, ${q.counts.completed} completed`,
+  );
+  if (q.schedulers.length === 0) printLine('schedulers: none; start `statcache worker`');
+  else
+    printTable(
+      ['scheduler', 'schedule', 'next run (UTC)'],
+      q.schedulers.map((s) => [
+        s.job,
+        s.every !== null ? `every ${s.every} ms` : `${s.pattern} (UTC)`,
+        formatTime(s.nextRunAt),
+      ]),
+    );
+  printLine();
+  if (q.lastRuns.length === 0) printLine('last runs: none yet');
+  else
+    printTable(
+      ['job', 'last run (UTC)', 'result', 'duration'],
+      q.lastRuns.map((r) => [
+        r.job,
+        formatTime(r.finishedAt),
+        r.result === 'failed' ? `failed: ${String(r.detail)}` : 'completed',
+        r.durationMs === null ? '-' : `${r.durationMs} ms`,
+      ]),
     );
 }

@@ -1,0 +1,39 @@
+/** `statcache worker` (`npm start`): keeps the cache fresh with BullMQ job schedulers until stopped. */
+import type { Command } from 'commander';
+import { createLogger } from '../../jobs/logger.js';
+import { startWorker } from '../../jobs/worker.js';
+import { setExitCode } from '../exit-codes.js';
+import { runCommand } from '../run-command.js';
+
+export function registerWorker(program: Command): void {
+  program
+    .command('worker')
+    .description(
+      'run the job schedulers (refresh, compress, verify-sample) until SIGTERM/SIGINT; any number of processes',
+    )
+    .action(() =>
+      runCommand({ noDatabase: true }, async ({ config }) => {
+        const logger = createLogger(config.logLevel);
+        const worker = await startWorker(config, logger);
+        await new Promise<void>((resolve) => {
+          let signals = 0;
+          const onSignal = (signal: NodeJS.Signals) => {
+            signals += 1;
+            if (signals > 1) {
+              logger.warn({ signal }, 'second signal: exiting now');
+              process.exit(1);
+            }
+            logger.info({ signal }, 'signal received');
+            worker.stop().then(resolve, resolve);
+          };
+          process.on('SIGTERM', onSignal);
+          process.on('SIGINT', onSignal);
+        });
+        return 0;
+      }).then((code) => {
+        setExitCode(code);
+        // Nothing should keep the process alive after a clean stop; exit promptly even if a socket lingers.
+        process.exit(code);
+      }),
+    );
+}

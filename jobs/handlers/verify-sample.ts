@@ -1,0 +1,73 @@
+/**
+ * The `verify-sample` job: recounts a random sample of experiments (with all their sessions) against
+ * source. Each mismatch is logged with its numbers and healed by queueing a whole-experiment rebuild
+ * (an `experiment` change row), which the next refresh applies: drift cannot persist unnoticed.
+ */
+import { sql } from 'drizzle-orm';
+import { bigintArray } from '../../src/db/params.js';
+import { type Executor, queryRows, toNumber } from '../../src/db/types.js';
+import type { Mismatch } from '../../src/verify/mismatch.js';
+import { verify } from '../../src/verify/verify.js';
+import type { JobContext } from '../context.js';
+import type { JobData, JobSummary } from '../names.js';
+
+/** Mismatches logged one per line, at most this many per run (the count is always logged). */
+const MAX_LOGGED = 50;
+
+export async function handleVerifySample(
+  { db, config, logger }: JobContext,
+  data: JobData,
+): Promise<JobSummary> {
+  const experimentIds = data.experimentIds?.length
+    ? data.experimentIds
+    : (
+        await queryRows<{ id: unknown }>(
+          db,
+          sql`select id from experiments order by random() limit ${config.worker.verifySample}`,
+        )
+      ).map((r) => toNumber(r.id));
+  const result = await verify(db, {
+    experimentIds,
+    excludedPlatforms: config.excludedPlatforms,
+    batchExperiments: config.batchExperiments,
+  });
+  for (const mismatch of result.mismatches.slice(0, MAX_LOGGED))
+    logger.warn({ mismatch }, 'verify-sample mismatch');
+  const healed = result.mismatches.length > 0 ? await queueRebuilds(db, result.mismatches) : 0;
+  if (result.mismatches.length > 0)
+    logger.warn(
+      { mismatches: result.mismatches.length, experimentsQueued: healed },
+      'verify-sample found drift; queued those experiments for rebuild by the next refresh',
+    );
+  return {
+    bucketsWritten: 0,
+    changesProcessed: 0,
+    experimentsChecked: result.checked.experiments,
+    sessionsChecked: result.checked.sessions,
+    mismatches: result.mismatches.length,
+    experimentsQueued: healed,
+  };
+}
+
+/** One `experiment` change row per experiment owning a mismatch (sessions via their experiment). */
+async function queueRebuilds(db: Executor, mismatches: Mismatch[]): Promise<number> {
+  const experiments = new Set<number>();
+  const sessions = new Set<number>();
+  for (const m of mismatches) {
+    if (m.kind === 'experiment_bucket') experiments.add(m.experimentId);
+    else if (m.kind === 'session_bucket' || m.kind === 'session_versions') sessions.add(m.sessionId);
+    else if (m.kind === 'overlapping_buckets')
+      (m.table === 'experiment_statistics_buckets' ? experiments : sessions).add(m.id);
+  }
+  const [row] = await queryRows<{ queued: unknown }>(
+    db,
+    sql`with ids as (
+          select unnest(${bigintArray([...experiments])}) as id
+          union
+          select experiment_id from experiment_sessions where id = any(${bigintArray([...sessions])})
+        ),
+        queued as (insert into statcache_changes (kind, experiment_id) select 'experiment', id from ids returning 1)
+        select count(*) as queued from queued`,
+  );
+  return toNumber(row?.queued);
+}

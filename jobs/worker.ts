@@ -1,0 +1,171 @@
+/**
+ * The long-running worker (`statcache worker`, `npm start`): checks PostgreSQL, the schema and Redis,
+ * upserts the job schedulers, runs the first full build if the cache was never built (once, across
+ * processes), then processes jobs until SIGTERM/SIGINT. Any number of processes can run it.
+ */
+import { Worker } from 'bullmq';
+import type { Logger } from 'pino';
+import { ensureBuilt } from '../src/aggregate/ensure-built.js';
+import { shapeAt } from '../src/compress/policy.js';
+import type { StatcacheConfig } from '../src/config.js';
+import { translateConnectionError } from '../src/db/connection-errors.js';
+import { createDb } from '../src/db/create-db.js';
+import { schemaStatus } from '../src/db/migrate.js';
+import { SchemaNotMigratedError } from '../src/errors.js';
+import type { JobContext } from './context.js';
+import { type JobData, type JobName, type JobSummary, QUEUE_NAME } from './names.js';
+import { processJob } from './process-job.js';
+import { createQueue } from './queue.js';
+import { assertRedisReachable, createWorkerRedis, describeRedis } from './redis-connection.js';
+import { schedules, upsertSchedulers } from './schedulers.js';
+
+/** The refresh job runs one statement at a time; the first-build lock holds one more connection. */
+const POOL_SIZE = 4;
+/** Repeated Redis connection errors are logged at most this often. */
+const ERROR_LOG_INTERVAL_MS = 10_000;
+
+export interface RunningWorker {
+  /** Stops taking jobs, lets the running one finish within the shutdown deadline, closes everything. */
+  stop(): Promise<void>;
+}
+
+export async function startWorker(config: StatcacheConfig, logger: Logger): Promise<RunningWorker> {
+  const db = createDb(config.databaseUrl, { max: POOL_SIZE, applicationName: 'statcache-worker' });
+  const redis = createWorkerRedis(config.redisUrl);
+  const redisErrors = throttledErrorLog(logger, 'redis connection error');
+  redis.on('error', redisErrors);
+  try {
+    const { applied, expected } = await schemaStatus(db).catch((error: unknown) => {
+      throw translateConnectionError(error, config.databaseUrl);
+    });
+    if (applied < expected) throw new SchemaNotMigratedError(applied, expected);
+    await assertRedisReachable(redis, config.redisUrl);
+  } catch (error) {
+    redis.disconnect();
+    await db.close();
+    throw error;
+  }
+
+  const queue = createQueue(redis, config.worker);
+  await upsertSchedulers(queue, config.worker);
+  const built = await ensureBuilt(db, {
+    excludedPlatforms: config.excludedPlatforms,
+    batchExperiments: config.batchExperiments,
+    bucketShape: shapeAt(config.compression, new Date()),
+  }).catch((error: unknown) => {
+    throw translateConnectionError(error, config.databaseUrl);
+  });
+  if (built)
+    logger.info(
+      {
+        experiments: built.experiments,
+        bucketsWritten: built.experimentBuckets + built.sessionBuckets,
+        durationMs: built.durationMs,
+      },
+      'first full build of the cache done',
+    );
+
+  const ctx: JobContext = { db, config, logger };
+  const worker = new Worker<JobData, JobSummary, JobName>(
+    QUEUE_NAME,
+    async (job) => {
+      try {
+        return await processJob(ctx, job);
+      } catch (error) {
+        throw translateConnectionError(error, config.databaseUrl);
+      }
+    },
+    {
+      connection: redis,
+      prefix: config.worker.queuePrefix,
+      concurrency: 1,
+      lockDuration: config.worker.jobLockMs,
+      stalledInterval: config.worker.jobLockMs,
+    },
+  );
+  worker.on('completed', (job, result) => {
+    logger.info(
+      { job: job.name, id: job.id, attempt: job.attemptsMade, durationMs: duration(job), ...result },
+      'job completed',
+    );
+  });
+  worker.on('failed', (job, error) => {
+    logger.error(
+      {
+        job: job?.name,
+        id: job?.id,
+        attempt: job?.attemptsMade,
+        durationMs: job ? duration(job) : undefined,
+        error: error.message,
+      },
+      'job failed',
+    );
+  });
+  worker.on('error', redisErrors);
+  logger.info(
+    {
+      redis: describeRedis(config.redisUrl),
+      prefix: config.worker.queuePrefix,
+      schedules: schedules(config.worker),
+    },
+    'worker started',
+  );
+
+  let stopping: Promise<void> | null = null;
+  const stop = () => {
+    stopping ??= (async () => {
+      logger.info(
+        { deadlineMs: config.worker.shutdownTimeoutMs },
+        'shutting down: no new jobs, finishing the running one',
+      );
+      const finished = await withDeadline(worker.close(), config.worker.shutdownTimeoutMs);
+      if (!finished) {
+        logger.warn('the running job did not finish before the deadline; it will be retried as stalled');
+        await withDeadline(worker.close(true), 1_000);
+      }
+      await withDeadline(queue.close(), 1_000);
+      redis.disconnect();
+      // A job abandoned at the deadline still holds a connection; its transaction rolls back on exit.
+      if (finished) await db.close();
+      logger.info('worker stopped');
+    })();
+    return stopping;
+  };
+  return { stop };
+}
+
+function duration(job: { processedOn?: number; finishedOn?: number }): number | undefined {
+  return job.processedOn && job.finishedOn ? job.finishedOn - job.processedOn : undefined;
+}
+
+/** True if `promise` settled within `ms`. */
+async function withDeadline(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([
+      promise.then(
+        () => true,
+        () => true,
+      ),
+      deadline,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Logs an error event, but the same message at most once per interval (Redis retries every few ms). */
+function throttledErrorLog(logger: Logger, what: string): (error: Error) => void {
+  let last = '';
+  let at = 0;
+  return (error) => {
+    const now = Date.now();
+    if (error.message === last && now - at < ERROR_LOG_INTERVAL_MS) return;
+    last = error.message;
+    at = now;
+    logger.error({ error: error.message }, what);
+  };
+}
