@@ -36,11 +36,15 @@ async function admin<T>(adminUrl: string, fn: (client: pg.Client) => Promise<T>)
   }
 }
 
-/** Drops and recreates `statcache_bench_<messages>`, migrates and seeds it. */
-export async function createBenchDatabase(adminUrl: string, messages: number): Promise<BenchDatabase> {
+/** Drops and recreates `name` (default `statcache_bench_<messages>`), migrates and seeds it. */
+export async function createBenchDatabase(
+  adminUrl: string,
+  messages: number,
+  databaseName = `statcache_bench_${messages}`,
+): Promise<BenchDatabase> {
   // Validate the size before touching the server.
   const size = workloadSize(messages);
-  const name = `statcache_bench_${messages}`;
+  const name = databaseName;
   // The name is built from a whole number only, so it is safe to splice into DDL.
   await admin(adminUrl, async (client) => {
     await client.query(`drop database if exists ${name} with (force)`);

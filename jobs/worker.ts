@@ -48,6 +48,13 @@ export async function startWorker(config: StatcacheConfig, logger: Logger): Prom
 
   const queue = createQueue(redis, config.worker);
   await upsertSchedulers(queue, config.worker);
+  // A Redis that restarted without persistence comes back empty: put the schedulers back.
+  redis.on('ready', () => {
+    upsertSchedulers(queue, config.worker).then(
+      () => logger.info('redis connection back; schedulers upserted'),
+      (error: unknown) => redisErrors(error instanceof Error ? error : new Error(String(error))),
+    );
+  });
   const built = await ensureBuilt(db, {
     excludedPlatforms: config.excludedPlatforms,
     batchExperiments: config.batchExperiments,

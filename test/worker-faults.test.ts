@@ -1,0 +1,247 @@
+/**
+ * The worker under faults, as real processes: SIGTERM during a long refresh lets it finish and exits
+ * 0; kill -9 during a refresh rolls its transaction back and another worker retries the stalled job
+ * to an exact end; a Redis of the test's own restarted under the worker; PostgreSQL unreachable
+ * (through a proxy the test closes) fails jobs with one clear line each, then the worker carries on.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { toNumber } from '../src/db/types.js';
+import { seedWorkload } from '../src/seed/seed-workload.js';
+import { workloadSize } from '../src/seed/workload-size.js';
+import { getStatus } from '../src/status/get-status.js';
+import { verify } from '../src/verify/verify.js';
+import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';
+import {
+  completed,
+  dropPrefix,
+  fastWorkerEnv,
+  inspectQueue,
+  uniquePrefix,
+  WorkerProcess,
+} from './helpers/worker-process.js';
+
+const EXCLUDED = ['evaluations'];
+let t: TestDatabase;
+const prefixes: string[] = [];
+const workers: WorkerProcess[] = [];
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  await seedWorkload(t.db, { seed: 9, size: workloadSize(4_000, { experiments: 8 }) });
+});
+afterAll(async () => {
+  await Promise.all(workers.map((w) => w.stop('SIGKILL')));
+  for (const p of prefixes) await dropPrefix(p);
+  await t.drop();
+});
+
+function newPrefix(): string {
+  const p = uniquePrefix();
+  prefixes.push(p);
+  return p;
+}
+
+function startWorker(env: Record<string, string>): WorkerProcess {
+  const w = new WorkerProcess(env);
+  workers.push(w);
+  return w;
+}
+
+async function pending(): Promise<number> {
+  return (await getStatus(t.db)).pending.count;
+}
+
+async function expectExact(): Promise<void> {
+  const result = await verify(t.db, { excludedPlatforms: EXCLUDED, batchExperiments: 10 });
+  expect(result.mismatches).toEqual([]);
+}
+
+/**
+ * Queues a refresh that takes seconds: many late human messages in distinct (chat, hour) keys,
+ * applied one change row per transaction.
+ */
+async function queueSlowWork(rows: number): Promise<void> {
+  await t.db.execute(sql`
+    insert into chat_messages (chat_id, message_type, created_at)
+    select s.chat_id, 'human', timestamptz '2026-10-01' - (g * interval '1 hour')
+    from generate_series(1, ${rows}) g
+    cross join lateral (select chat_id from experiment_sessions order by id offset (g % 50) limit 1) s`);
+}
+
+async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Resolves once the queue has an active job named `name`; returns its id. */
+async function activeJob(prefix: string, name: string): Promise<string> {
+  const { queue, close } = inspectQueue(prefix);
+  try {
+    let id: string | undefined;
+    await waitUntil(
+      async () => {
+        id = (await queue.getActive()).find((j) => j.name === name)?.id;
+        return id !== undefined;
+      },
+      30_000,
+      `an active ${name} job`,
+    );
+    return id as string;
+  } finally {
+    await close();
+  }
+}
+
+it('SIGTERM during a long refresh: the running job finishes, then the worker exits 0', async () => {
+  const prefix = newPrefix();
+  const w = startWorker(fastWorkerEnv(t.url, prefix, { STATCACHE_BATCH_CHANGES: '1' }));
+  await w.waitForLog(completed('refresh'));
+  await queueSlowWork(600);
+  await activeJob(prefix, 'refresh');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const sentAt = w.logs.length;
+  expect(await w.stop('SIGTERM')).toBe(0);
+  const after = w.logs.slice(sentAt).map((l) => l.msg);
+  expect(after).toContain('signal received');
+  // The refresh that was running completed (after the signal) before the worker stopped.
+  const finished = w.logs.slice(sentAt).find((l) => l.msg === 'job completed' && l.job === 'refresh');
+  expect(finished?.changesProcessed).toBeGreaterThan(0);
+  expect(after.at(-1)).toBe('worker stopped');
+  expect(await pending()).toBe(0);
+  await expectExact();
+});
+
+it('kill -9 during a refresh: the transaction rolls back, the stalled job is retried, the end is exact', async () => {
+  const prefix = newPrefix();
+  const env = fastWorkerEnv(t.url, prefix, { STATCACHE_BATCH_CHANGES: '1' });
+  const a = startWorker(env);
+  await a.waitForLog(completed('refresh'));
+  await queueSlowWork(800);
+  const jobId = await activeJob(prefix, 'refresh');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  await a.stop('SIGKILL');
+  expect(await pending()).toBeGreaterThan(0);
+  const b = startWorker(env);
+  // The killed job is found stalled (its lock expired) and runs again on the surviving worker.
+  await b.waitForLog((l) => l.msg === 'job completed' && l.id === jobId, 45_000);
+  await waitUntil(async () => (await pending()) === 0, 45_000, 'the queue of changes to drain');
+  await expectExact();
+  expect(await b.stop('SIGTERM')).toBe(0);
+});
+
+it('a Redis restarted under a running worker: it reconnects and carries on', async () => {
+  const port = 6400 + Math.floor(Math.random() * 500);
+  const redisUrl = `redis://127.0.0.1:${port}`;
+  const startRedis = async (): Promise<ChildProcess> => {
+    const child = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      {
+        stdio: 'ignore',
+      },
+    );
+    await waitUntil(
+      () =>
+        new Promise((resolve) => {
+          const socket = tcpConnect(port, '127.0.0.1');
+          socket.once('connect', () => {
+            socket.destroy();
+            resolve(true);
+          });
+          socket.once('error', () => resolve(false));
+        }),
+      10_000,
+      'redis-server to listen',
+    );
+    return child;
+  };
+  let redis = await startRedis();
+  try {
+    const w = startWorker(fastWorkerEnv(t.url, newPrefix(), { REDIS_URL: redisUrl }));
+    await w.waitForLog(completed('refresh'));
+    redis.kill('SIGKILL');
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const down = w.logs.length;
+    redis = await startRedis();
+    // It reconnects, puts the schedulers back into the empty Redis, and refreshes again.
+    await w.waitForLog((l) => l.msg === 'redis connection back; schedulers upserted', 30_000, down);
+    await t.db.execute(sql`insert into chat_messages (chat_id, message_type, created_at)
+                           select chat_id, 'human', now() from experiment_sessions order by id limit 3`);
+    const again = await w.waitForLog(completed('refresh'), 30_000, down);
+    expect(again).toBeDefined();
+    await waitUntil(async () => (await pending()) === 0, 30_000, 'the new messages to be refreshed');
+    await expectExact();
+    expect(w.child.exitCode).toBeNull();
+    expect(await w.stop('SIGTERM')).toBe(0);
+  } finally {
+    redis.kill('SIGKILL');
+  }
+});
+
+it('PostgreSQL unreachable: jobs fail with one clear line each, the worker stays up and recovers', async () => {
+  const viaProxy = new URL(t.url);
+  const proxy = new TcpProxy(Number(viaProxy.port || 5432));
+  const port = await proxy.open();
+  viaProxy.hostname = '127.0.0.1';
+  viaProxy.port = String(port);
+  try {
+    const w = startWorker(fastWorkerEnv(viaProxy.toString(), newPrefix()));
+    await w.waitForLog(completed('refresh'));
+    await proxy.close();
+    const cut = w.logs.length;
+    const failure = await w.waitForLog((l) => l.msg === 'job failed', 30_000, cut);
+    expect(failure.error).toMatch(
+      new RegExp(
+        `^cannot connect to PostgreSQL at 127\\.0\\.0\\.1:${port}/${t.name} \\(.+\\); check DATABASE_URL and that the server is running$`,
+      ),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(w.child.exitCode).toBeNull();
+    await proxy.open(port);
+    await t.db.execute(sql`insert into chat_messages (chat_id, message_type, created_at)
+                           select chat_id, 'human', now() from experiment_sessions order by id desc limit 2`);
+    const back = w.logs.length;
+    await w.waitForLog(completed('refresh'), 30_000, back);
+    await waitUntil(async () => (await pending()) === 0, 30_000, 'the refresh after PostgreSQL came back');
+    await expectExact();
+    expect(await w.stop('SIGTERM')).toBe(0);
+  } finally {
+    await proxy.close();
+  }
+});
+
+/** A TCP forwarder to PostgreSQL that the test can cut (closing every connection) and restore. */
+class TcpProxy {
+  private server: Server | null = null;
+  private readonly sockets = new Set<Socket>();
+  constructor(private readonly targetPort: number) {}
+
+  open(port = 0): Promise<number> {
+    const server = createServer((client) => {
+      const upstream = tcpConnect(this.targetPort, '127.0.0.1');
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on('close', () => this.sockets.delete(s));
+        s.on('error', () => s.destroy());
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    this.server = server;
+    return new Promise((resolve) =>
+      server.listen(port, '127.0.0.1', () => resolve(toNumber((server.address() as { port: number }).port))),
+    );
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    for (const s of this.sockets) s.destroy();
+    if (server) await new Promise((resolve) => server.close(resolve));
+  }
+}
