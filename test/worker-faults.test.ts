@@ -112,9 +112,44 @@ it('SIGTERM during a long refresh: the running job finishes, then the worker exi
   // The refresh that was running completed (after the signal) before the worker stopped.
   const finished = w.logs.slice(sentAt).find((l) => l.msg === 'job completed' && l.job === 'refresh');
   expect(finished?.changesProcessed).toBeGreaterThan(0);
-  expect(after.at(-1)).toBe('worker stopped');
+  expect(after).toContain('worker stopped');
   expect(await pending()).toBe(0);
   await expectExact();
+});
+
+it('past the shutdown deadline the job is abandoned (exit 0) and retried; a second signal exits at once', async () => {
+  const prefix = newPrefix();
+  const env = fastWorkerEnv(t.url, prefix, {
+    STATCACHE_BATCH_CHANGES: '1',
+    STATCACHE_SHUTDOWN_TIMEOUT_MS: '300',
+  });
+  const a = startWorker(env);
+  await a.waitForLog(completed('refresh'));
+  await queueSlowWork(800);
+  await activeJob(prefix, 'refresh');
+  const sentAt = Date.now();
+  expect(await a.stop('SIGTERM')).toBe(0);
+  expect(Date.now() - sentAt).toBeLessThan(5_000);
+  expect(a.logs.map((l) => l.msg)).toContain(
+    'the running job did not finish before the deadline; it will be retried as stalled',
+  );
+  expect(await pending()).toBeGreaterThan(0);
+
+  const b = startWorker({ ...env, STATCACHE_SHUTDOWN_TIMEOUT_MS: '20000' });
+  await b.waitForLog((l) => l.msg === 'worker started');
+  // Once a's job is found stalled, b takes it over: the queue of changes starts to shrink.
+  const left = await pending();
+  await waitUntil(async () => (await pending()) < left - 5, 30_000, 'b to be mid-refresh');
+  b.child.kill('SIGTERM');
+  await b.waitForLog((l) => l.msg === 'signal received');
+  expect(await b.stop('SIGTERM')).toBe(1);
+  expect(b.logs.map((l) => l.msg)).toContain('second signal: exiting now');
+
+  const c = startWorker(env);
+  await waitUntil(async () => (await pending()) === 0, 45_000, 'the abandoned work to be redone');
+  await c.waitForLog(completed('refresh'), 30_000, c.logs.length);
+  await expectExact();
+  expect(await c.stop('SIGTERM')).toBe(0);
 });
 
 it('kill -9 during a refresh: the transaction rolls back, the stalled job is retried, the end is exact', async () => {

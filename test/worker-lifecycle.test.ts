@@ -123,7 +123,10 @@ describe('enqueue', () => {
   it.each([
     [['enqueue', 'compress', '--experiment', '1'], '--experiment does not apply to compress'],
     [['enqueue', 'refresh', '--experiment', '987654'], 'experiment id 987654 not found in experiments'],
-    [['enqueue', 'rebuild'], "argument 'rebuild' is invalid. expected one of refresh, compress, verify"],
+    [
+      ['enqueue', 'rebuild'],
+      "error: command-argument value 'rebuild' is invalid for argument 'job'. expected one of refresh, compress, verify",
+    ],
   ])('rejects %j with exit 2', async (args, message) => {
     const r = await runCli(args, t.url, { STATCACHE_QUEUE_PREFIX: prefix });
     expect(r.code).toBe(2);

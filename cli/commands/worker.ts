@@ -1,7 +1,7 @@
 /** `statcache worker` (`npm start`): keeps the cache fresh with BullMQ job schedulers until stopped. */
 import type { Command } from 'commander';
 import { createLogger } from '../../jobs/logger.js';
-import { startWorker } from '../../jobs/worker.js';
+import { type RunningWorker, startWorker } from '../../jobs/worker.js';
 import { setExitCode } from '../exit-codes.js';
 import { runCommand } from '../run-command.js';
 
@@ -14,21 +14,28 @@ export function registerWorker(program: Command): void {
     .action(() =>
       runCommand({ noDatabase: true }, async ({ config }) => {
         const logger = createLogger(config.logLevel);
-        const worker = await startWorker(config, logger);
-        await new Promise<void>((resolve) => {
-          let signals = 0;
-          const onSignal = (signal: NodeJS.Signals) => {
-            signals += 1;
-            if (signals > 1) {
-              logger.warn({ signal }, 'second signal: exiting now');
-              process.exit(1);
-            }
-            logger.info({ signal }, 'signal received');
-            worker.stop().then(resolve, resolve);
-          };
-          process.on('SIGTERM', onSignal);
-          process.on('SIGINT', onSignal);
+        let worker: RunningWorker | null = null;
+        let signals = 0;
+        let stopped: () => void = () => {};
+        const done = new Promise<void>((resolve) => {
+          stopped = resolve;
         });
+        const onSignal = (signal: NodeJS.Signals) => {
+          signals += 1;
+          if (signals > 1) {
+            logger.warn({ signal }, 'second signal: exiting now');
+            process.exit(1);
+          }
+          logger.info({ signal }, 'signal received');
+          // During start-up (checks, the first full build) nothing is worth finishing: its
+          // transactions roll back when the process exits.
+          if (!worker) process.exit(0);
+          worker.stop().then(stopped, stopped);
+        };
+        process.on('SIGTERM', onSignal);
+        process.on('SIGINT', onSignal);
+        worker = await startWorker(config, logger);
+        await done;
         return 0;
       }).then((code) => {
         setExitCode(code);
