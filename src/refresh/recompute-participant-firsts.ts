@@ -24,23 +24,27 @@ export async function recomputeParticipantFirsts(
     ),
     fresh as (
       select p.experiment_id, p.participant_id,
-             (select min(s.created_at) from experiment_sessions s
-              where s.participant_id = p.participant_id and s.experiment_id = p.experiment_id
-                and s.platform <> all(${textArray(excludedPlatforms)})) as first_at
+             -- Only the participant's own sessions are read (index on participant_id); filtering
+             -- the experiment in the aggregate keeps the planner from also scanning the
+             -- experiment's index, which grows with the experiment's history.
+             (select min(s.created_at) filter (where s.experiment_id = p.experiment_id
+                                                  and s.platform <> all(${textArray(excludedPlatforms)}))
+              from experiment_sessions s where s.participant_id = p.participant_id) as first_at
       from pairs p
     ),
     moved as (
-      select fr.experiment_id, fr.participant_id, o.first_session_at as old_at, fr.first_at as new_at
+      select fr.experiment_id, fr.participant_id, o.ctid as old_row, o.first_session_at as old_at, fr.first_at as new_at
       from fresh fr
       left join lateral (
-        select f.first_session_at from statcache_experiment_participants f
+        select f.ctid, f.first_session_at from statcache_experiment_participants f
         where f.experiment_id = fr.experiment_id and f.participant_id = fr.participant_id
       ) o on true
       where o.first_session_at is distinct from fr.first_at
     ),
     removed as (
-      delete from statcache_experiment_participants f using moved m
-      where f.experiment_id = m.experiment_id and f.participant_id = m.participant_id and m.new_at is null
+      -- By the rows' ctids (found by primary key above): never a join over the whole table.
+      delete from statcache_experiment_participants f
+      where f.ctid = any(array(select old_row from moved where new_at is null and old_row is not null))
     ),
     written as (
       insert into statcache_experiment_participants (experiment_id, participant_id, first_session_at)

@@ -15,8 +15,9 @@ import { CLAIMED } from './claim-changes.js';
  */
 export async function rebuildWholeSessions(tx: Executor, shape: BucketShape): Promise<number> {
   const size = bucketSizeSql(sql`h.bucket_start`, shape);
+  // = any(array(...)): index probes per session, never a scan of the bucket table.
   await tx.execute(sql`delete from session_statistics_buckets
-                       where session_id in (select session_id from ${CLAIMED} where kind = 'session')`);
+                       where session_id = any(array(select distinct session_id from ${CLAIMED} where kind = 'session'))`);
   const [row] = await queryRows<{ written: unknown }>(
     tx,
     sql`

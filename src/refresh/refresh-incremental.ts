@@ -71,6 +71,8 @@ export async function refreshIncremental(
   let needsFull = !top?.built;
 
   /** Runs batches over `range` until none is left; returns false if a full rebuild was needed. */
+  /** Whether a batch queued experiment recounts for the second pass. */
+  let deferred = false;
   const pass = async (range: ClaimRange, deferExperiments: boolean, countChanges: boolean): Promise<void> => {
     for (;;) {
       const outcome: BatchOutcome = needsFull
@@ -81,10 +83,14 @@ export async function refreshIncremental(
               if (work.changes === 0) return { kind: 'empty' };
               // Throwing rolls the claim back: the full rebuild discards the changes it covers itself.
               if (work.all) throw new NeedsFullRebuild();
+              // A batch that took fewer rows than it could is the pass's last: nothing after it can
+              // touch its experiment buckets again, so it recounts them now instead of queueing them.
+              const defer = deferExperiments && work.changes >= options.batchChanges;
+              if (defer) deferred = true;
               return {
                 kind: 'applied',
                 changes: work.changes,
-                ...(await applyWork(tx, work, options.excludedPlatforms, deferExperiments, shape)),
+                ...(await applyWork(tx, work, options.excludedPlatforms, defer, shape)),
               };
             }),
           ).catch((error: unknown) => {
@@ -116,18 +122,24 @@ export async function refreshIncremental(
         changes: result.changes,
         elapsedMs: Date.now() - startedAt.getTime(),
       });
+      // A partial batch took every row of the range not held by another refresh: the pass is over
+      // (rows another refresh holds are its to apply, or come back to the next run if it fails).
+      if (outcome.changes < options.batchChanges) return;
     }
   };
 
-  // Pass 1: every change pending at the start; experiment recounts are queued, not done, so a
-  // bucket touched by many batches is recounted once. Pass 2: those queued recounts (and only
-  // them: changes written meanwhile wait for the next run, so a run always ends).
+  // Pass 1: every change pending at the start; experiment recounts of full batches are queued, not
+  // done, so a bucket touched by many batches is recounted once (the last batch recounts its own).
+  // Pass 2, if anything was queued: those recounts (and only experiment keys: changes written
+  // meanwhile wait for the next run, so a run always ends).
   await pass({ afterId: 0, maxId, experimentKeysOnly: false }, true, true);
-  const [after] = await queryRows<{ max_id: unknown }>(
-    db,
-    sql`select coalesce(max(id), 0) as max_id from statcache_changes`,
-  );
-  await pass({ afterId: maxId, maxId: toNumber(after?.max_id), experimentKeysOnly: true }, false, false);
+  if (deferred) {
+    const [after] = await queryRows<{ max_id: unknown }>(
+      db,
+      sql`select coalesce(max(id), 0) as max_id from statcache_changes`,
+    );
+    await pass({ afterId: maxId, maxId: toNumber(after?.max_id), experimentKeysOnly: true }, false, false);
+  }
   result.durationMs = Date.now() - startedAt.getTime();
   if (result.changes > 0) {
     await recordRefreshRun(db, { ...result, experiments: 0, experimentIds: null, startedAt });
