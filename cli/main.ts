@@ -9,6 +9,7 @@ import { registerEnqueue } from './commands/enqueue.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerRefresh } from './commands/refresh.js';
 import { registerSeed } from './commands/seed.js';
+import { registerServe } from './commands/serve.js';
 import { registerSessions } from './commands/sessions.js';
 import { registerStatus } from './commands/status.js';
 import { registerTotals } from './commands/totals.js';
@@ -34,6 +35,7 @@ for (const register of [
   registerDemo,
   registerWorker,
   registerEnqueue,
+  registerServe,
 ]) {
   register(program);
 }

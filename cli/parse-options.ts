@@ -1,5 +1,6 @@
 /** Argument parsers for commander options: each rejects bad input with a message naming the option. */
 import { InvalidArgumentError } from 'commander';
+import { parseIsoInstant as parseStrictInstant } from '../src/iso-instant.js';
 
 const MAX_ID = Number.MAX_SAFE_INTEGER;
 
@@ -37,30 +38,10 @@ export function intInRange(min: number, max: number): (value: string) => number 
 
 /** An ISO-8601 instant with a time zone, e.g. 2026-11-01T00:00:00Z; impossible dates are rejected. */
 export function parseIsoInstant(value: string): Date {
-  const match =
-    /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2}))?$/.exec(
-      value,
-    );
-  const date = new Date(value.length === 10 ? `${value}T00:00:00Z` : value);
-  const [, y, mo, d, h = '0', mi = '0', s = '0', zone] = match ?? [];
-  const valid =
-    match !== null &&
-    (value.length === 10 || zone !== undefined) &&
-    !Number.isNaN(date.getTime()) &&
-    Number(mo) >= 1 &&
-    Number(mo) <= 12 &&
-    Number(d) >= 1 &&
-    Number(d) <= daysInMonth(Number(y), Number(mo)) &&
-    Number(h) <= 23 &&
-    Number(mi) <= 59 &&
-    Number(s) <= 59;
-  if (!valid)
+  const date = parseStrictInstant(value);
+  if (!date)
     throw new InvalidArgumentError(`expected an ISO-8601 date like 2026-11-01T00:00:00Z (got '${value}')`);
   return date;
-}
-
-function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
 }
 
 /** One of a fixed set of words. */

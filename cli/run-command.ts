@@ -25,6 +25,8 @@ interface RunOptions {
   skipSchemaCheck?: boolean;
   /** Open no database (the demo opens its own). */
   noDatabase?: boolean;
+  /** Connections in the pool. @defaultValue 2 (one-shot commands run one statement at a time) */
+  poolSize?: number;
 }
 
 /** Runs `body` with a context; returns the exit code it chose (or 0). Never throws. */
@@ -39,7 +41,7 @@ export async function runCommand(
   } catch (error) {
     return reportError(error, json, undefined);
   }
-  const db = options.noDatabase ? undefined : createDb(config.databaseUrl, { max: 2 });
+  const db = options.noDatabase ? undefined : createDb(config.databaseUrl, { max: options.poolSize ?? 2 });
   try {
     if (db && !options.skipSchemaCheck) await assertMigrated(db);
     return (await body({ config, db: db as StatDb, json })) ?? 0;

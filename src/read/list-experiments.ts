@@ -35,6 +35,7 @@ export interface ExperimentRow extends ExperimentTotals {
 
 interface Row {
   total: unknown;
+  team_found: boolean;
   id: unknown;
   team_id: unknown;
   name: string | null;
@@ -51,7 +52,7 @@ interface Row {
 export async function listExperiments(
   db: StatDb,
   options: ListExperimentsOptions = {},
-): Promise<Page<ExperimentRow>> {
+): Promise<Page<ExperimentRow> & { teamFound: boolean }> {
   const page = resolvePage(options, COLUMNS, 'lastActivity', sql`t.id`);
   if (options.teamId !== undefined && (!Number.isSafeInteger(options.teamId) || options.teamId < 1)) {
     throw new InvalidInputError(`teamId must be a positive whole number (got '${String(options.teamId)}')`);
@@ -83,13 +84,16 @@ export async function listExperiments(
       order by position
       limit ${page.limit} offset ${page.offset}
     )
-    select (select count(*) from totals) as total, page.*
+    select (select count(*) from totals) as total,
+           ${options.teamId === undefined ? sql`true` : sql`exists (select 1 from teams where id = ${options.teamId})`} as team_found,
+           page.*
     from (select 1) as one
     left join page on true
     order by page.position`,
   );
   return {
     total: toNumber(rows[0]?.total),
+    teamFound: rows[0]?.team_found ?? false,
     rows: rows
       .filter((r) => r.id !== null)
       .map((r) => ({

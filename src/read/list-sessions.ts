@@ -29,6 +29,7 @@ export interface SessionRow extends SessionTotals {
 
 interface Row {
   total: unknown;
+  experiment_found: boolean;
   id: unknown;
   participant_id: unknown;
   participant_identifier: string | null;
@@ -43,7 +44,10 @@ interface Row {
  * Lists an experiment's sessions (every platform) with totals and cached versions, sorted (nulls
  * last, then by id) and paged in SQL, plus the total number of sessions. Exactly one statement.
  */
-export async function listSessions(db: StatDb, options: ListSessionsOptions): Promise<Page<SessionRow>> {
+export async function listSessions(
+  db: StatDb,
+  options: ListSessionsOptions,
+): Promise<Page<SessionRow> & { experimentFound: boolean }> {
   const page = resolvePage(options, COLUMNS, 'lastActivity', sql`t.id`);
   if (!Number.isSafeInteger(options.experimentId) || options.experimentId < 1) {
     throw new InvalidInputError(
@@ -73,13 +77,16 @@ export async function listSessions(db: StatDb, options: ListSessionsOptions): Pr
       order by position
       limit ${page.limit} offset ${page.offset}
     )
-    select (select count(*) from totals) as total, page.*
+    select (select count(*) from totals) as total,
+           exists (select 1 from experiments where id = ${options.experimentId}) as experiment_found,
+           page.*
     from (select 1) as one
     left join page on true
     order by page.position`,
   );
   return {
     total: toNumber(rows[0]?.total),
+    experimentFound: rows[0]?.experiment_found ?? false,
     rows: rows
       .filter((r) => r.id !== null)
       .map((r) => ({

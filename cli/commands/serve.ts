@@ -1,0 +1,80 @@
+/** `statcache serve [--port 3000] [--live]`: the dashboard API, web page, /queues and /metrics. */
+import type { Server } from 'node:http';
+import type { Command } from 'commander';
+import type { Redis } from 'ioredis';
+import { QUEUE_NAME } from '../../jobs/names.js';
+import { createQueue } from '../../jobs/queue.js';
+import { getQueueStatus } from '../../jobs/queue-status.js';
+import { connectCommandRedis } from '../../jobs/redis-connection.js';
+import { createApp } from '../../src/http/create-app.js';
+import { createMetrics } from '../../src/http/metrics.js';
+import { setExitCode } from '../exit-codes.js';
+import { logLine } from '../output.js';
+import { intInRange } from '../parse-options.js';
+import { runCommand } from '../run-command.js';
+
+/** Concurrent requests each hold a connection for one statement. */
+const SERVER_POOL_SIZE = 10;
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('serve the dashboard: JSON API, web page at /, bull-board at /queues, metrics at /metrics')
+    .option('--port <n>', 'TCP port (0 picks a free one)', intInRange(0, 65535), 3000)
+    .option(
+      '--live',
+      'answer /api/experiments from a live query instead of the buckets (load comparison only)',
+    )
+    .action((options: { port: number; live?: boolean }) =>
+      runCommand({ poolSize: SERVER_POOL_SIZE }, async ({ db, config }) => {
+        // The dashboard still serves totals without Redis; only /queues and the queue status need it.
+        let redis: Redis | null = null;
+        try {
+          redis = await connectCommandRedis(config.redisUrl);
+        } catch (error) {
+          logLine(
+            `statcache: ${error instanceof Error ? error.message : String(error)}; serving without /queues`,
+          );
+        }
+        const queue = redis ? createQueue(redis, config.worker) : undefined;
+        const metrics = createMetrics(
+          db,
+          redis && queue
+            ? {
+                connection: redis,
+                prefix: config.worker.queuePrefix,
+                name: QUEUE_NAME,
+                getJob: (id) => queue.getJob(id),
+              }
+            : undefined,
+        );
+        const app = createApp({
+          db,
+          metrics,
+          excludedPlatforms: config.excludedPlatforms,
+          queue,
+          queueStatus: queue ? () => getQueueStatus(queue, config.worker.queuePrefix) : undefined,
+          live: options.live,
+        });
+        const server: Server = await new Promise((resolve, reject) => {
+          const s = app.listen(options.port, '0.0.0.0', () => resolve(s));
+          s.once('error', reject);
+        });
+        const address = server.address();
+        const port = typeof address === 'object' && address ? address.port : options.port;
+        logLine(`statcache: serving on http://127.0.0.1:${port}/${options.live ? ' (live queries)' : ''}`);
+        await new Promise<void>((resolve) => {
+          const stop = () => server.close(() => resolve());
+          process.once('SIGTERM', stop);
+          process.once('SIGINT', stop);
+        });
+        await metrics.close();
+        await queue?.close();
+        redis?.disconnect();
+        return 0;
+      }).then((code) => {
+        setExitCode(code);
+        process.exit(code);
+      }),
+    );
+}

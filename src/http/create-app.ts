@@ -1,0 +1,189 @@
+/**
+ * The dashboard server: a JSON API where every route is one read-helper call (one SQL statement),
+ * the web page at /, bull-board at /queues and Prometheus metrics at /metrics.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import type { Queue } from 'bullmq';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { StatDb } from '../db/types.js';
+import { InvalidInputError } from '../errors.js';
+import { getExperimentSeries } from '../read/get-experiment-series.js';
+import { getExperimentTrend } from '../read/get-experiment-trend.js';
+import { EXPERIMENT_SORT_KEYS, listExperiments } from '../read/list-experiments.js';
+import { listSessions, SESSION_SORT_KEYS } from '../read/list-sessions.js';
+import { getStatus } from '../status/get-status.js';
+import { HttpError } from './http-error.js';
+import { listExperimentsLive } from './live-experiments.js';
+import type { Metrics } from './metrics.js';
+import * as q from './query-params.js';
+
+export interface AppOptions {
+  db: StatDb;
+  metrics: Metrics;
+  excludedPlatforms: readonly string[];
+  /** The queue for /queues and the status route's queue part; omitted without Redis. */
+  queue?: Queue;
+  /** Reads the queue's state for /api/status. */
+  queueStatus?: () => Promise<unknown>;
+  /** Serve /api/experiments from a live query instead of the buckets (load comparison only). */
+  live?: boolean;
+}
+
+const DAY_MS = 86_400_000;
+/** Ids per /api/series request (a page of the experiments table). */
+const MAX_SERIES_IDS = 100;
+/** The page's static files, found from source (src/http) and from the build (dist/src/http) alike. */
+const PUBLIC_DIR = findPublicDir(dirname(fileURLToPath(import.meta.url)));
+
+function findPublicDir(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const candidate = join(dir, 'src', 'http', 'public');
+    if (existsSync(join(candidate, 'index.html'))) return candidate;
+    if (dirname(dir) === dir)
+      throw new Error('statcache is installed without src/http/public; reinstall the package');
+  }
+}
+
+export function createApp(options: AppOptions): express.Express {
+  const { db } = options;
+  const app = express();
+  app.disable('x-powered-by');
+  app.use((req, res, next) => {
+    const end = options.metrics.httpDuration.startTimer({ method: req.method });
+    res.on('finish', () => end({ route: routeLabel(req), status: String(res.statusCode) }));
+    next();
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ ok: true });
+  });
+
+  app.get('/api/experiments', async (req, res) => {
+    const teamId = q.optionalId(req.query, 'team');
+    const page = {
+      teamId,
+      sortBy: q.sortKey(req.query, EXPERIMENT_SORT_KEYS),
+      order: q.order(req.query),
+      limit: q.limit(req.query),
+      offset: q.offset(req.query),
+    };
+    if (options.live) {
+      res.json(
+        await listExperimentsLive(db, {
+          teamId,
+          limit: page.limit ?? 25,
+          offset: page.offset ?? 0,
+          excludedPlatforms: options.excludedPlatforms,
+        }),
+      );
+      return;
+    }
+    const result = await listExperiments(db, page);
+    if (!result.teamFound) throw new HttpError(404, `team ${teamId} not found`, 'team');
+    res.json({ rows: result.rows, total: result.total });
+  });
+
+  app.get('/api/experiments/:id/sessions', async (req, res) => {
+    const experimentId = q.parseId(req.params.id, 'id');
+    const result = await listSessions(db, {
+      experimentId,
+      sortBy: q.sortKey(req.query, SESSION_SORT_KEYS),
+      order: q.order(req.query),
+      limit: q.limit(req.query),
+      offset: q.offset(req.query),
+    });
+    if (!result.experimentFound) throw new HttpError(404, `experiment ${experimentId} not found`, 'id');
+    res.json({ rows: result.rows, total: result.total });
+  });
+
+  app.get('/api/experiments/:id/series', async (req, res) => {
+    const experimentId = q.parseId(req.params.id, 'id');
+    const range = rangeOf(req);
+    const trend = await getExperimentTrend(db, experimentId, range);
+    if (!trend) throw new HttpError(404, `experiment ${experimentId} not found`, 'id');
+    res.json({ ...trend, from: range.from, to: range.to });
+  });
+
+  // The experiments table's sparklines: one request (one statement) for a whole page of ids.
+  app.get('/api/series', async (req, res) => {
+    const ids = q.idList(req.query, 'experiments', MAX_SERIES_IDS);
+    const range = rangeOf(req);
+    const series = await getExperimentSeries(db, ids, range);
+    res.json({ from: range.from, to: range.to, series: Object.fromEntries(series) });
+  });
+
+  app.get('/api/status', async (_req, res) => {
+    const status = await getStatus(db);
+    let queue: unknown = null;
+    let queueError: string | null = null;
+    if (options.queueStatus) {
+      try {
+        queue = await options.queueStatus();
+      } catch (error) {
+        queueError = error instanceof Error ? error.message : String(error);
+      }
+    } else queueError = 'no queue attached (REDIS_URL unreachable when the server started)';
+    res.json({ ...status, queue, queueError });
+  });
+
+  app.get('/metrics', async (_req, res) => {
+    res.set('Content-Type', options.metrics.registry.contentType);
+    res.send(await options.metrics.registry.metrics());
+  });
+
+  if (options.queue) {
+    const board = new ExpressAdapter();
+    board.setBasePath('/queues');
+    createBullBoard({
+      queues: [new BullMQAdapter(options.queue, { readOnlyMode: false })],
+      serverAdapter: board,
+    });
+    app.use('/queues', board.getRouter());
+  }
+
+  app.use(express.static(PUBLIC_DIR, { index: 'index.html', maxAge: 0 }));
+
+  app.use('/api', (_req, _res, next) => next(new HttpError(404, 'no such API route')));
+  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    if (error instanceof HttpError) {
+      res
+        .status(error.status)
+        .json({ error: { message: error.message, parameter: error.parameter ?? null } });
+      return;
+    }
+    if (error instanceof InvalidInputError) {
+      res.status(400).json({ error: { message: error.message, parameter: null } });
+      return;
+    }
+    res
+      .status(500)
+      .json({ error: { message: error instanceof Error ? error.message : String(error), parameter: null } });
+  });
+  return app;
+}
+
+function rangeOf(req: Request): { from: Date; to: Date } {
+  const now = new Date();
+  const to = q.instant(req.query, 'to', now);
+  const from = q.instant(req.query, 'from', new Date(to.getTime() - 30 * DAY_MS));
+  if (from.getTime() >= to.getTime())
+    throw new HttpError(
+      400,
+      `from must be before to (got from ${from.toISOString()}, to ${to.toISOString()})`,
+      'from',
+    );
+  return { from, to };
+}
+
+/** Route pattern for the latency histogram (ids folded, so label cardinality stays bounded). */
+function routeLabel(req: Request): string {
+  const route = (req.route as { path?: string } | undefined)?.path;
+  if (route) return route;
+  if (req.path.startsWith('/queues')) return '/queues';
+  return req.path.startsWith('/api') ? 'unmatched' : 'static';
+}

@@ -1,0 +1,112 @@
+/**
+ * Prometheus metrics (prom-client) at /metrics: HTTP latency, and, read at scrape time, the cache's
+ * lag, pending changes and bucket counts per size; job durations and failures from the queue's
+ * events when a queue is attached.
+ */
+import { QueueEvents } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { StatDb } from '../db/types.js';
+import { type CacheStatus, getStatus } from '../status/get-status.js';
+
+export interface Metrics {
+  registry: Registry;
+  httpDuration: Histogram<'method' | 'route' | 'status'>;
+  close(): Promise<void>;
+}
+
+export function createMetrics(
+  db: StatDb,
+  queue?: {
+    connection: Redis;
+    prefix: string;
+    name: string;
+    getJob: (id: string) => Promise<{ name: string; processedOn?: number; finishedOn?: number } | undefined>;
+  },
+): Metrics {
+  const registry = new Registry();
+  const httpDuration = new Histogram({
+    name: 'statcache_http_request_duration_seconds',
+    help: 'HTTP request latency by route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  // One getStatus statement per scrape feeds all three gauges (collected in parallel).
+  let scrape: { at: number; status: Promise<CacheStatus> } | null = null;
+  const status = () => {
+    if (!scrape || Date.now() - scrape.at > 1_000) scrape = { at: Date.now(), status: getStatus(db) };
+    return scrape.status;
+  };
+  new Gauge({
+    name: 'statcache_lag_seconds',
+    help: 'Age of the oldest pending change',
+    registers: [registry],
+    async collect() {
+      this.set((await status()).pending.lagSeconds);
+    },
+  });
+  new Gauge({
+    name: 'statcache_pending_changes',
+    help: 'Change rows waiting for a refresh',
+    registers: [registry],
+    async collect() {
+      this.set((await status()).pending.count);
+    },
+  });
+  new Gauge({
+    name: 'statcache_buckets',
+    help: 'Bucket rows by table and size',
+    labelNames: ['table', 'size'] as const,
+    registers: [registry],
+    async collect() {
+      for (const b of (await status()).buckets) {
+        this.set({ table: 'experiment', size: b.size }, b.experimentBuckets);
+        this.set({ table: 'session', size: b.size }, b.sessionBuckets);
+      }
+    },
+  });
+  const jobDuration = new Histogram({
+    name: 'statcache_job_duration_seconds',
+    help: 'Job run time by job name (completed jobs)',
+    labelNames: ['job'] as const,
+    buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300],
+    registers: [registry],
+  });
+  const jobFailures = new Counter({
+    name: 'statcache_job_failures_total',
+    help: 'Failed job attempts by job name',
+    labelNames: ['job'] as const,
+    registers: [registry],
+  });
+  let events: QueueEvents | undefined;
+  if (queue) {
+    events = new QueueEvents(queue.name, {
+      connection: queue.connection.duplicate({ maxRetriesPerRequest: null }),
+      prefix: queue.prefix,
+    });
+    events.on('completed', ({ jobId }) => {
+      queue.getJob(jobId).then(
+        (job) => {
+          if (job?.processedOn && job.finishedOn)
+            jobDuration.observe({ job: job.name }, (job.finishedOn - job.processedOn) / 1000);
+        },
+        () => {},
+      );
+    });
+    events.on('failed', ({ jobId }) => {
+      queue.getJob(jobId).then(
+        (job) => jobFailures.inc({ job: job?.name ?? 'unknown' }),
+        () => {},
+      );
+    });
+    events.on('error', () => {});
+  }
+  return {
+    registry,
+    httpDuration,
+    close: async () => {
+      await events?.close();
+    },
+  };
+}

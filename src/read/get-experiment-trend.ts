@@ -1,0 +1,76 @@
+/** One experiment's name and trend buckets in a range, for its chart, in one statement. */
+import { sql } from 'drizzle-orm';
+import { queryRows, type StatDb, toDate, toNumber } from '../db/types.js';
+import { InvalidInputError } from '../errors.js';
+import type { BucketSize } from '../schema/cache-tables.js';
+import type { ExperimentSeriesPoint, SeriesRange } from './series-types.js';
+import { assertRange } from './validate-range.js';
+
+export interface ExperimentTrend {
+  experimentId: number;
+  teamId: number;
+  name: string;
+  points: ExperimentSeriesPoint[];
+}
+
+interface Row {
+  id: unknown;
+  team_id: unknown;
+  name: string | null;
+  bucket_size: BucketSize | null;
+  bucket_start: unknown;
+  bucket_end: unknown;
+  sessions: unknown;
+  participants: unknown;
+  human_messages: unknown;
+  last_activity_at: unknown;
+}
+
+/**
+ * The experiment (null if it does not exist) with its buckets of every size overlapping [from, to),
+ * oldest first. The experiment row is left-joined to its buckets, so one statement answers both
+ * "does it exist" and "what are its buckets" (unique index (experiment_id, bucket_size, bucket_start)).
+ */
+export async function getExperimentTrend(
+  db: StatDb,
+  experimentId: number,
+  range: SeriesRange,
+): Promise<ExperimentTrend | null> {
+  if (!Number.isSafeInteger(experimentId) || experimentId < 1)
+    throw new InvalidInputError(
+      `experiment id must be a positive whole number (got '${String(experimentId)}')`,
+    );
+  assertRange(range);
+  const from = range.from.toISOString();
+  const to = range.to.toISOString();
+  const rows = await queryRows<Row>(
+    db,
+    sql`
+    select e.id, e.team_id, e.name, b.bucket_size, b.bucket_start, b.bucket_end,
+           b.session_count as sessions, b.new_participant_count as participants,
+           b.human_message_count as human_messages, b.last_activity_at
+    from experiments e
+    left join experiment_statistics_buckets b
+      on b.experiment_id = e.id and b.bucket_start < ${to}::timestamptz and b.bucket_end > ${from}::timestamptz
+    where e.id = ${experimentId}
+    order by b.bucket_start, b.bucket_end`,
+  );
+  const [first] = rows;
+  if (!first) return null;
+  return {
+    experimentId: toNumber(first.id),
+    teamId: toNumber(first.team_id),
+    name: first.name ?? '',
+    points: rows
+      .filter((r) => r.bucket_size !== null)
+      .map((r) => ({
+        bucketSize: r.bucket_size as BucketSize,
+        bucketStart: toDate(r.bucket_start) as Date,
+        bucketEnd: toDate(r.bucket_end) as Date,
+        sessions: toNumber(r.sessions),
+        participants: toNumber(r.participants),
+        humanMessages: toNumber(r.human_messages),
+        lastActivityAt: toDate(r.last_activity_at),
+      })),
+  };
+}

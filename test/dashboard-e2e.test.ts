@@ -1,0 +1,141 @@
+/**
+ * The web page in headless Chromium (Debian's `chromium`, driven by playwright-core): the
+ * experiments table shows exactly the API's numbers, sorts by a column, pages, and an experiment
+ * opens its sessions table and trend chart. With STATCACHE_SCREENSHOTS=1 it refreshes the
+ * screenshots in docs/screenshots/ that the README shows.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { refreshFull } from '../src/aggregate/refresh-full.js';
+import { DEFAULT_COMPRESSION_POLICY, shapeAt } from '../src/compress/policy.js';
+import { createApp } from '../src/http/create-app.js';
+import { createMetrics } from '../src/http/metrics.js';
+import { seedWorkload } from '../src/seed/seed-workload.js';
+import { workloadSize } from '../src/seed/workload-size.js';
+import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SCREENSHOTS = process.env.STATCACHE_SCREENSHOTS === '1';
+let t: TestDatabase;
+let server: Server;
+let base: string;
+let browser: Browser;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM))
+    throw new Error(
+      `no Chromium at ${CHROMIUM}: apt-get install chromium (.ci/run does), or set CHROMIUM_PATH`,
+    );
+  t = await createTestDatabase();
+  await seedWorkload(t.db, { seed: 31, size: workloadSize(12_000, { experiments: 60, teams: 3 }) });
+  await refreshFull(t.db, {
+    excludedPlatforms: ['evaluations'],
+    batchExperiments: 20,
+    bucketShape: shapeAt(DEFAULT_COMPRESSION_POLICY, new Date()),
+  });
+  const app = createApp({ db: t.db, metrics: createMetrics(t.db), excludedPlatforms: ['evaluations'] });
+  server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-dev-shm-usage'],
+  });
+});
+afterAll(async () => {
+  await browser?.close();
+  await new Promise((resolve) => server?.close(resolve));
+  await t?.drop();
+});
+
+interface ApiRow {
+  experimentId: number;
+  sessionId: number;
+  name: string;
+  sessions: number;
+  participants: number;
+  humanMessages: number;
+  experimentVersions: string[];
+}
+interface ApiPage {
+  rows: ApiRow[];
+  total: number;
+}
+const api = async (path: string): Promise<ApiPage> =>
+  (await fetch(`${base}${path}`)).json() as Promise<ApiPage>;
+const fmt = (n: number) => n.toLocaleString('en');
+
+/** Waits until the page rendered the view for `hash`. */
+async function ready(page: Page, hash: string) {
+  await page.waitForSelector(`main[data-ready="${hash}"]`, { timeout: 20_000 });
+}
+
+/** The visible cells of the table, by column key. */
+async function cells(page: Page, column: string): Promise<string[]> {
+  return page.$$eval(`td[data-col="${column}"]`, (tds) => tds.map((td) => td.textContent ?? ''));
+}
+
+async function expectExperimentsTable(page: Page, query: string) {
+  const expected = await api(`/api/experiments?${query}&limit=25`);
+  expect(await cells(page, 'name')).toEqual(expected.rows.map((r: ApiRow) => r.name));
+  expect(await cells(page, 'sessions')).toEqual(expected.rows.map((r: ApiRow) => fmt(r.sessions)));
+  expect(await cells(page, 'participants')).toEqual(expected.rows.map((r: ApiRow) => fmt(r.participants)));
+  expect(await cells(page, 'humanMessages')).toEqual(expected.rows.map((r: ApiRow) => fmt(r.humanMessages)));
+  expect(await page.textContent('#total')).toBe(`${fmt(expected.total)} in all`);
+  // One sparkline per row, and last activity as "… ago".
+  expect(await page.$$eval('td[data-col="trend"] svg.sparkline', (s) => s.length)).toBe(expected.rows.length);
+  for (const text of await cells(page, 'lastActivity')) expect(text).toMatch(/ ago$|^—$/);
+  return expected;
+}
+
+it('shows the API numbers, sorts, pages and opens an experiment with its sessions and chart', async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  await page.goto(`${base}/`);
+  await ready(page, '');
+  await expectExperimentsTable(page, 'sort=humanMessages&order=desc&offset=0');
+  expect(await page.textContent('#page')).toBe('page 1 of 3');
+  if (SCREENSHOTS) {
+    mkdirSync('docs/screenshots', { recursive: true });
+    await page.screenshot({ path: 'docs/screenshots/experiments.png', fullPage: true });
+  }
+
+  // Sort by sessions (descending first), then ascending on a second click.
+  await page.click('th[data-key="sessions"]');
+  await ready(page, '#/?sort=sessions&order=desc&offset=0');
+  await expectExperimentsTable(page, 'sort=sessions&order=desc&offset=0');
+  await page.click('th[data-key="sessions"]');
+  await ready(page, '#/?sort=sessions&order=asc&offset=0');
+  await expectExperimentsTable(page, 'sort=sessions&order=asc&offset=0');
+
+  // Next page.
+  await page.click('#next');
+  await ready(page, '#/?sort=sessions&order=asc&offset=25');
+  const second = await expectExperimentsTable(page, 'sort=sessions&order=asc&offset=25');
+  expect(await page.textContent('#page')).toBe('page 2 of 3');
+
+  // Open the first experiment of that page.
+  const opened = second.rows[0] as ApiRow;
+  await page.click(`a[href="#/experiments/${opened.experimentId}"]`);
+  await ready(page, `#/experiments/${opened.experimentId}`);
+  expect(await page.textContent('#experiment-name')).toBe(opened.name);
+  const sessions = await api(
+    `/api/experiments/${opened.experimentId}/sessions?sort=lastActivity&order=desc&limit=25`,
+  );
+  expect(await cells(page, 'id')).toEqual(sessions.rows.map((r: ApiRow) => `#${r.sessionId}`));
+  expect(await cells(page, 'humanMessages')).toEqual(sessions.rows.map((r: ApiRow) => fmt(r.humanMessages)));
+  expect(await cells(page, 'versions')).toEqual(
+    sessions.rows.map((r: ApiRow) => r.experimentVersions.join(', ') || '—'),
+  );
+  expect(await page.textContent('#total')).toBe(`${fmt(sessions.total)} in all`);
+  const points = Number(await page.getAttribute('svg.chart', 'data-points'));
+  expect(points).toBeGreaterThan(0);
+  expect(await page.$$eval('svg.chart rect', (r) => r.length)).toBe(points);
+  if (SCREENSHOTS) await page.screenshot({ path: 'docs/screenshots/experiment.png', fullPage: true });
+  expect(errors).toEqual([]);
+  await page.close();
+});

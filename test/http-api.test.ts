@@ -1,0 +1,220 @@
+/**
+ * The dashboard API: every route answers from one SQL statement (counted on the pool), sorts and
+ * pages like the read helpers, answers bad parameters with a 400 naming the parameter and unknown
+ * ids with a 404; /metrics exposes the cache's gauges and HTTP latency.
+ */
+import type { Server } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { refreshFull } from '../src/aggregate/refresh-full.js';
+import { createApp } from '../src/http/create-app.js';
+import { createMetrics } from '../src/http/metrics.js';
+import { getExperimentSeries } from '../src/read/get-experiment-series.js';
+import { listExperiments } from '../src/read/list-experiments.js';
+import { listSessions } from '../src/read/list-sessions.js';
+import { seedWorkload } from '../src/seed/seed-workload.js';
+import { workloadSize } from '../src/seed/workload-size.js';
+import { type CountingDb, createCountingDb } from './helpers/counting-db.js';
+import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';
+
+let t: TestDatabase;
+let counting: CountingDb;
+let server: Server;
+let base: string;
+let busiest: number;
+let teamId: number;
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  await seedWorkload(t.db, { seed: 21, size: workloadSize(6_000, { experiments: 30, teams: 2 }) });
+  await refreshFull(t.db, { excludedPlatforms: ['evaluations'], batchExperiments: 10 });
+  counting = createCountingDb(t.url);
+  const app = createApp({
+    db: counting.db,
+    metrics: createMetrics(t.db),
+    excludedPlatforms: ['evaluations'],
+  });
+  server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const address = server.address() as { port: number };
+  base = `http://127.0.0.1:${address.port}`;
+  const top = await listExperiments(t.db, { sortBy: 'humanMessages', limit: 1 });
+  busiest = top.rows[0]?.experimentId as number;
+  teamId = top.rows[0]?.teamId as number;
+});
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+  await counting.close();
+  await t.drop();
+});
+
+/** GETs `path`; returns status, JSON body and the statements it cost. */
+async function get(path: string) {
+  counting.reset();
+  const res = await fetch(`${base}${path}`);
+  const text = await res.text();
+  const body = res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text;
+  return { status: res.status, body, statements: counting.count() };
+}
+
+const json = (value: unknown) => JSON.parse(JSON.stringify(value));
+
+describe('routes answer from one statement each', () => {
+  it('GET /api/experiments sorts and pages like listExperiments, with the total', async () => {
+    for (const limit of [5, 25, 100]) {
+      const r = await get(
+        `/api/experiments?team=${teamId}&sort=humanMessages&order=desc&limit=${limit}&offset=2`,
+      );
+      expect(r.status).toBe(200);
+      expect(r.statements).toBe(1);
+      const expected = await listExperiments(t.db, {
+        teamId,
+        sortBy: 'humanMessages',
+        order: 'desc',
+        limit,
+        offset: 2,
+      });
+      expect(r.body).toEqual(json({ rows: expected.rows, total: expected.total }));
+    }
+    const all = await get('/api/experiments?sort=name&order=asc');
+    expect(all.body.total).toBe(30);
+    expect(all.body.rows).toHaveLength(25);
+  });
+
+  it('GET /api/experiments/:id/sessions lists sessions with versions and participant', async () => {
+    for (const limit of [5, 25, 100]) {
+      const r = await get(`/api/experiments/${busiest}/sessions?sort=humanMessages&limit=${limit}`);
+      expect(r.status).toBe(200);
+      expect(r.statements).toBe(1);
+      const expected = await listSessions(t.db, { experimentId: busiest, sortBy: 'humanMessages', limit });
+      expect(r.body).toEqual(json({ rows: expected.rows, total: expected.total }));
+      expect(Object.keys(r.body.rows[0])).toEqual(
+        expect.arrayContaining([
+          'sessionId',
+          'humanMessages',
+          'lastActivityAt',
+          'experimentVersions',
+          'participantIdentifier',
+        ]),
+      );
+    }
+  });
+
+  it('GET /api/experiments/:id/series returns the buckets in time order with their sizes', async () => {
+    const from = '2026-08-01T00:00:00Z';
+    const to = '2026-11-02T00:00:00Z';
+    const r = await get(`/api/experiments/${busiest}/series?from=${from}&to=${to}`);
+    expect(r.status).toBe(200);
+    expect(r.statements).toBe(1);
+    const expected = (
+      await getExperimentSeries(t.db, [busiest], { from: new Date(from), to: new Date(to) })
+    ).get(busiest);
+    expect(r.body.points).toEqual(json(expected));
+    expect(r.body.points.length).toBeGreaterThan(10);
+    expect(r.body).toMatchObject({
+      experimentId: busiest,
+      from: '2026-08-01T00:00:00.000Z',
+      to: '2026-11-02T00:00:00.000Z',
+    });
+  });
+
+  it('GET /api/series returns a page of sparklines in one statement', async () => {
+    const ids = (await listExperiments(t.db, { limit: 25 })).rows.map((r) => r.experimentId);
+    const r = await get(
+      `/api/series?experiments=${ids.join(',')}&from=2026-10-01T00:00:00Z&to=2026-11-01T00:00:00Z`,
+    );
+    expect(r.status).toBe(200);
+    expect(r.statements).toBe(1);
+    expect(
+      Object.keys(r.body.series)
+        .map(Number)
+        .sort((a, b) => a - b),
+    ).toEqual([...ids].sort((a, b) => a - b));
+  });
+
+  it('GET /api/status reports buckets, lag and the queue (absent here)', async () => {
+    const r = await get('/api/status');
+    expect(r.status).toBe(200);
+    expect(r.statements).toBe(1);
+    expect(r.body.pending).toEqual(expect.objectContaining({ count: 0, lagSeconds: 0 }));
+    expect(r.body.buckets.map((b: { size: string }) => b.size)).toEqual(['hour', 'day', 'month']);
+    expect(r.body.queueError).toMatch(/no queue attached/);
+  });
+
+  it('GET /healthz needs no statement', async () => {
+    expect(await get('/healthz')).toEqual({ status: 200, body: { ok: true }, statements: 0 });
+  });
+
+  it('GET /metrics exposes lag, pending changes, bucket counts and HTTP latency', async () => {
+    const r = await get('/metrics');
+    expect(r.status).toBe(200);
+    expect(r.body).toMatch(/^statcache_lag_seconds 0$/m);
+    expect(r.body).toMatch(/^statcache_pending_changes 0$/m);
+    expect(r.body).toMatch(/^statcache_buckets\{table="experiment",size="hour"\} \d+$/m);
+    expect(r.body).toMatch(
+      /statcache_http_request_duration_seconds_count\{method="GET",route="\/api\/experiments",status="200"\} \d+/,
+    );
+    expect(r.body).toMatch(/statcache_job_failures_total/);
+  });
+});
+
+describe('bad parameters: 400 naming the parameter; unknown ids: 404', () => {
+  it.each([
+    [
+      '/api/experiments?sort=name;drop table teams',
+      'sort',
+      "sort must be one of name, sessions, participants, humanMessages, lastActivity (got 'name;drop table teams')",
+    ],
+    ['/api/experiments?order=up', 'order', "order must be asc or desc (got 'up')"],
+    ['/api/experiments?limit=-5', 'limit', "limit must be a whole number from 1 to 1000 (got '-5')"],
+    ['/api/experiments?limit=1001', 'limit', "limit must be a whole number from 1 to 1000 (got '1001')"],
+    [
+      '/api/experiments?offset=x',
+      'offset',
+      "offset must be a whole number from 0 to 9007199254740991 (got 'x')",
+    ],
+    ['/api/experiments?team=abc', 'team', "team must be a positive whole number (got 'abc')"],
+    ['/api/experiments/abc/sessions', 'id', "id must be a positive whole number (got 'abc')"],
+    [
+      '/api/experiments/1/sessions?sort=name',
+      'sort',
+      "sort must be one of id, createdAt, humanMessages, lastActivity (got 'name')",
+    ],
+    [
+      '/api/experiments/1/series?from=2026-02-30',
+      'from',
+      "from must be an ISO-8601 date like 2026-11-01T00:00:00Z (got '2026-02-30')",
+    ],
+    [
+      '/api/experiments/1/series?from=2026-11-02&to=2026-11-01',
+      'from',
+      'from must be before to (got from 2026-11-02T00:00:00.000Z, to 2026-11-01T00:00:00.000Z)',
+    ],
+    ['/api/series?experiments=1,x', 'experiments', "experiments must be a positive whole number (got 'x')"],
+    ['/api/series', 'experiments', 'experiments is required: comma-separated ids like 1,2,3'],
+  ])('%s', async (path, parameter, message) => {
+    const r = await get(path);
+    expect(r.status).toBe(400);
+    expect(r.body).toEqual({ error: { message, parameter } });
+    expect(r.statements).toBe(0);
+  });
+
+  it.each([
+    ['/api/experiments?team=999999', 'team', 'team 999999 not found'],
+    ['/api/experiments/999999/sessions', 'id', 'experiment 999999 not found'],
+    ['/api/experiments/999999/series', 'id', 'experiment 999999 not found'],
+  ])('%s', async (path, parameter, message) => {
+    const r = await get(path);
+    expect(r.status).toBe(404);
+    expect(r.body).toEqual({ error: { message, parameter } });
+    expect(r.statements).toBe(1);
+  });
+
+  it('an unknown API route is a JSON 404', async () => {
+    const r = await get('/api/nope');
+    expect(r).toMatchObject({
+      status: 404,
+      body: { error: { message: 'no such API route', parameter: null } },
+    });
+  });
+});
