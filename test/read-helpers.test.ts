@@ -154,7 +154,7 @@ describe('listExperiments', () => {
 
   it('returns the total count with an empty page past the end', async () => {
     const page = await listExperiments(t.db, { teamId, offset: 5000 });
-    expect(page).toEqual({ rows: [], total: EXPERIMENTS });
+    expect(page).toEqual({ rows: [], total: EXPERIMENTS, teamFound: true });
   });
 
   it('rejects unknown sort keys, orders and limits with the option named', async () => {

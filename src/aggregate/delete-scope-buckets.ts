@@ -15,15 +15,17 @@ export async function deleteScopeBuckets(tx: Executor, experimentIds: readonly n
     tx,
     sql`delete from experiment_statistics_buckets where experiment_id = any(${ids})`,
   );
+  // = any(array(...)) lets both indexes serve the OR (a BitmapOr); an IN (subquery) scanned the
+  // whole table once per batch.
   const sessionRows = await execCount(
     tx,
     sql`delete from session_statistics_buckets
         where experiment_id = any(${ids})
-           or session_id in (select id from experiment_sessions where experiment_id = any(${ids}))`,
+           or session_id = any(array(select id from experiment_sessions where experiment_id = any(${ids})))`,
   );
+  // Participants of experiments deleted since are removed with them (their ids are in the scope of
+  // the refresh that sees the delete) or by deleteOrphanBuckets at the end of a full rebuild.
   await tx.execute(sql`delete from statcache_experiment_participants where experiment_id = any(${ids})`);
-  await tx.execute(sql`delete from statcache_experiment_participants p
-      where not exists (select 1 from experiments e where e.id = p.experiment_id)`);
   return experimentRows + sessionRows;
 }
 

@@ -1,0 +1,180 @@
+/**
+ * `npm run bench:serve -- --database-url URL [--requests N] [--live-requests M]`: issue 6's
+ * concurrent-load comparison. Starts `statcache serve` (a child process) on a seeded, refreshed
+ * database (e.g. the 10M one kept by `npm run bench -- --messages 10000000 --keep`), loads
+ * `GET /api/experiments?limit=25` at concurrency 10 and 20 for a fixed number of requests, then does
+ * the same against `statcache serve --live`. Latency per request is measured with Node's own HTTP
+ * client (undici, via fetch); writes its section of docs/benchmarks.md.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import pg from 'pg';
+import { formatMs, note, percentile } from './measure.js';
+import { machineDescription } from './report.js';
+
+const MD_PATH = 'docs/benchmarks.md';
+const HEADING = '## Dashboard: concurrent load, cached vs live';
+const PATH = '/api/experiments?limit=25';
+const WARMUP = 20;
+
+interface Run {
+  mode: 'cached' | 'live';
+  concurrency: number;
+  requests: number;
+  errors: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  perSecond: number;
+}
+
+function parseArgs(argv: string[]) {
+  const options = { databaseUrl: '', requests: 2000, liveRequests: 40 };
+  for (let i = 0; i < argv.length; i += 2) {
+    const [flag, value] = [argv[i], argv[i + 1]];
+    if (flag === '--database-url' && value) options.databaseUrl = value;
+    else if (
+      (flag === '--requests' || flag === '--live-requests') &&
+      Number.isSafeInteger(Number(value)) &&
+      Number(value) > 0
+    )
+      options[flag === '--requests' ? 'requests' : 'liveRequests'] = Number(value);
+    else
+      throw new Error(
+        `bad option '${flag} ${value ?? ''}'; use --database-url URL, --requests N, --live-requests M`,
+      );
+  }
+  if (!options.databaseUrl) throw new Error('--database-url is required (a seeded, refreshed database)');
+  return options;
+}
+
+async function startServer(
+  databaseUrl: string,
+  live: boolean,
+): Promise<{ base: string; child: ChildProcess }> {
+  const child = spawn(
+    process.execPath,
+    [resolve('bin/statcache.js'), 'serve', '--port', '0', ...(live ? ['--live'] : [])],
+    {
+      env: { ...process.env, DATABASE_URL: databaseUrl },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  const base = await new Promise<string>((done, fail) => {
+    let err = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      err += chunk.toString();
+      const match = /serving on (http:\/\/[^/]+)\//.exec(err);
+      if (match?.[1]) done(match[1]);
+    });
+    child.once('exit', (code) => fail(new Error(`serve exited ${code}: ${err}`)));
+  });
+  return { base, child };
+}
+
+async function load(base: string, mode: Run['mode'], concurrency: number, requests: number): Promise<Run> {
+  for (let i = 0; i < WARMUP; i++) await (await fetch(`${base}${PATH}`)).arrayBuffer();
+  const latencies: number[] = [];
+  let errors = 0;
+  let issued = 0;
+  const started = performance.now();
+  const worker = async () => {
+    while (issued < requests) {
+      issued++;
+      const t0 = performance.now();
+      try {
+        const res = await fetch(`${base}${PATH}`);
+        await res.arrayBuffer();
+        if (!res.ok) errors++;
+      } catch {
+        errors++;
+      }
+      latencies.push(performance.now() - t0);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const seconds = (performance.now() - started) / 1000;
+  const run: Run = {
+    mode,
+    concurrency,
+    requests: latencies.length,
+    errors,
+    p50: percentile(latencies, 50),
+    p95: percentile(latencies, 95),
+    p99: percentile(latencies, 99),
+    max: percentile(latencies, 100),
+    perSecond: latencies.length / seconds,
+  };
+  note(
+    `${mode} c=${concurrency}: p50 ${formatMs(run.p50)} p95 ${formatMs(run.p95)} p99 ${formatMs(run.p99)}, ${run.errors} errors`,
+  );
+  return run;
+}
+
+async function main() {
+  const options = parseArgs(process.argv.slice(2));
+  const client = new pg.Client({ connectionString: options.databaseUrl });
+  await client.connect();
+  const info = await client.query<{ v: string; messages: string }>(
+    "select split_part(version(), ' on ', 1) as v, (select count(*) from chat_messages)::text as messages",
+  );
+  await client.end();
+  const { v: version, messages } = info.rows[0] as { v: string; messages: string };
+  const runs: Run[] = [];
+  for (const live of [false, true]) {
+    const server = await startServer(options.databaseUrl, live);
+    try {
+      for (const concurrency of [10, 20])
+        runs.push(
+          await load(
+            server.base,
+            live ? 'live' : 'cached',
+            concurrency,
+            live ? options.liveRequests : options.requests,
+          ),
+        );
+    } finally {
+      server.child.kill('SIGTERM');
+    }
+  }
+  const find = (mode: Run['mode'], c: number) =>
+    runs.find((r) => r.mode === mode && r.concurrency === c) as Run;
+  const pass = (ok: boolean) => (ok ? 'PASS' : 'MISS');
+  const row = (r: Run) =>
+    `| ${r.mode} | ${r.concurrency} | ${r.requests.toLocaleString('en')} | ${formatMs(r.p50)} | ${formatMs(r.p95)} | ${formatMs(r.p99)} | ${formatMs(r.max)} | ${r.perSecond.toFixed(1)} | ${r.errors} |`;
+  const args = process.argv
+    .slice(2)
+    .map((a) => (a.startsWith('postgres') ? '<url>' : a))
+    .join(' ');
+  const lines = [
+    HEADING,
+    '',
+    `- Date: ${new Date().toISOString().slice(0, 10)}; command: \`npm run bench:serve -- ${args}\``,
+    `- Machine: ${machineDescription(version)}; database: ${Number(messages).toLocaleString('en')} messages (the 10M bench database, compressed by the policy), server and load on the same machine`,
+    `- \`GET ${PATH}\`, each request timed from send to last byte, after ${WARMUP} warm-up requests; "live" is \`statcache serve --live\`, the same page counted from the chat tables.`,
+    '',
+    '| source | concurrency | requests | p50 | p95 | p99 | max | req/s | errors |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...runs.map(row),
+    '',
+    '| target | value | result |',
+    '|---|---|---|',
+    `| cached p99 at concurrency 20 < 50 ms | ${formatMs(find('cached', 20).p99)} | ${pass(find('cached', 20).p99 < 50)} |`,
+    ...[10, 20].map(
+      (c) =>
+        `| live p95 / cached p95 ≥ 100 at concurrency ${c} | ${(find('live', c).p95 / find('cached', c).p95).toFixed(0)}× | ${pass(find('live', c).p95 / find('cached', c).p95 >= 100)} |`,
+    ),
+    `| no errors | ${runs.reduce((a, r) => a + r.errors, 0)} | ${pass(runs.every((r) => r.errors === 0))} |`,
+  ];
+  const text = readFileSync(MD_PATH, 'utf8');
+  const parts = text.split(/^(?=## )/m).filter((p) => !p.startsWith(HEADING));
+  writeFileSync(MD_PATH, `${[...parts.map((p) => p.trimEnd()), lines.join('\n')].join('\n\n').trimEnd()}\n`);
+  note('wrote docs/benchmarks.md');
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});
