@@ -11,11 +11,11 @@ import { CLAIMED } from './claim-changes.js';
  * nothing to count (or whose experiment is gone) are deleted. Returns buckets written plus deleted.
  *
  * Cost: sessions come from experiment_sessions(experiment_id, created_at); participants from
- * statcache_experiment_participants(experiment_id, first_session_at); human messages from
- * chat_messages(chat_id, created_at) of the sessions whose session buckets overlap the range (the
- * session buckets serve as an index of who talked when; they were recomputed earlier in the same
- * transaction for every session this batch touches, and any other session with a pending change
- * will bring this bucket back for recounting).
+ * statcache_experiment_participants(experiment_id, first_session_at); human messages are the sum of
+ * the counted sessions' buckets inside the range (recomputed from source earlier in the same
+ * transaction for every session this batch touches; any other session with a pending change will
+ * bring this bucket back for recounting), plus, for a session whose bucket is coarser than the
+ * range, its messages in the range from chat_messages(chat_id, message_type, created_at).
  * Parameters: $1 whole experiments (bigint[]), $2 excluded platforms (text[]).
  */
 export async function recomputeExperimentBuckets(
@@ -62,20 +62,31 @@ export async function recomputeExperimentBuckets(
       from targets t
       join experiments e on e.id = t.experiment_id
       cross join lateral (
-        select count(*) as messages, max(m.created_at) as last_at
+        select coalesce(sum(part.messages), 0)::bigint as messages, max(part.last_at) as last_at
         from (
-          select distinct sb.session_id from session_statistics_buckets sb
+          -- Session buckets inside the range hold exact counts (those of every session this batch
+          -- touches were recomputed earlier in the transaction): sum them, one index row each,
+          -- instead of re-reading the messages. This keeps a late message into a compressed day
+          -- or month from re-reading the whole period's traffic.
+          select sb.human_message_count as messages, sb.last_activity_at as last_at
+          from session_statistics_buckets sb
+          join experiment_sessions s on s.id = sb.session_id and s.experiment_id = t.experiment_id
+                                    and s.platform <> all(${excluded})
           where sb.experiment_id = t.experiment_id
-            and ((sb.bucket_start >= t.bucket_start and sb.bucket_start < t.bucket_end)
-                 or (sb.bucket_size = 'day' and sb.bucket_start = date_trunc('day', t.bucket_start, 'UTC'))
+            and sb.bucket_start >= t.bucket_start and sb.bucket_start < t.bucket_end and sb.bucket_end <= t.bucket_end
+          union all
+          -- A session whose bucket is coarser than the range (its day or month around an hourly or
+          -- daily experiment bucket): count its messages in the range from source.
+          select count(m.*), max(m.created_at)
+          from session_statistics_buckets sb
+          join experiment_sessions s on s.id = sb.session_id and s.experiment_id = t.experiment_id
+                                    and s.platform <> all(${excluded})
+          join chat_messages m on m.chat_id = s.chat_id and m.message_type = 'human'
+                               and m.created_at >= t.bucket_start and m.created_at < t.bucket_end
+          where sb.experiment_id = t.experiment_id and sb.bucket_size <> t.bucket_size
+            and ((sb.bucket_size = 'day' and sb.bucket_start = date_trunc('day', t.bucket_start, 'UTC'))
                  or (sb.bucket_size = 'month' and sb.bucket_start = date_trunc('month', t.bucket_start, 'UTC')))
-        ) active
-        cross join lateral (
-          select s.chat_id from experiment_sessions s
-          where s.id = active.session_id and s.experiment_id = t.experiment_id and s.platform <> all(${excluded})
-        ) s
-        join chat_messages m on m.chat_id = s.chat_id and m.message_type = 'human'
-                             and m.created_at >= t.bucket_start and m.created_at < t.bucket_end
+        ) part
       ) n
     ),
     nonzero as (
