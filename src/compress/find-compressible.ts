@@ -2,6 +2,7 @@
 import { sql } from 'drizzle-orm';
 import { type Executor, queryRows, toNumber } from '../db/types.js';
 import type { BucketShape } from './policy.js';
+import { boundarySql } from './shape-sql.js';
 
 /**
  * Experiment ids (ascending) with an hourly bucket before `shape.dayBefore` or a daily one before
@@ -9,18 +10,18 @@ import type { BucketShape } from './policy.js';
  * under). One statement; it reads the bucket tables once, which compression keeps small.
  */
 export async function findCompressibleExperiments(db: Executor, shape: BucketShape): Promise<number[]> {
-  const day = shape.dayBefore?.toISOString() ?? '-infinity';
-  const month = shape.monthBefore?.toISOString() ?? '-infinity';
+  const day = boundarySql(shape.dayBefore);
+  const month = boundarySql(shape.monthBefore);
   const rows = await queryRows<{ experiment_id: unknown }>(
     db,
     sql`
     select experiment_id from experiment_statistics_buckets
-    where (bucket_size = 'hour' and bucket_start < ${day}::timestamptz)
-       or (bucket_size = 'day' and bucket_start < ${month}::timestamptz)
+    where (bucket_size = 'hour' and bucket_start < ${day})
+       or (bucket_size = 'day' and bucket_start < ${month})
     union
     select experiment_id from session_statistics_buckets
-    where (bucket_size = 'hour' and bucket_start < ${day}::timestamptz)
-       or (bucket_size = 'day' and bucket_start < ${month}::timestamptz)
+    where (bucket_size = 'hour' and bucket_start < ${day})
+       or (bucket_size = 'day' and bucket_start < ${month})
     order by 1`,
   );
   return rows.map((r) => toNumber(r.experiment_id));

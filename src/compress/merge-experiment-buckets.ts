@@ -2,7 +2,8 @@
 import { sql } from 'drizzle-orm';
 import { bigintArray } from '../db/params.js';
 import { type Executor, queryRows, toNumber } from '../db/types.js';
-import { type Merge, periodEndSql } from './merge.js';
+import type { Merge } from './merge.js';
+import { bucketEndSql } from './shape-sql.js';
 
 /**
  * Deletes the `merge.fine` buckets of `experimentIds` that start before `merge.before` (a `coarse`
@@ -33,7 +34,7 @@ export async function mergeExperimentBuckets(
         team_id, experiment_id, bucket_size, bucket_start, bucket_end,
         session_count, new_participant_count, human_message_count, last_activity_at, updated_at
       )
-      select max(f.team_id), f.experiment_id, ${coarse}, f.period, ${periodEndSql(merge.coarse, sql`f.period`)},
+      select max(f.team_id), f.experiment_id, ${coarse}, f.period, ${bucketEndSql(coarse, sql`f.period`)},
              sum(f.session_count), sum(f.new_participant_count), sum(f.human_message_count), max(f.last_activity_at), now()
       from fine f
       group by f.experiment_id, f.period

@@ -2,7 +2,8 @@
 import { sql } from 'drizzle-orm';
 import { bigintArray } from '../db/params.js';
 import { type Executor, queryRows, toNumber } from '../db/types.js';
-import { type Merge, periodEndSql } from './merge.js';
+import type { Merge } from './merge.js';
+import { bucketEndSql } from './shape-sql.js';
 
 /**
  * As mergeExperimentBuckets, for the session buckets filed under `experimentIds`. A session's
@@ -32,7 +33,7 @@ export async function mergeSessionBuckets(
         team_id, experiment_id, session_id, bucket_size, bucket_start, bucket_end,
         human_message_count, last_activity_at, updated_at
       )
-      select max(f.team_id), max(f.experiment_id), f.session_id, ${coarse}, f.period, ${periodEndSql(merge.coarse, sql`f.period`)},
+      select max(f.team_id), max(f.experiment_id), f.session_id, ${coarse}, f.period, ${bucketEndSql(coarse, sql`f.period`)},
              sum(f.human_message_count), max(f.last_activity_at), now()
       from fine f
       group by f.session_id, f.period

@@ -3,21 +3,21 @@ import { type SQL, sql } from 'drizzle-orm';
 import type { BucketShape } from './policy.js';
 
 /** A shape boundary as a timestamptz parameter; a missing boundary is -infinity (nothing before it). */
-function boundary(at: Date | null): SQL {
+export function boundarySql(at: Date | null): SQL {
   return sql`${at === null ? '-infinity' : at.toISOString()}::timestamptz`;
 }
 
 /** Start of the bucket holding `ts`: its UTC month, day or hour, by the shape. */
 export function bucketStartSql(ts: SQL, shape: BucketShape): SQL {
-  return sql`(case when ${ts} < ${boundary(shape.monthBefore)} then date_trunc('month', ${ts}, 'UTC')
-                   when ${ts} < ${boundary(shape.dayBefore)} then date_trunc('day', ${ts}, 'UTC')
+  return sql`(case when ${ts} < ${boundarySql(shape.monthBefore)} then date_trunc('month', ${ts}, 'UTC')
+                   when ${ts} < ${boundarySql(shape.dayBefore)} then date_trunc('day', ${ts}, 'UTC')
                    else date_trunc('hour', ${ts}, 'UTC') end)`;
 }
 
 /** Size of the bucket starting at `start` (a value of bucketStartSql under the same shape). */
 export function bucketSizeSql(start: SQL, shape: BucketShape): SQL {
-  return sql`(case when ${start} < ${boundary(shape.monthBefore)} then 'month'
-                   when ${start} < ${boundary(shape.dayBefore)} then 'day'
+  return sql`(case when ${start} < ${boundarySql(shape.monthBefore)} then 'month'
+                   when ${start} < ${boundarySql(shape.dayBefore)} then 'day'
                    else 'hour' end)`;
 }
 
