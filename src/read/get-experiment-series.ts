@@ -1,22 +1,11 @@
 /** Trend-chart series for a batch of experiments: their buckets of every size in a range, in one statement. */
 import { sql } from 'drizzle-orm';
 import { bigintArray } from '../db/params.js';
-import { queryRows, type StatDb, toDate, toNumber } from '../db/types.js';
-import type { BucketSize } from '../schema/cache-tables.js';
+import { queryRows, type StatDb } from '../db/types.js';
+import { type BucketRow, experimentPoint, groupInRequestOrder } from './series-points.js';
 import type { ExperimentSeriesPoint, SeriesRange } from './series-types.js';
 import { assertIds } from './validate-ids.js';
 import { assertRange } from './validate-range.js';
-
-interface Row {
-  id: unknown;
-  bucket_size: BucketSize;
-  bucket_start: unknown;
-  bucket_end: unknown;
-  sessions: unknown;
-  participants: unknown;
-  human_messages: unknown;
-  last_activity_at: unknown;
-}
 
 /**
  * Returns a Map from each requested experiment id (in request order) to its buckets that overlap
@@ -34,12 +23,11 @@ export async function getExperimentSeries(
 ): Promise<Map<number, ExperimentSeriesPoint[]>> {
   assertIds(ids, 'experiment');
   assertRange(range);
-  const series = new Map<number, ExperimentSeriesPoint[]>();
-  if (ids.length === 0) return series;
+  if (ids.length === 0) return new Map();
   const from = range.from.toISOString();
   const to = range.to.toISOString();
   // Parameters: $1 experiment ids (bigint[]), $2 and $4 from, $3 to (timestamptz as ISO text).
-  const rows = await queryRows<Row>(
+  const rows = await queryRows<BucketRow>(
     db,
     sql`
     select b.experiment_id as id,
@@ -58,22 +46,5 @@ export async function getExperimentSeries(
       and b.bucket_end > ${from}::timestamptz
     order by b.experiment_id, b.bucket_start, b.bucket_end`,
   );
-  const byId = new Map<number, ExperimentSeriesPoint[]>();
-  for (const row of rows) {
-    const id = toNumber(row.id);
-    const points = byId.get(id) ?? [];
-    byId.set(id, points);
-    points.push({
-      bucketSize: row.bucket_size,
-      bucketStart: toDate(row.bucket_start) as Date,
-      bucketEnd: toDate(row.bucket_end) as Date,
-      sessions: toNumber(row.sessions),
-      participants: toNumber(row.participants),
-      humanMessages: toNumber(row.human_messages),
-      lastActivityAt: toDate(row.last_activity_at),
-    });
-  }
-  // In request order, so callers can print or serialize the map as asked.
-  for (const id of ids) series.set(id, byId.get(id) ?? []);
-  return series;
+  return groupInRequestOrder(ids, rows, experimentPoint);
 }

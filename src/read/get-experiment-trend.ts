@@ -1,8 +1,9 @@
 /** One experiment's name and trend buckets in a range, for its chart, in one statement. */
 import { sql } from 'drizzle-orm';
-import { queryRows, type StatDb, toDate, toNumber } from '../db/types.js';
+import { queryRows, type StatDb, toNumber } from '../db/types.js';
 import { InvalidInputError } from '../errors.js';
 import type { BucketSize } from '../schema/cache-tables.js';
+import { type BucketRow, experimentPoint } from './series-points.js';
 import type { ExperimentSeriesPoint, SeriesRange } from './series-types.js';
 import { assertRange } from './validate-range.js';
 
@@ -13,17 +14,10 @@ export interface ExperimentTrend {
   points: ExperimentSeriesPoint[];
 }
 
-interface Row {
-  id: unknown;
+interface Row extends Omit<BucketRow, 'bucket_size'> {
   team_id: unknown;
   name: string | null;
   bucket_size: BucketSize | null;
-  bucket_start: unknown;
-  bucket_end: unknown;
-  sessions: unknown;
-  participants: unknown;
-  human_messages: unknown;
-  last_activity_at: unknown;
 }
 
 /**
@@ -61,16 +55,6 @@ export async function getExperimentTrend(
     experimentId: toNumber(first.id),
     teamId: toNumber(first.team_id),
     name: first.name ?? '',
-    points: rows
-      .filter((r) => r.bucket_size !== null)
-      .map((r) => ({
-        bucketSize: r.bucket_size as BucketSize,
-        bucketStart: toDate(r.bucket_start) as Date,
-        bucketEnd: toDate(r.bucket_end) as Date,
-        sessions: toNumber(r.sessions),
-        participants: toNumber(r.participants),
-        humanMessages: toNumber(r.human_messages),
-        lastActivityAt: toDate(r.last_activity_at),
-      })),
+    points: rows.filter((r): r is Row & BucketRow => r.bucket_size !== null).map(experimentPoint),
   };
 }
