@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
+import pg from 'pg';
 import type { BucketRows, CompressFigures } from './compress-suite.js';
 import { BATCH_EXPERIMENTS, type CoreFigures } from './core-suite.js';
 import type { IncrementalFigures } from './incremental-suite.js';
@@ -33,6 +34,28 @@ const COMPRESSED_READ_TARGET = 500;
 const ONE_DAY_TARGET_MS = 1_000;
 const DATA_OPEN = '<!-- bench-result ';
 const DATA_CLOSE = ' -->';
+
+/**
+ * Replaces (or appends) the `## `-section starting with `heading` in docs/benchmarks.md, keeping
+ * every other section: for the benchmarks that are not per message count (worker, dashboard).
+ */
+export function replaceSection(heading: string, lines: string[]): void {
+  const parts = readSections().filter((section) => !section.startsWith(heading));
+  const intro = existsSync(MD_PATH) ? (readFileSync(MD_PATH, 'utf8').split(/^(?=## )/m)[0] ?? '') : '';
+  writeFileSync(MD_PATH, `${[intro.trimEnd(), ...parts, lines.join('\n')].join('\n\n').trimEnd()}\n`);
+}
+
+/** "PostgreSQL 15.20 (…)" of the server at `databaseUrl`, for the machine line. */
+export async function postgresVersion(databaseUrl: string): Promise<string> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const result = await client.query<{ v: string }>("select split_part(version(), ' on ', 1) as v");
+    return result.rows[0]?.v ?? 'PostgreSQL';
+  } finally {
+    await client.end();
+  }
+}
 
 export function machineDescription(postgresVersion: string): string {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';

@@ -7,13 +7,11 @@
  * client (undici, via fetch); writes its section of docs/benchmarks.md.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import pg from 'pg';
 import { formatMs, note, percentile } from './measure.js';
-import { machineDescription } from './report.js';
+import { machineDescription, postgresVersion, replaceSection } from './report.js';
 
-const MD_PATH = 'docs/benchmarks.md';
 const HEADING = '## Dashboard: concurrent load, cached vs live';
 const PATH = '/api/experiments?limit=25';
 const WARMUP = 20;
@@ -117,11 +115,12 @@ async function main() {
   const options = parseArgs(process.argv.slice(2));
   const client = new pg.Client({ connectionString: options.databaseUrl });
   await client.connect();
-  const info = await client.query<{ v: string; messages: string }>(
-    "select split_part(version(), ' on ', 1) as v, (select count(*) from chat_messages)::text as messages",
+  const info = await client.query<{ messages: string }>(
+    'select count(*)::text as messages from chat_messages',
   );
   await client.end();
-  const { v: version, messages } = info.rows[0] as { v: string; messages: string };
+  const messages = info.rows[0]?.messages ?? '0';
+  const version = await postgresVersion(options.databaseUrl);
   const runs: Run[] = [];
   for (const live of [false, true]) {
     const server = await startServer(options.databaseUrl, live);
@@ -168,9 +167,7 @@ async function main() {
     ),
     `| no errors | ${runs.reduce((a, r) => a + r.errors, 0)} | ${pass(runs.every((r) => r.errors === 0))} |`,
   ];
-  const text = readFileSync(MD_PATH, 'utf8');
-  const parts = text.split(/^(?=## )/m).filter((p) => !p.startsWith(HEADING));
-  writeFileSync(MD_PATH, `${[...parts.map((p) => p.trimEnd()), lines.join('\n')].join('\n\n').trimEnd()}\n`);
+  replaceSection(HEADING, lines);
   note('wrote docs/benchmarks.md');
 }
 

@@ -7,7 +7,7 @@
  * M-message database. Writes its section of docs/benchmarks.md.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
@@ -16,7 +16,7 @@ import { queryRows, toNumber } from '../src/db/types.js';
 import { getExperimentTotals } from '../src/read/get-experiment-totals.js';
 import { createBenchDatabase } from './bench-database.js';
 import { formatMs, note, percentile } from './measure.js';
-import { machineDescription } from './report.js';
+import { machineDescription, postgresVersion, replaceSection } from './report.js';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL?.trim() || 'postgres://postgres@127.0.0.1:5432/postgres';
 const REFRESH_EVERY_MS = 5_000;
@@ -24,7 +24,6 @@ const WRITE_TICK_MS = 100;
 const POLL_MS = 200;
 const RSS_SAMPLE_MS = 250;
 const EXPERIMENTS_WRITTEN = 20;
-const MD_PATH = 'docs/benchmarks.md';
 const HEADING = '## Worker: freshness under load and memory';
 
 function parseArgs(argv: string[]) {
@@ -203,12 +202,6 @@ async function rebuildMemory(messages: number) {
   }
 }
 
-function saveSection(lines: string[]): void {
-  const text = readFileSync(MD_PATH, 'utf8');
-  const parts = text.split(/^(?=## )/m).filter((p) => !p.startsWith(HEADING));
-  writeFileSync(MD_PATH, `${[...parts.map((p) => p.trimEnd()), lines.join('\n')].join('\n\n').trimEnd()}\n`);
-}
-
 async function main() {
   const options = parseArgs(process.argv.slice(2));
   const fresh = await freshness(options);
@@ -219,22 +212,15 @@ async function main() {
   note(
     `first full build of ${rebuild.messages} messages in ${formatMs(rebuild.buildMs)}, peak RSS ${rebuild.peakRssMb.toFixed(0)} MB`,
   );
-  const [version] = await (async () => {
-    const pg = await import('pg');
-    const client = new pg.default.Client({ connectionString: ADMIN_URL });
-    await client.connect();
-    const r = await client.query<{ v: string }>("select split_part(version(), ' on ', 1) as v");
-    await client.end();
-    return r.rows.map((row) => row.v);
-  })();
+  const version = await postgresVersion(ADMIN_URL);
   const target = REFRESH_EVERY_MS + 5_000;
   const pass = (ok: boolean) => (ok ? 'PASS' : 'MISS');
   const args = process.argv.slice(2).join(' ');
-  saveSection([
+  replaceSection(HEADING, [
     HEADING,
     '',
     `- Date: ${new Date().toISOString().slice(0, 10)}; command: \`npm run bench:worker${args ? ` -- ${args}` : ''}\``,
-    `- Machine: ${machineDescription(version ?? 'PostgreSQL')}`,
+    `- Machine: ${machineDescription(version)}`,
     `- One \`statcache worker\` process, refresh every ${REFRESH_EVERY_MS / 1000} s, on a ${options.messages.toLocaleString('en')}-message seeded database; a writer inserts ${options.rate} human messages/s (${Math.round((options.rate * WRITE_TICK_MS) / 1000)} every ${WRITE_TICK_MS} ms, round-robin over ${EXPERIMENTS_WRITTEN} experiments) for ${fresh.seconds} s; lag = from the insert's commit to the first \`getExperimentTotals\` poll (every ${POLL_MS} ms) that counts it.`,
     '',
     '| measurement | value | target |',
