@@ -57,7 +57,7 @@ async function floor(db: NodePgStatDb, ids: readonly number[]): Promise<void> {
 }
 
 /** The 25 experiments with the most counted human messages, from source. */
-export async function busiest(db: NodePgStatDb): Promise<number[]> {
+async function busiest(db: NodePgStatDb): Promise<number[]> {
   const rows = await queryRows<{ id: unknown }>(
     db,
     sql`select s.experiment_id as id from experiment_sessions s join chat_messages m on m.chat_id = s.chat_id
@@ -68,7 +68,7 @@ export async function busiest(db: NodePgStatDb): Promise<number[]> {
 }
 
 /** The dashboard query without statcache: one statement counting live over the 25 experiments. */
-export function liveTotals(db: NodePgStatDb, ids: number[]) {
+function liveTotals(db: NodePgStatDb, ids: number[]) {
   return queryRows<{
     id: unknown;
     sessions: unknown;
@@ -92,7 +92,7 @@ export function liveTotals(db: NodePgStatDb, ids: number[]) {
 }
 
 /** Fails the benchmark unless the cache answers exactly what the live query counts. */
-export function assertSameTotals(
+function assertSameTotals(
   ids: readonly number[],
   cached: Map<number, ExperimentTotals>,
   live: Awaited<ReturnType<typeof liveTotals>>,

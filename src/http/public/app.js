@@ -132,6 +132,13 @@ function pager(state, total, onPage) {
 
 const DESC_FIRST = new Set(['sessions', 'participants', 'humanMessages', 'lastActivity', 'createdAt']);
 
+/** The state after clicking column `key`: the other direction if it is the sort already, else its natural one. */
+function sortedBy(state, key) {
+  const order =
+    state.sort === key ? (state.order === 'asc' ? 'desc' : 'asc') : DESC_FIRST.has(key) ? 'desc' : 'asc';
+  return { sort: key, order, offset: 0 };
+}
+
 async function experiments(state) {
   const params = new URLSearchParams({
     sort: state.sort,
@@ -177,20 +184,7 @@ async function experiments(state) {
   view.replaceChildren(
     el('h2', {}, 'Experiments'),
     pager(state, page.total, (offset) => go({ ...state, offset })),
-    table(columns, page.rows, state, (key) =>
-      go({
-        sort: key,
-        order:
-          state.sort === key
-            ? state.order === 'asc'
-              ? 'desc'
-              : 'asc'
-            : DESC_FIRST.has(key)
-              ? 'desc'
-              : 'asc',
-        offset: 0,
-      }),
-    ),
+    table(columns, page.rows, state, (key) => go(sortedBy(state, key))),
   );
 }
 
@@ -238,20 +232,7 @@ async function experiment(id, state) {
     chart(trend.points),
     el('h3', {}, 'Sessions'),
     pager(state, sessions.total, (offset) => go({ ...state, offset })),
-    table(columns, sessions.rows, state, (key) =>
-      go({
-        sort: key,
-        order:
-          state.sort === key
-            ? state.order === 'asc'
-              ? 'desc'
-              : 'asc'
-            : DESC_FIRST.has(key)
-              ? 'desc'
-              : 'asc',
-        offset: 0,
-      }),
-    ),
+    table(columns, sessions.rows, state, (key) => go(sortedBy(state, key))),
   );
 }
 
