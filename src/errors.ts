@@ -23,6 +23,13 @@ export class ConfigError extends StatcacheError {
 /** A caller passed arguments a function or command cannot accept (bad id, date, sort key, limit). */
 export class InvalidInputError extends StatcacheError {
   override name = 'InvalidInputError';
+  constructor(
+    message: string,
+    /** The option or parameter at fault, when one is (HTTP answers name it). */
+    readonly parameter?: string,
+  ) {
+    super(message);
+  }
 }
 
 const TABLES = { experiment: 'experiments', session: 'experiment_sessions', team: 'teams' } as const;

@@ -7,12 +7,13 @@ export function assertRange(range: SeriesRange): void {
   for (const name of ['from', 'to'] as const) {
     const value: unknown = range[name];
     if (!(value instanceof Date) || Number.isNaN(value.getTime())) {
-      throw new InvalidInputError(`${name} must be a valid Date (got '${String(value)}')`);
+      throw new InvalidInputError(`${name} must be a valid Date (got '${String(value)}')`, name);
     }
   }
   if (range.from.getTime() >= range.to.getTime()) {
     throw new InvalidInputError(
       `from must be before to (got from ${range.from.toISOString()}, to ${range.to.toISOString()})`,
+      'from',
     );
   }
 }
