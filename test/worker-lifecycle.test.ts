@@ -195,6 +195,14 @@ describe('start-up checks', () => {
     }
   });
 
+  it('a worker whose PostgreSQL is unreachable exits 1 with one line naming DATABASE_URL', async () => {
+    const w = new WorkerProcess(fastWorkerEnv('postgres://postgres@127.0.0.1:1/statcache', prefix));
+    expect(await w.exitCode()).toBe(1);
+    expect(w.stderr).toBe(
+      'statcache: cannot connect to PostgreSQL at 127.0.0.1:1/statcache (connect ECONNREFUSED 127.0.0.1:1); check DATABASE_URL and that the server is running\n',
+    );
+  });
+
   it('a worker whose Redis is unreachable exits 1 naming REDIS_URL', async () => {
     const w = new WorkerProcess(fastWorkerEnv(t.url, prefix, { REDIS_URL: 'redis://127.0.0.1:1' }));
     expect(await w.exitCode()).toBe(1);

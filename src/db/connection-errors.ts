@@ -1,6 +1,6 @@
 /** Turns driver errors that mean "cannot reach the database" into DatabaseUnreachableError. */
 import { DrizzleQueryError } from 'drizzle-orm/errors';
-import { DatabaseUnreachableError } from '../errors.js';
+import { DatabaseUnreachableError, StatcacheError } from '../errors.js';
 
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',
@@ -28,6 +28,8 @@ export function describeTarget(databaseUrl: string): string {
  * DatabaseUnreachableError for connection failures, or the driver error unchanged.
  */
 export function translateConnectionError(error: unknown, databaseUrl: string): unknown {
+  // Already statcache's own (translated once deeper down): its cause must not be wrapped again.
+  if (error instanceof StatcacheError) return error;
   const driverError = error instanceof DrizzleQueryError && error.cause ? error.cause : error;
   const code = findCode(driverError);
   if (code && (NETWORK_CODES.has(code) || CONNECT_SQLSTATES.has(code))) {
