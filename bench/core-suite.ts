@@ -47,7 +47,8 @@ export interface CoreFigures {
 async function floor(db: NodePgStatDb, ids: readonly number[]): Promise<void> {
   await db.transaction(async (tx) => {
     await tx.execute(
-      sql`truncate experiment_statistics_buckets, session_statistics_buckets, statcache_experiment_participants`,
+      sql`truncate experiment_statistics_buckets, session_statistics_buckets, statcache_experiment_participants,
+               statcache_experiment_totals`,
     );
     await insertParticipantFirsts(tx, ids, EXCLUDED);
     await insertExperimentBuckets(tx, ids, EXCLUDED, HOURLY_SHAPE);

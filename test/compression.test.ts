@@ -34,7 +34,7 @@ afterAll(() => t.drop());
 beforeEach(async () => {
   // Each case starts from empty cache tables so bucket listings are its own.
   await t.db.execute(
-    sql`truncate experiment_statistics_buckets, session_statistics_buckets, statcache_changes`,
+    sql`truncate experiment_statistics_buckets, session_statistics_buckets, statcache_experiment_totals, statcache_changes`,
   );
   teamId = await f.team();
 });

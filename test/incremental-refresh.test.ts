@@ -98,6 +98,41 @@ describe('messages', () => {
     ]);
   });
 
+  it('the experiment totals follow: latest activity lost, lowered inside its hour, and nothing left', async () => {
+    const { exp, s, m1, m2 } = await baseline();
+    const [late] = await f.messages(s.chatId, [['human', '2026-05-10T11:30:00Z']]);
+    await expectExactAfterRefresh();
+    expect(await totals(exp)).toEqual({
+      sessions: 1,
+      participants: 1,
+      humanMessages: 3,
+      lastActivityAt: new Date('2026-05-10T11:30:00Z'),
+    });
+    // The latest activity goes down inside the hour that held it.
+    await exec(sql`delete from chat_messages where id = ${late as number}`);
+    await expectExactAfterRefresh();
+    expect((await totals(exp))?.lastActivityAt).toEqual(new Date('2026-05-10T11:05:00Z'));
+    // The hour that held it loses all its messages: the latest is now in an hour not recounted.
+    await exec(sql`delete from chat_messages where id = ${m2}`);
+    await expectExactAfterRefresh();
+    expect(await totals(exp)).toEqual({
+      sessions: 1,
+      participants: 1,
+      humanMessages: 1,
+      lastActivityAt: new Date('2026-05-10T10:05:00Z'),
+    });
+    // Nothing left to count: the experiment has no buckets and no totals row.
+    await exec(sql`delete from chat_messages where id = ${m1}`);
+    await exec(sql`delete from experiment_sessions where id = ${s.id}`);
+    await expectExactAfterRefresh();
+    const [row] = await queryRows<{ n: unknown }>(
+      t.db,
+      sql`select count(*) as n from statcache_experiment_totals where experiment_id = ${exp}`,
+    );
+    expect(toNumber(row?.n)).toBe(0);
+    expect(await totals(exp)).toEqual({ sessions: 0, participants: 0, humanMessages: 0, lastActivityAt: null });
+  });
+
   it('a type change human → ai and ai → human', async () => {
     const { exp, s, m1 } = await baseline();
     await exec(sql`update chat_messages set message_type = 'ai' where id = ${m1}`);

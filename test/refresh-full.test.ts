@@ -68,7 +68,12 @@ describe('scope', () => {
       '2026-02-02T13:00:00.000Z',
     ]);
     await t.db.execute(sql`delete from chat_messages where id = ${m}`);
-    expect(await mismatches([exp])).toHaveLength(2); // the experiment hour and the session hour
+    // The experiment hour, the session hour and the experiment's totals.
+    expect((await mismatches([exp])).map((m) => m.kind)).toEqual([
+      'experiment_bucket',
+      'experiment_totals',
+      'session_bucket',
+    ]);
     await full([exp]);
     expect((await experimentBuckets(t.db, exp)).map((b) => b.bucketStart)).toEqual([
       '2026-02-02T10:00:00.000Z',
@@ -108,6 +113,7 @@ describe('scope', () => {
     expect((await mismatches()).filter((m) => m.kind === 'orphan_buckets')).toEqual([
       { kind: 'orphan_buckets', table: 'experiment_statistics_buckets', id: exp, buckets: 1 },
       { kind: 'orphan_buckets', table: 'session_statistics_buckets', id: s.id, buckets: 1 },
+      { kind: 'orphan_buckets', table: 'statcache_experiment_totals', id: exp, buckets: 1 },
     ]);
     const result = await full();
     expect(result.orphanBucketsDeleted).toBe(2);

@@ -43,12 +43,16 @@ function describe(m: Mismatch): string {
   switch (m.kind) {
     case 'experiment_bucket':
       return `experiment ${m.experimentId} ${m.bucketSize} ${m.bucketStart}: expected ${JSON.stringify(m.expected)}, stored ${JSON.stringify(m.actual)}`;
+    case 'experiment_totals':
+      return `experiment ${m.experimentId} totals: expected ${JSON.stringify(m.expected)}, stored ${JSON.stringify(m.actual)}`;
     case 'session_bucket':
       return `session ${m.sessionId} ${m.bucketSize} ${m.bucketStart}: expected ${JSON.stringify(m.expected)}, stored ${JSON.stringify(m.actual)}`;
     case 'session_versions':
       return `session ${m.sessionId} versions: expected ${JSON.stringify(m.expected)}, stored ${JSON.stringify(m.actual)}`;
     case 'orphan_buckets':
-      return `${m.table}: ${m.buckets} bucket(s) of vanished id ${m.id}`;
+      return m.table === 'statcache_experiment_totals'
+        ? `${m.table}: totals of vanished experiment ${m.id}`
+        : `${m.table}: ${m.buckets} bucket(s) of vanished id ${m.id}`;
     case 'overlapping_buckets':
       return `${m.table} id ${m.id}: ${m.bucketSize} bucket ${m.bucketStart} overlaps its ${m.coveredBy.bucketSize} bucket ${m.coveredBy.bucketStart}`;
   }

@@ -54,7 +54,7 @@ async function queueRebuilds(db: Executor, mismatches: Mismatch[]): Promise<numb
   const experiments = new Set<number>();
   const sessions = new Set<number>();
   for (const m of mismatches) {
-    if (m.kind === 'experiment_bucket') experiments.add(m.experimentId);
+    if (m.kind === 'experiment_bucket' || m.kind === 'experiment_totals') experiments.add(m.experimentId);
     else if (m.kind === 'session_bucket' || m.kind === 'session_versions') sessions.add(m.sessionId);
     else if (m.kind === 'overlapping_buckets')
       (m.table === 'experiment_statistics_buckets' ? experiments : sessions).add(m.id);

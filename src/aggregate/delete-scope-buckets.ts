@@ -6,7 +6,7 @@ import { type Executor, execCount } from '../db/types.js';
 /**
  * Deletes every bucket, of every size, of the experiments in `experimentIds` and of their sessions
  * (also session buckets still filed under an experiment the session has since left), and their
- * participants' first sessions.
+ * participants' first sessions and the experiments' totals.
  * Parameters: $1 experiment ids (bigint[]). Returns buckets deleted.
  */
 export async function deleteScopeBuckets(tx: Executor, experimentIds: readonly number[]): Promise<number> {
@@ -26,12 +26,13 @@ export async function deleteScopeBuckets(tx: Executor, experimentIds: readonly n
   // Participants of experiments deleted since are removed with them (their ids are in the scope of
   // the refresh that sees the delete) or by deleteOrphanBuckets at the end of a full rebuild.
   await tx.execute(sql`delete from statcache_experiment_participants where experiment_id = any(${ids})`);
+  await tx.execute(sql`delete from statcache_experiment_totals where experiment_id = any(${ids})`);
   return experimentRows + sessionRows;
 }
 
 /**
- * Deletes buckets whose experiment or session no longer exists (deleted experiments, teams,
- * sessions). Returns buckets deleted.
+ * Deletes buckets (and totals) whose experiment or session no longer exists (deleted experiments,
+ * teams, sessions). Returns buckets deleted.
  */
 export async function deleteOrphanBuckets(tx: Executor): Promise<number> {
   const experimentRows = await execCount(
@@ -46,5 +47,7 @@ export async function deleteOrphanBuckets(tx: Executor): Promise<number> {
   );
   await tx.execute(sql`delete from statcache_experiment_participants p
       where not exists (select 1 from experiments e where e.id = p.experiment_id)`);
+  await tx.execute(sql`delete from statcache_experiment_totals t
+      where not exists (select 1 from experiments e where e.id = t.experiment_id)`);
   return experimentRows + sessionRows;
 }

@@ -3,7 +3,7 @@ import { type SQL, sql } from 'drizzle-orm';
 import type { BucketShape } from '../compress/policy.js';
 import { bucketEndSql, bucketSizeSql, bucketStartSql } from '../compress/shape-sql.js';
 import { bigintArray, textArray } from '../db/params.js';
-import { type Executor, execCount } from '../db/types.js';
+import { type Executor, queryRows, toNumber } from '../db/types.js';
 
 /**
  * Inserts (or overwrites) the buckets of every experiment in `experimentIds`, computed from the
@@ -16,9 +16,11 @@ import { type Executor, execCount } from '../db/types.js';
  * unioned and summed per (experiment, bucket):
  *   sessions by created_at; participants by their first counted session with the experiment;
  *   human messages of counted sessions by message created_at, with the latest as last activity.
+ * The scope's totals (statcache_experiment_totals) are written from the same rows in the same
+ * statement: the caller deleted the scope's buckets and totals, so what is written here is all of them.
  * Returns the number of buckets written.
  */
-export function insertExperimentBuckets(
+export async function insertExperimentBuckets(
   tx: Executor,
   experimentIds: readonly number[],
   excludedPlatforms: readonly string[],
@@ -26,9 +28,10 @@ export function insertExperimentBuckets(
 ): Promise<number> {
   const start = (ts: SQL) => bucketStartSql(ts, shape);
   const size = bucketSizeSql(sql`r.bucket_start`, shape);
-  return execCount(
+  const [row] = await queryRows<{ written: unknown }>(
     tx,
     sql`
+    with written as (
     insert into experiment_statistics_buckets as b (
       team_id, experiment_id, bucket_size, bucket_start, bucket_end,
       session_count, new_participant_count, human_message_count, last_activity_at, updated_at
@@ -72,6 +75,25 @@ export function insertExperimentBuckets(
       new_participant_count = excluded.new_participant_count,
       human_message_count = excluded.human_message_count,
       last_activity_at = excluded.last_activity_at,
-      updated_at = excluded.updated_at`,
+      updated_at = excluded.updated_at
+    returning experiment_id, session_count, new_participant_count, human_message_count, last_activity_at
+    ),
+    totals as (
+      insert into statcache_experiment_totals as t (
+        experiment_id, session_count, participant_count, human_message_count, last_activity_at, updated_at
+      )
+      select experiment_id, sum(session_count), sum(new_participant_count), sum(human_message_count),
+             max(last_activity_at), now()
+      from written
+      group by experiment_id
+      on conflict (experiment_id) do update set
+        session_count = excluded.session_count,
+        participant_count = excluded.participant_count,
+        human_message_count = excluded.human_message_count,
+        last_activity_at = excluded.last_activity_at,
+        updated_at = excluded.updated_at
+    )
+    select count(*) as written from written`,
   );
+  return toNumber(row?.written);
 }

@@ -1,4 +1,4 @@
-/** Totals for a batch of experiments, summed from their buckets of every size in one statement. */
+/** Totals for a batch of experiments (the sums of their buckets of every size, kept per experiment) in one statement. */
 import { sql } from 'drizzle-orm';
 import { bigintArray } from '../db/params.js';
 import { queryRows, type StatDb, toDate, toNumber } from '../db/types.js';
@@ -29,13 +29,12 @@ export async function getExperimentTotals(
     db,
     sql`
     select i.id,
-           coalesce(sum(b.session_count), 0)::bigint as sessions,
-           coalesce(sum(b.new_participant_count), 0)::bigint as participants,
-           coalesce(sum(b.human_message_count), 0)::bigint as human_messages,
-           max(b.last_activity_at) as last_activity_at
+           coalesce(t.session_count, 0) as sessions,
+           coalesce(t.participant_count, 0) as participants,
+           coalesce(t.human_message_count, 0) as human_messages,
+           t.last_activity_at
     from (select distinct unnest(${bigintArray(ids)}) as id) as i
-    left join experiment_statistics_buckets b on b.experiment_id = i.id
-    group by i.id`,
+    left join statcache_experiment_totals t on t.experiment_id = i.id`,
   );
   const byId = new Map<number, ExperimentTotals>();
   for (const row of rows) {

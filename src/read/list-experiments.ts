@@ -46,7 +46,8 @@ interface Row {
 }
 
 /**
- * Lists experiments with totals, sorted (nulls last, then by id) and paged in SQL, plus the total
+ * Lists experiments with totals (one statcache_experiment_totals row each, kept equal to the sum
+ * of the experiment's buckets), sorted (nulls last, then by id) and paged in SQL, plus the total
  * number of experiments. Experiments without buckets read as zeros. Exactly one statement.
  */
 export async function listExperiments(
@@ -65,17 +66,10 @@ export async function listExperiments(
     sql`
     with totals as (
       select e.id, e.team_id, e.name,
-             coalesce(b.sessions, 0) as sessions, coalesce(b.participants, 0) as participants,
-             coalesce(b.human_messages, 0) as human_messages, b.last_activity_at
+             coalesce(x.session_count, 0) as sessions, coalesce(x.participant_count, 0) as participants,
+             coalesce(x.human_message_count, 0) as human_messages, x.last_activity_at
       from experiments e
-      left join lateral (
-        select sum(x.session_count)::bigint as sessions,
-               sum(x.new_participant_count)::bigint as participants,
-               sum(x.human_message_count)::bigint as human_messages,
-               max(x.last_activity_at) as last_activity_at
-        from experiment_statistics_buckets x
-        where x.experiment_id = e.id
-      ) b on true
+      left join statcache_experiment_totals x on x.experiment_id = e.id
       where ${teamFilter}
     ),
     page as (

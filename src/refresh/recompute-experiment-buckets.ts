@@ -8,7 +8,8 @@ import { CLAIMED } from './claim-changes.js';
  * Recounts, for each claimed (experiment, instant) of an experiment not rebuilt whole (`message_hour`
  * and `experiment_hour` keys, including those earlier steps added), the experiment's bucket covering that instant: an
  * existing day or month bucket if the range was compressed, else the hour. Buckets left with
- * nothing to count (or whose experiment is gone) are deleted. Returns buckets written plus deleted.
+ * nothing to count (or whose experiment is gone) are deleted, and the experiments' totals move by
+ * what their buckets moved by. Returns buckets written plus deleted.
  *
  * Cost: sessions come from experiment_sessions(experiment_id, created_at); participants from
  * statcache_experiment_participants(experiment_id, first_session_at); human messages are the sum of
@@ -115,6 +116,70 @@ export async function recomputeExperimentBuckets(
         and not exists (select 1 from nonzero z
                         where z.experiment_id = t.experiment_id and z.bucket_size = t.bucket_size and z.bucket_start = t.bucket_start)
       returning 1
+    ),
+    -- The experiments' totals move by exactly what their recounted buckets moved by: the values
+    -- before this statement (every CTE reads the same snapshot) are taken out and the recounted ones
+    -- put in. The refresh's experiment locks keep any other writer of these buckets out meanwhile.
+    previous as (
+      select b.experiment_id, b.bucket_size, b.bucket_start, b.session_count, b.new_participant_count,
+             b.human_message_count, b.last_activity_at
+      from targets t
+      join experiment_statistics_buckets b on b.experiment_id = t.experiment_id and b.bucket_size = t.bucket_size
+                                          and b.bucket_start = t.bucket_start
+    ),
+    moved as (
+      select experiment_id, sum(sessions) as sessions, sum(participants) as participants,
+             sum(messages) as messages, max(new_last) as new_last, max(old_last) as old_last
+      from (
+        select experiment_id, sessions, participants, messages, last_at as new_last, null::timestamptz as old_last
+        from nonzero
+        union all
+        select experiment_id, -session_count, -new_participant_count, -human_message_count, null, last_activity_at
+        from previous
+      ) d
+      group by experiment_id
+    ),
+    new_totals as (
+      select m.experiment_id,
+             coalesce(o.session_count, 0) + m.sessions as sessions,
+             coalesce(o.participant_count, 0) + m.participants as participants,
+             coalesce(o.human_message_count, 0) + m.messages as messages,
+             case
+               -- No activity stored before: the recounted buckets hold all there is.
+               when o.last_activity_at is null then m.new_last
+               -- The latest activity lies in a bucket not recounted, or a recounted one reached it.
+               when m.old_last is null or m.old_last < o.last_activity_at or m.new_last >= o.last_activity_at
+                 then greatest(m.new_last, o.last_activity_at)
+               -- The bucket that held the latest activity lost it: look at the buckets not recounted.
+               else greatest(m.new_last, (
+                 select max(b.last_activity_at) from experiment_statistics_buckets b
+                 where b.experiment_id = m.experiment_id
+                   and not exists (select 1 from targets t
+                                   where t.experiment_id = b.experiment_id and t.bucket_size = b.bucket_size
+                                     and t.bucket_start = b.bucket_start)))
+             end as last_at
+      from moved m
+      left join statcache_experiment_totals o on o.experiment_id = m.experiment_id
+    ),
+    totals_written as (
+      insert into statcache_experiment_totals as o (
+        experiment_id, session_count, participant_count, human_message_count, last_activity_at, updated_at
+      )
+      select experiment_id, sessions, participants, messages, last_at, now()
+      from new_totals
+      where sessions > 0 or participants > 0 or messages > 0
+      on conflict (experiment_id) do update set
+        session_count = excluded.session_count,
+        participant_count = excluded.participant_count,
+        human_message_count = excluded.human_message_count,
+        last_activity_at = excluded.last_activity_at,
+        updated_at = excluded.updated_at
+    ),
+    -- Every stored bucket counts something, so totals of zero mean no bucket is left.
+    totals_deleted as (
+      delete from statcache_experiment_totals o
+      using new_totals n
+      where o.experiment_id = n.experiment_id and n.sessions = 0 and n.participants = 0 and n.messages = 0
     )
     select (select count(*) from written) as written, (select count(*) from deleted) as deleted`,
   );

@@ -159,3 +159,18 @@ export const changes = pgTable(
     ),
   ],
 );
+
+/**
+ * Each experiment's totals: the sums of its buckets of every size (and their latest activity), kept
+ * in the same transaction as every write that changes them, so a dashboard page of all experiments
+ * reads one row per experiment instead of summing every bucket. An experiment without buckets has
+ * no row (reads as zeros). `verify` recounts these from source like the buckets.
+ */
+export const experimentTotals = pgTable('statcache_experiment_totals', {
+  experimentId: bigint('experiment_id', { mode: 'number' }).primaryKey(),
+  sessionCount: bigint('session_count', { mode: 'number' }).notNull().default(0),
+  participantCount: bigint('participant_count', { mode: 'number' }).notNull().default(0),
+  humanMessageCount: bigint('human_message_count', { mode: 'number' }).notNull().default(0),
+  lastActivityAt: tsz('last_activity_at'),
+  updatedAt: tsz('updated_at').notNull().defaultNow(),
+});

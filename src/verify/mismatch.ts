@@ -24,6 +24,14 @@ export interface ExperimentBucketMismatch {
   actual: ExperimentBucketValues | null;
 }
 
+/** An experiment's stored totals differ from the recount (`null`: should not / does exist). */
+export interface ExperimentTotalsMismatch {
+  kind: 'experiment_totals';
+  experimentId: number;
+  expected: ExperimentBucketValues | null;
+  actual: ExperimentBucketValues | null;
+}
+
 export interface SessionBucketMismatch {
   kind: 'session_bucket';
   sessionId: number;
@@ -40,10 +48,10 @@ export interface SessionVersionsMismatch {
   actual: string[];
 }
 
-/** Buckets left behind by an experiment or session that no longer exists. */
+/** Buckets (or a totals row) left behind by an experiment or session that no longer exists. */
 export interface OrphanBucketsMismatch {
   kind: 'orphan_buckets';
-  table: 'experiment_statistics_buckets' | 'session_statistics_buckets';
+  table: 'experiment_statistics_buckets' | 'session_statistics_buckets' | 'statcache_experiment_totals';
   id: number;
   buckets: number;
 }
@@ -60,6 +68,7 @@ export interface OverlappingBucketsMismatch {
 
 export type Mismatch =
   | ExperimentBucketMismatch
+  | ExperimentTotalsMismatch
   | OverlappingBucketsMismatch
   | SessionBucketMismatch
   | SessionVersionsMismatch

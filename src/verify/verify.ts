@@ -11,6 +11,7 @@ import { findOrphanBuckets } from './find-orphan-buckets.js';
 import { findOverlappingBuckets } from './find-overlapping-buckets.js';
 import type { Mismatch, VerifyResult } from './mismatch.js';
 import { recountExperimentBuckets } from './recount-experiment-buckets.js';
+import { recountExperimentTotals } from './recount-experiment-totals.js';
 import { recountSessionBuckets, recountSessionVersions } from './recount-session-buckets.js';
 
 export interface VerifyOptions {
@@ -35,6 +36,7 @@ export async function verify(db: StatDb, options: VerifyOptions): Promise<Verify
         );
         const found: Mismatch[] = [
           ...(await recountExperimentBuckets(tx, batch, options.excludedPlatforms)),
+          ...(await recountExperimentTotals(tx, batch, options.excludedPlatforms)),
           ...(await recountSessionBuckets(tx, batch)),
           ...(await recountSessionVersions(tx, batch)),
           ...(await findOverlappingBuckets(tx, batch)),
