@@ -2,12 +2,17 @@
  * migrate: on an empty database it creates everything; on a chat platform's existing database it
  * adds only statcache's parts and touches no data; several processes at once apply each migration once.
  */
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
+import { migrate as migrateNodePg } from 'drizzle-orm/node-postgres/migrator';
 import { afterEach, expect, it } from 'vitest';
 import { refreshFull } from '../src/aggregate/refresh-full.js';
-import { migrate } from '../src/db/migrate.js';
-import { expectedMigrations } from '../src/db/migrations-folder.js';
+import { MIGRATIONS_TABLE, migrate } from '../src/db/migrate.js';
+import { expectedMigrations, migrationsFolder } from '../src/db/migrations-folder.js';
 import { queryRows, toNumber } from '../src/db/types.js';
+import { getExperimentTotals } from '../src/read/get-experiment-totals.js';
 import { getSessionTotals } from '../src/read/get-session-totals.js';
 import { verify } from '../src/verify/verify.js';
 import { runCli } from './helpers/cli.js';
@@ -108,4 +113,40 @@ it('adds only what statcache owns to an existing chat database, touching no data
   expect(
     (await verify(t.db, { excludedPlatforms: ['evaluations'], batchExperiments: 50 })).mismatches,
   ).toEqual([]);
+});
+
+it('upgrading a cache built before the totals table fills the table from the stored buckets', async () => {
+  const t = await emptyDatabase();
+  // The migrations folder as it stood before 0004: the journal cut to its first four entries.
+  const old = await mkdtemp(join(tmpdir(), 'statcache-migrations-'));
+  try {
+    await cp(migrationsFolder(), old, { recursive: true });
+    const journalPath = join(old, 'meta', '_journal.json');
+    const journal = JSON.parse(await readFile(journalPath, 'utf8')) as { entries: { tag: string }[] };
+    const index = journal.entries.findIndex((e) => e.tag === '0004_experiment_totals');
+    expect(index).toBe(4);
+    journal.entries = journal.entries.slice(0, index);
+    await writeFile(journalPath, JSON.stringify(journal));
+    await migrateNodePg(t.db, { migrationsFolder: old, ...MIGRATIONS_TABLE });
+  } finally {
+    await rm(old, { recursive: true, force: true });
+  }
+  await t.db.execute(sql`insert into teams (id) values (1);
+    insert into experiments (id, team_id) values (1, 1), (2, 1), (3, 1);
+    insert into experiment_statistics_buckets
+      (team_id, experiment_id, bucket_size, bucket_start, bucket_end, session_count, new_participant_count, human_message_count, last_activity_at)
+    values (1, 1, 'hour', '2026-04-01T09:00:00Z', '2026-04-01T10:00:00Z', 2, 1, 5, '2026-04-01T09:40:00Z'),
+           (1, 1, 'day', '2026-03-01T00:00:00Z', '2026-03-02T00:00:00Z', 3, 2, 7, '2026-03-01T18:00:00Z'),
+           (1, 1, 'month', '2026-01-01T00:00:00Z', '2026-02-01T00:00:00Z', 4, 0, 1, '2026-01-09T00:00:00Z'),
+           (1, 2, 'hour', '2026-04-02T09:00:00Z', '2026-04-02T10:00:00Z', 1, 1, 0, null)`);
+  expect(await migrate(t.db)).toEqual({ applied: 1, total: expectedMigrations().length });
+  const totals = await getExperimentTotals(t.db, [1, 2, 3]);
+  expect([...totals]).toEqual([
+    [
+      1,
+      { sessions: 9, participants: 3, humanMessages: 13, lastActivityAt: new Date('2026-04-01T09:40:00Z') },
+    ],
+    [2, { sessions: 1, participants: 1, humanMessages: 0, lastActivityAt: null }],
+    [3, { sessions: 0, participants: 0, humanMessages: 0, lastActivityAt: null }],
+  ]);
 });
