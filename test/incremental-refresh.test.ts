@@ -130,7 +130,12 @@ describe('messages', () => {
       sql`select count(*) as n from statcache_experiment_totals where experiment_id = ${exp}`,
     );
     expect(toNumber(row?.n)).toBe(0);
-    expect(await totals(exp)).toEqual({ sessions: 0, participants: 0, humanMessages: 0, lastActivityAt: null });
+    expect(await totals(exp)).toEqual({
+      sessions: 0,
+      participants: 0,
+      humanMessages: 0,
+      lastActivityAt: null,
+    });
   });
 
   it('a type change human → ai and ai → human', async () => {

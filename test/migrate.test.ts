@@ -139,7 +139,10 @@ it('upgrading a cache built before the totals table fills the table from the sto
            (1, 1, 'day', '2026-03-01T00:00:00Z', '2026-03-02T00:00:00Z', 3, 2, 7, '2026-03-01T18:00:00Z'),
            (1, 1, 'month', '2026-01-01T00:00:00Z', '2026-02-01T00:00:00Z', 4, 0, 1, '2026-01-09T00:00:00Z'),
            (1, 2, 'hour', '2026-04-02T09:00:00Z', '2026-04-02T10:00:00Z', 1, 1, 0, null)`);
-  expect(await migrate(t.db)).toEqual({ applied: 1, total: expectedMigrations().length });
+  expect(await migrate(t.db)).toEqual({
+    applied: expectedMigrations().length - 4,
+    total: expectedMigrations().length,
+  });
   const totals = await getExperimentTotals(t.db, [1, 2, 3]);
   expect([...totals]).toEqual([
     [

@@ -9,7 +9,7 @@ import { bucketEndSql } from './shape-sql.js';
  * As mergeExperimentBuckets, for the session buckets filed under `experimentIds`. A session's
  * buckets filed under another experiment merge in that experiment's batch, into the same coarse
  * bucket (sums add up whichever batch comes first).
- * Served by the index (experiment_id, bucket_start) and the unique (session_id, bucket_size, bucket_start).
+ * Served by the index (experiment_id, bucket_size, bucket_start) and the unique (session_id, bucket_size, bucket_start).
  * Parameters: experiment ids (bigint[]), fine size, boundary. Returns fine rows merged, coarse rows written.
  */
 export async function mergeSessionBuckets(

@@ -13,10 +13,11 @@ import { CLAIMED } from './claim-changes.js';
  *
  * Cost: sessions come from experiment_sessions(experiment_id, created_at); participants from
  * statcache_experiment_participants(experiment_id, first_session_at); human messages are the sum of
- * the counted sessions' buckets inside the range (recomputed from source earlier in the same
- * transaction for every session this batch touches; any other session with a pending change will
- * bring this bucket back for recounting), plus, for a session whose bucket is coarser than the
- * range, its messages in the range from chat_messages(chat_id, message_type, created_at).
+ * the counted sessions' buckets inside the range, read from the index on session buckets
+ * (recomputed from source earlier in the same transaction for every session this batch touches;
+ * any other session with a pending change will bring this bucket back for recounting), plus, for a
+ * session whose bucket is coarser than the range, its messages in the range from
+ * chat_messages(chat_id, message_type, created_at).
  * Parameters: $1 whole experiments (bigint[]), $2 excluded platforms (text[]).
  */
 export async function recomputeExperimentBuckets(
@@ -51,7 +52,7 @@ export async function recomputeExperimentBuckets(
         where b.experiment_id = k.experiment_id and b.bucket_size = 'day' and b.bucket_start = date_trunc('day', k.hour, 'UTC')
       ) bd on true
     ),
-    computed as (
+    computed as materialized (
       select t.*, e.team_id,
              (select count(*) from experiment_sessions s
               where s.experiment_id = t.experiment_id and s.created_at >= t.bucket_start and s.created_at < t.bucket_end
@@ -66,27 +67,54 @@ export async function recomputeExperimentBuckets(
         select coalesce(sum(part.messages), 0)::bigint as messages, max(part.last_at) as last_at
         from (
           -- Session buckets inside the range hold exact counts (those of every session this batch
-          -- touches were recomputed earlier in the transaction): sum them, one index row each,
-          -- instead of re-reading the messages. This keeps a late message into a compressed day
-          -- or month from re-reading the whole period's traffic.
+          -- touches were recomputed earlier in the transaction): sum them, read from the index on
+          -- (experiment_id, bucket_size, bucket_start) that includes session, count and last
+          -- activity, instead of re-reading the messages. This keeps a late message into a
+          -- compressed day or month from re-reading the whole period's traffic. Each is checked
+          -- against its session as it is now (still this experiment's, and counted). One branch
+          -- per size, so every probe is an index range on all three columns; the conditions on t
+          -- only switch branches on or off.
           select sb.human_message_count as messages, sb.last_activity_at as last_at
           from session_statistics_buckets sb
           join experiment_sessions s on s.id = sb.session_id and s.experiment_id = t.experiment_id
                                     and s.platform <> all(${excluded})
-          where sb.experiment_id = t.experiment_id
-            and sb.bucket_start >= t.bucket_start and sb.bucket_start < t.bucket_end and sb.bucket_end <= t.bucket_end
+          where sb.experiment_id = t.experiment_id and sb.bucket_size = 'hour'
+            and sb.bucket_start >= t.bucket_start and sb.bucket_start < t.bucket_end
+          union all
+          select sb.human_message_count, sb.last_activity_at
+          from session_statistics_buckets sb
+          join experiment_sessions s on s.id = sb.session_id and s.experiment_id = t.experiment_id
+                                    and s.platform <> all(${excluded})
+          where t.bucket_size <> 'hour' and sb.experiment_id = t.experiment_id and sb.bucket_size = 'day'
+            and sb.bucket_start >= t.bucket_start and sb.bucket_start < t.bucket_end
+          union all
+          select sb.human_message_count, sb.last_activity_at
+          from session_statistics_buckets sb
+          join experiment_sessions s on s.id = sb.session_id and s.experiment_id = t.experiment_id
+                                    and s.platform <> all(${excluded})
+          where t.bucket_size = 'month' and sb.experiment_id = t.experiment_id and sb.bucket_size = 'month'
+            and sb.bucket_start = t.bucket_start
           union all
           -- A session whose bucket is coarser than the range (its day or month around an hourly or
-          -- daily experiment bucket): count its messages in the range from source.
+          -- daily experiment bucket): count its messages in the range from source. Exact index
+          -- probes that find nothing unless such a bucket exists.
           select count(m.*), max(m.created_at)
           from session_statistics_buckets sb
           join experiment_sessions s on s.id = sb.session_id and s.experiment_id = t.experiment_id
                                     and s.platform <> all(${excluded})
           join chat_messages m on m.chat_id = s.chat_id and m.message_type = 'human'
                                and m.created_at >= t.bucket_start and m.created_at < t.bucket_end
-          where sb.experiment_id = t.experiment_id and sb.bucket_size <> t.bucket_size
-            and ((sb.bucket_size = 'day' and sb.bucket_start = date_trunc('day', t.bucket_start, 'UTC'))
-                 or (sb.bucket_size = 'month' and sb.bucket_start = date_trunc('month', t.bucket_start, 'UTC')))
+          where t.bucket_size = 'hour' and sb.experiment_id = t.experiment_id and sb.bucket_size = 'day'
+            and sb.bucket_start = date_trunc('day', t.bucket_start, 'UTC')
+          union all
+          select count(m.*), max(m.created_at)
+          from session_statistics_buckets sb
+          join experiment_sessions s on s.id = sb.session_id and s.experiment_id = t.experiment_id
+                                    and s.platform <> all(${excluded})
+          join chat_messages m on m.chat_id = s.chat_id and m.message_type = 'human'
+                               and m.created_at >= t.bucket_start and m.created_at < t.bucket_end
+          where t.bucket_size <> 'month' and sb.experiment_id = t.experiment_id and sb.bucket_size = 'month'
+            and sb.bucket_start = date_trunc('month', t.bucket_start, 'UTC')
         ) part
       ) n
     ),

@@ -70,10 +70,16 @@ export const sessionStatisticsBuckets = pgTable(
       name: 'session_statistics_buckets_pkey',
       columns: [t.sessionId, t.bucketSize, t.bucketStart],
     }),
-    // A full refresh replaces one batch of experiments' session buckets (experiment_id prefix); the
-    // incremental refresh recomputes an experiment bucket as the sum of its sessions' buckets in
-    // that bucket's range (experiment_id, bucket_start range).
-    index('session_statistics_buckets_experiment_id_bucket_start_idx').on(t.experimentId, t.bucketStart),
+    // A full refresh replaces one batch of experiments' session buckets (experiment_id prefix);
+    // compression merges one size of a batch (experiment_id, bucket_size, bucket_start range); the
+    // incremental refresh recomputes an experiment bucket as the sum of its sessions' buckets of
+    // each size in that bucket's range without reading the bucket rows: migration 0005 adds
+    // INCLUDE (session_id, human_message_count, last_activity_at), which drizzle's builder cannot say.
+    index('session_statistics_buckets_experiment_size_start_idx').on(
+      t.experimentId,
+      t.bucketSize,
+      t.bucketStart,
+    ),
     check('session_statistics_buckets_size_check', sql`${t.bucketSize} in ('hour', 'day', 'month')`),
     check(
       'session_statistics_buckets_aligned_check',
