@@ -84,8 +84,10 @@ export async function refreshIncremental(
               // Throwing rolls the claim back: the full rebuild discards the changes it covers itself.
               if (work.all) throw new NeedsFullRebuild();
               // A batch that took fewer rows than it could is the pass's last: nothing after it can
-              // touch its experiment buckets again, so it recounts them now instead of queueing them.
-              const defer = deferExperiments && work.changes >= options.batchChanges;
+              // touch its experiment buckets again, so it recounts them now instead of queueing them,
+              // unless earlier batches queued theirs: then it queues too, and the second pass
+              // recounts every bucket of the run once (a busy hour is in every batch).
+              const defer = deferExperiments && (work.changes >= options.batchChanges || deferred);
               if (defer) deferred = true;
               return {
                 kind: 'applied',
