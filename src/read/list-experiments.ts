@@ -73,17 +73,17 @@ export async function listExperiments(
       where ${teamFilter}
     ),
     page as (
-      select t.*, row_number() over (order by ${page.orderBy}) as position
-      from totals t
-      order by position
+      -- A top-N sort of the experiments, not a full sort and a window over them.
+      select t.* from totals t
+      order by ${page.orderBy}
       limit ${page.limit} offset ${page.offset}
     )
     select (select count(*) from totals) as total,
            ${options.teamId === undefined ? sql`true` : sql`exists (select 1 from teams where id = ${options.teamId})`} as team_found,
-           page.*
+           t.*
     from (select 1) as one
-    left join page on true
-    order by page.position`,
+    left join page t on true
+    order by ${page.orderBy}`,
   );
   return {
     total: toNumber(rows[0]?.total),
