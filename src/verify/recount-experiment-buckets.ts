@@ -99,12 +99,13 @@ export async function recountExperimentBuckets(
     experimentId: toNumber(r.experiment_id),
     bucketSize: r.bucket_size,
     bucketStart: (toDate(r.bucket_start) as Date).toISOString(),
-    expected: r.x_present ? values(r.x_sessions, r.x_participants, r.x_messages, r.x_last) : null,
-    actual: r.b_present ? values(r.b_sessions, r.b_participants, r.b_messages, r.b_last) : null,
+    expected: r.x_present ? experimentValues(r.x_sessions, r.x_participants, r.x_messages, r.x_last) : null,
+    actual: r.b_present ? experimentValues(r.b_sessions, r.b_participants, r.b_messages, r.b_last) : null,
   }));
 }
 
-function values(
+/** A recounted or stored row's values as verify reports them (also used for experiment totals). */
+export function experimentValues(
   sessions: unknown,
   participants: unknown,
   messages: unknown,

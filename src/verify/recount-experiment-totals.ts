@@ -5,8 +5,9 @@
  */
 import { sql } from 'drizzle-orm';
 import { bigintArray, textArray } from '../db/params.js';
-import { type Executor, queryRows, toDate, toNumber } from '../db/types.js';
-import type { ExperimentBucketValues, ExperimentTotalsMismatch } from './mismatch.js';
+import { type Executor, queryRows, toNumber } from '../db/types.js';
+import type { ExperimentTotalsMismatch } from './mismatch.js';
+import { experimentValues } from './recount-experiment-buckets.js';
 
 interface Row {
   experiment_id: unknown;
@@ -72,21 +73,7 @@ export async function recountExperimentTotals(
   return rows.map((r) => ({
     kind: 'experiment_totals',
     experimentId: toNumber(r.experiment_id),
-    expected: r.x_present ? values(r.x_sessions, r.x_participants, r.x_messages, r.x_last) : null,
-    actual: r.t_present ? values(r.t_sessions, r.t_participants, r.t_messages, r.t_last) : null,
+    expected: r.x_present ? experimentValues(r.x_sessions, r.x_participants, r.x_messages, r.x_last) : null,
+    actual: r.t_present ? experimentValues(r.t_sessions, r.t_participants, r.t_messages, r.t_last) : null,
   }));
-}
-
-function values(
-  sessions: unknown,
-  participants: unknown,
-  messages: unknown,
-  last: unknown,
-): ExperimentBucketValues {
-  return {
-    sessions: toNumber(sessions),
-    participants: toNumber(participants),
-    humanMessages: toNumber(messages),
-    lastActivityAt: toDate(last)?.toISOString() ?? null,
-  };
 }
