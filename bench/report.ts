@@ -40,9 +40,13 @@ const DATA_CLOSE = ' -->';
  * every other section: for the benchmarks that are not per message count (worker, dashboard).
  */
 export function replaceSection(heading: string, lines: string[]): void {
-  const parts = readSections().filter((section) => !section.startsWith(heading));
+  const sections = readSections();
+  const at = sections.findIndex((section) => section.startsWith(heading));
+  // In place when it exists, so a rerun does not reorder the file; appended otherwise.
+  const parts =
+    at < 0 ? [...sections, lines.join('\n')] : sections.map((s, i) => (i === at ? lines.join('\n') : s));
   const intro = existsSync(MD_PATH) ? (readFileSync(MD_PATH, 'utf8').split(/^(?=## )/m)[0] ?? '') : '';
-  writeFileSync(MD_PATH, `${[intro.trimEnd(), ...parts, lines.join('\n')].join('\n\n').trimEnd()}\n`);
+  writeFileSync(MD_PATH, `${[intro.trimEnd(), ...parts].join('\n\n').trimEnd()}\n`);
 }
 
 /** "PostgreSQL 15.20 (…)" of the server at `databaseUrl`, for the machine line. */
