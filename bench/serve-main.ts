@@ -1,13 +1,17 @@
 /**
  * `npm run bench:serve -- --database-url URL [--requests N] [--live-requests M]`: issue 6's
  * concurrent-load comparison. Starts `statcache serve` (a child process) on a seeded, refreshed
- * database (e.g. the 10M one kept by `npm run bench -- --messages 10000000 --keep`), loads
+ * database (e.g. `statcache seed --messages 10000000` then `statcache refresh --full`, or the one kept by
+ * `npm run bench -- --messages 10000000 --keep`), loads
  * `GET /api/experiments?limit=25` at concurrency 10 and 20 for a fixed number of requests, then does
- * the same against `statcache serve --live`. Latency per request is measured with Node's own HTTP
- * client (undici, via fetch); writes its section of docs/benchmarks.md.
+ * the same against `statcache serve --live`. The load comes from autocannon (keep-alive connections,
+ * one request in flight on each, a lean HTTP client so the load generator takes little of the CPU the
+ * server shares with it); every request's latency is kept from its 'response' event. Writes its
+ * section of docs/benchmarks.md.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
+import autocannon from 'autocannon';
 import pg from 'pg';
 import { formatMs, note, percentile } from './measure.js';
 import { machineDescription, postgresVersion, replaceSection } from './report.js';
@@ -72,28 +76,37 @@ async function startServer(
   return { base, child };
 }
 
-async function load(base: string, mode: Run['mode'], concurrency: number, requests: number): Promise<Run> {
-  for (let i = 0; i < WARMUP; i++) await (await fetch(`${base}${PATH}`)).arrayBuffer();
+/** Sends `requests` GETs of PATH over `concurrency` connections; resolves with each one's latency. */
+function fire(
+  base: string,
+  concurrency: number,
+  requests: number,
+): Promise<{ latencies: number[]; errors: number; seconds: number }> {
   const latencies: number[] = [];
-  let errors = 0;
-  let issued = 0;
   const started = performance.now();
-  const worker = async () => {
-    while (issued < requests) {
-      issued++;
-      const t0 = performance.now();
-      try {
-        const res = await fetch(`${base}${PATH}`);
-        await res.arrayBuffer();
-        if (!res.ok) errors++;
-      } catch {
-        errors++;
-      }
-      latencies.push(performance.now() - t0);
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  const seconds = (performance.now() - started) / 1000;
+  return new Promise((done, fail) => {
+    const instance = autocannon(
+      // A live page at concurrency 20 takes minutes; only a hung server should time out.
+      { url: `${base}${PATH}`, connections: concurrency, amount: requests, timeout: 900 },
+      (error, result) => {
+        if (error) fail(error);
+        else
+          done({
+            latencies,
+            errors: result.errors + result.timeouts + result.non2xx,
+            seconds: (performance.now() - started) / 1000,
+          });
+      },
+    );
+    instance.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => {
+      latencies.push(ms);
+    });
+  });
+}
+
+async function load(base: string, mode: Run['mode'], concurrency: number, requests: number): Promise<Run> {
+  await fire(base, 1, WARMUP);
+  const { latencies, errors, seconds } = await fire(base, concurrency, requests);
   const run: Run = {
     mode,
     concurrency,
@@ -115,11 +128,16 @@ async function main() {
   const options = parseArgs(process.argv.slice(2));
   const client = new pg.Client({ connectionString: options.databaseUrl });
   await client.connect();
-  const info = await client.query<{ messages: string }>(
-    'select count(*)::text as messages from chat_messages',
+  const info = await client.query<{ messages: string; experiments: string; buckets: string }>(
+    `select (select count(*) from chat_messages)::text as messages,
+            (select count(*) from experiments)::text as experiments,
+            (select string_agg(n || ' ' || bucket_size, ', ' order by bucket_size desc)
+             from (select bucket_size, count(*)::text as n from experiment_statistics_buckets group by 1) b) as buckets`,
   );
   await client.end();
-  const messages = info.rows[0]?.messages ?? '0';
+  const messages = Number(info.rows[0]?.messages ?? 0).toLocaleString('en');
+  const experiments = Number(info.rows[0]?.experiments ?? 0).toLocaleString('en');
+  const buckets = info.rows[0]?.buckets ?? 'none';
   const version = await postgresVersion(options.databaseUrl);
   const runs: Run[] = [];
   for (const live of [false, true]) {
@@ -151,8 +169,8 @@ async function main() {
     HEADING,
     '',
     `- Date: ${new Date().toISOString().slice(0, 10)}; command: \`npm run bench:serve -- ${args}\``,
-    `- Machine: ${machineDescription(version)}; database: ${Number(messages).toLocaleString('en')} messages (the 10M bench database, compressed by the policy), server and load on the same machine`,
-    `- \`GET ${PATH}\`, each request timed from send to last byte, after ${WARMUP} warm-up requests; "live" is \`statcache serve --live\`, the same page counted from the chat tables.`,
+    `- Machine: ${machineDescription(version)}; database: ${messages} messages, ${experiments} experiments, experiment buckets ${buckets}; server and load on the same machine`,
+    `- \`GET ${PATH}\`, load from autocannon (one request in flight per connection), each request timed from send to last byte, after ${WARMUP} warm-up requests; "live" is \`statcache serve --live\`, the same page counted from the chat tables.`,
     '',
     '| source | concurrency | requests | p50 | p95 | p99 | max | req/s | errors |',
     '|---|---|---|---|---|---|---|---|---|',
