@@ -495,8 +495,8 @@ describe('verify', () => {
       'day 2028-03-05T00..2028-03-06T00 1',
     ]);
     await t.db.execute(sql`insert into session_statistics_buckets
-      (team_id, experiment_id, session_id, bucket_size, bucket_start, bucket_end, human_message_count, last_activity_at)
-      values (${teamId}, ${exp}, ${s.id}, 'hour', '2028-03-05T10:00:00Z', '2028-03-05T11:00:00Z', 1, '2028-03-05T10:00:00Z')`);
+      (team_id, experiment_id, session_id, platform, bucket_size, bucket_start, bucket_end, human_message_count, last_activity_at)
+      values (${teamId}, ${exp}, ${s.id}, 'web', 'hour', '2028-03-05T10:00:00Z', '2028-03-05T11:00:00Z', 1, '2028-03-05T10:00:00Z')`);
     await t.db.execute(sql`insert into experiment_statistics_buckets
       (team_id, experiment_id, bucket_size, bucket_start, bucket_end, session_count, new_participant_count, human_message_count, last_activity_at)
       values (${teamId}, ${exp}, 'day', '2028-01-05T00:00:00Z', '2028-01-06T00:00:00Z', 0, 0, 1, '2028-01-05T10:00:00Z')`);

@@ -47,7 +47,8 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await browser?.close();
-  await new Promise((resolve) => server?.close(resolve));
+  // Only a started server: a promise on an undefined one would never settle (a hung teardown).
+  if (server) await new Promise((resolve) => server?.close(resolve));
   await t?.drop();
 });
 

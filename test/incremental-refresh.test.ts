@@ -215,6 +215,37 @@ describe('sessions', () => {
     expect(await totals(other)).toMatchObject({ sessions: 1, participants: 1, humanMessages: 2 });
   });
 
+  it('a session moved while another refresh holds its session change: the old experiment leaves it out meanwhile', async () => {
+    const { exp, s } = await baseline();
+    // A second session in the same hours keeps the old experiment's buckets there.
+    const stay = await f.session({ teamId, experimentId: exp, createdAt: '2026-05-10T10:30:00Z' });
+    await f.messages(stay.chatId, [['human', '2026-05-10T10:40:00Z']]);
+    await expectExactAfterRefresh();
+    const other = await f.experiment(teamId);
+    await exec(sql`update experiment_sessions set experiment_id = ${other} where id = ${s.id}`);
+    // Another refresh has claimed the session change (deleted, not committed) and not yet
+    // rewritten the session's buckets, which are still filed under the old experiment.
+    const holder = await t.db.$client.connect();
+    try {
+      await holder.query('begin');
+      const held = await holder.query(
+        `delete from statcache_changes where kind = 'session' and session_id = $1 returning id`,
+        [s.id],
+      );
+      expect(held.rowCount).toBe(2); // one per side of the update
+      // This refresh applies every other change, the old experiment's hours among them.
+      expect((await refresh()).changes).toBeGreaterThan(0);
+      expect(await totals(exp)).toMatchObject({ sessions: 1, participants: 0, humanMessages: 1 });
+      // The other refresh fails: its claim comes back for the next run.
+      await holder.query('rollback');
+    } finally {
+      holder.release();
+    }
+    await expectExactAfterRefresh();
+    expect(await totals(exp)).toMatchObject({ sessions: 1, participants: 0, humanMessages: 1 });
+    expect(await totals(other)).toMatchObject({ sessions: 1, participants: 1, humanMessages: 2 });
+  });
+
   it('platform changed to and from an excluded one', async () => {
     const { exp, s } = await baseline();
     await exec(sql`update experiment_sessions set platform = 'evaluations' where id = ${s.id}`);

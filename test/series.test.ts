@@ -97,8 +97,8 @@ async function insertBucket(
     values (${teamId}, ${mixed}, ${size}, ${start}::timestamptz, ${end}, ${sessions}, 1, ${messages}, ${last}::timestamptz)`);
   await t.db.execute(sql`
     insert into session_statistics_buckets
-      (team_id, experiment_id, session_id, bucket_size, bucket_start, bucket_end, human_message_count, last_activity_at)
-    values (${teamId}, ${mixed}, ${mixedSession}, ${size}, ${start}::timestamptz, ${end}, ${messages}, ${last}::timestamptz)`);
+      (team_id, experiment_id, session_id, platform, bucket_size, bucket_start, bucket_end, human_message_count, last_activity_at)
+    values (${teamId}, ${mixed}, ${mixedSession}, 'web', ${size}, ${start}::timestamptz, ${end}, ${messages}, ${last}::timestamptz)`);
 }
 
 function experimentPoint(
@@ -335,8 +335,8 @@ describe('statement count', () => {
       from unnest(${bigintArray(experimentIds)}) as i(id) cross join ${hours}`);
     await t.db.execute(sql`
       insert into session_statistics_buckets
-        (team_id, experiment_id, session_id, bucket_size, bucket_start, bucket_end, human_message_count)
-      select ${teamId}, s.experiment_id, s.id, 'hour', h.start, h.start + interval '1 hour', 1
+        (team_id, experiment_id, session_id, platform, bucket_size, bucket_start, bucket_end, human_message_count)
+      select ${teamId}, s.experiment_id, s.id, s.platform, 'hour', h.start, h.start + interval '1 hour', 1
       from experiment_sessions s cross join ${hours}
       where s.id = any(${bigintArray(sessionIds)})`);
   });

@@ -23,20 +23,21 @@ export function insertSessionBuckets(
     tx,
     sql`
     insert into session_statistics_buckets as b (
-      team_id, experiment_id, session_id, bucket_size, bucket_start, bucket_end,
+      team_id, experiment_id, session_id, platform, bucket_size, bucket_start, bucket_end,
       human_message_count, last_activity_at, updated_at
     )
-    select s.team_id, s.experiment_id, s.id, ${size}, h.bucket_start, ${bucketEndSql(size, sql`h.bucket_start`)},
+    select s.team_id, s.experiment_id, s.id, s.platform, ${size}, h.bucket_start, ${bucketEndSql(size, sql`h.bucket_start`)},
            count(*), max(h.created_at), now()
     from experiment_sessions s
     join chat_messages m on m.chat_id = s.chat_id
     cross join lateral (select ${bucketStartSql(sql`m.created_at`, shape)} as bucket_start, m.created_at) h
     where s.experiment_id = any(${bigintArray(experimentIds)})
       and m.message_type = 'human'
-    group by s.team_id, s.experiment_id, s.id, h.bucket_start
+    group by s.team_id, s.experiment_id, s.id, s.platform, h.bucket_start
     on conflict (session_id, bucket_size, bucket_start) do update set
       team_id = excluded.team_id,
       experiment_id = excluded.experiment_id,
+      platform = excluded.platform,
       human_message_count = excluded.human_message_count,
       last_activity_at = excluded.last_activity_at,
       updated_at = excluded.updated_at`,

@@ -25,15 +25,15 @@ export async function mergeSessionBuckets(
       delete from session_statistics_buckets b
       where b.experiment_id = any(${bigintArray(experimentIds)})
         and b.bucket_size = ${merge.fine} and b.bucket_start < ${merge.before.toISOString()}::timestamptz
-      returning b.team_id, b.experiment_id, b.session_id, date_trunc(${coarse}, b.bucket_start, 'UTC') as period,
+      returning b.team_id, b.experiment_id, b.session_id, b.platform, date_trunc(${coarse}, b.bucket_start, 'UTC') as period,
                 b.human_message_count, b.last_activity_at
     ),
     written as (
       insert into session_statistics_buckets as c (
-        team_id, experiment_id, session_id, bucket_size, bucket_start, bucket_end,
+        team_id, experiment_id, session_id, platform, bucket_size, bucket_start, bucket_end,
         human_message_count, last_activity_at, updated_at
       )
-      select max(f.team_id), max(f.experiment_id), f.session_id, ${coarse}, f.period, ${bucketEndSql(coarse, sql`f.period`)},
+      select max(f.team_id), max(f.experiment_id), f.session_id, max(f.platform), ${coarse}, f.period, ${bucketEndSql(coarse, sql`f.period`)},
              sum(f.human_message_count), max(f.last_activity_at), now()
       from fine f
       group by f.session_id, f.period

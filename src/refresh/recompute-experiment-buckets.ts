@@ -13,12 +13,13 @@ import { CLAIMED } from './claim-changes.js';
  *
  * Cost: sessions come from experiment_sessions(experiment_id, created_at); participants from
  * statcache_experiment_participants(experiment_id, first_session_at); human messages are the sum of
- * the counted sessions' buckets inside the range, read from the index on session buckets
+ * the counted sessions' buckets inside the range, read from the index on session buckets alone
  * (recomputed from source earlier in the same transaction for every session this batch touches;
- * any other session with a pending change will bring this bucket back for recounting), plus, for a
+ * any other session with a pending change will bring this bucket back for recounting; a session row
+ * is read only for a session with a session change pending), plus, for a
  * session whose bucket is coarser than the range, its messages in the range from
  * chat_messages(chat_id, message_type, created_at).
- * Parameters: $1 whole experiments (bigint[]), $2 excluded platforms (text[]).
+ * Parameters: excluded platforms (text[], several times), whole experiments (bigint[]).
  */
 export async function recomputeExperimentBuckets(
   tx: Executor,
@@ -26,10 +27,26 @@ export async function recomputeExperimentBuckets(
   excludedPlatforms: readonly string[],
 ): Promise<number> {
   const excluded = textArray(excludedPlatforms);
+  // Whether session bucket sb counts in experiment bucket t. A bucket is trusted as filed (its
+  // experiment, and its platform not excluded) unless its session has a session change pending:
+  // only a session change (a move, a platform change, a delete) can leave a bucket filed where its
+  // session no longer is, and until the refresh that applies it commits, its row stays visible
+  // here (this transaction's own claims were applied before this statement, and are gone). Those
+  // sessions are checked against their row as it is now. Without this, a refresh recounting the
+  // old experiment while another applies the move would count the session there for good.
+  const counted = sql`case when sb.session_id in (select session_id from pending_sessions)
+      then exists (select 1 from experiment_sessions s where s.id = sb.session_id
+                     and s.experiment_id = t.experiment_id and s.platform <> all(${excluded}))
+      else sb.platform <> all(${excluded}) end`;
   const [row] = await queryRows<{ written: unknown; deleted: unknown }>(
     tx,
     sql`
-    with keys as (
+    with pending_sessions as materialized (
+      -- From the partial index on session changes; rows other refreshes have claimed but not
+      -- committed are still visible, which is what makes their sessions' buckets suspect.
+      select distinct session_id from statcache_changes where kind = 'session' and session_id is not null
+    ),
+    keys as (
       select distinct c.experiment_id, date_trunc('hour', c.at, 'UTC') as hour
       from ${CLAIMED} c
       where c.kind in ('message_hour', 'experiment_hour') and c.experiment_id is not null and c.at is not null
@@ -68,32 +85,25 @@ export async function recomputeExperimentBuckets(
         from (
           -- Session buckets inside the range hold exact counts (those of every session this batch
           -- touches were recomputed earlier in the transaction): sum them, read from the index on
-          -- (experiment_id, bucket_size, bucket_start) that includes session, count and last
-          -- activity, instead of re-reading the messages. This keeps a late message into a
-          -- compressed day or month from re-reading the whole period's traffic. Each is checked
-          -- against its session as it is now (still this experiment's, and counted). One branch
-          -- per size, so every probe is an index range on all three columns; the conditions on t
-          -- only switch branches on or off.
+          -- (experiment_id, bucket_size, bucket_start) that includes session, count, last activity
+          -- and platform, instead of re-reading the messages. This keeps a late message into a
+          -- compressed day or month from re-reading the whole period's traffic. Which ones count:
+          -- see counted above. One branch per size, so every probe is an index range on all three
+          -- columns; the conditions on t only switch branches on or off.
           select sb.human_message_count as messages, sb.last_activity_at as last_at
           from session_statistics_buckets sb
-          join experiment_sessions s on s.id = sb.session_id and s.experiment_id = t.experiment_id
-                                    and s.platform <> all(${excluded})
           where sb.experiment_id = t.experiment_id and sb.bucket_size = 'hour'
-            and sb.bucket_start >= t.bucket_start and sb.bucket_start < t.bucket_end
+            and sb.bucket_start >= t.bucket_start and sb.bucket_start < t.bucket_end and ${counted}
           union all
           select sb.human_message_count, sb.last_activity_at
           from session_statistics_buckets sb
-          join experiment_sessions s on s.id = sb.session_id and s.experiment_id = t.experiment_id
-                                    and s.platform <> all(${excluded})
           where t.bucket_size <> 'hour' and sb.experiment_id = t.experiment_id and sb.bucket_size = 'day'
-            and sb.bucket_start >= t.bucket_start and sb.bucket_start < t.bucket_end
+            and sb.bucket_start >= t.bucket_start and sb.bucket_start < t.bucket_end and ${counted}
           union all
           select sb.human_message_count, sb.last_activity_at
           from session_statistics_buckets sb
-          join experiment_sessions s on s.id = sb.session_id and s.experiment_id = t.experiment_id
-                                    and s.platform <> all(${excluded})
           where t.bucket_size = 'month' and sb.experiment_id = t.experiment_id and sb.bucket_size = 'month'
-            and sb.bucket_start = t.bucket_start
+            and sb.bucket_start = t.bucket_start and ${counted}
           union all
           -- A session whose bucket is coarser than the range (its day or month around an hourly or
           -- daily experiment bucket): count its messages in the range from source. Exact index

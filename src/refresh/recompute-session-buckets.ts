@@ -22,20 +22,20 @@ export async function rebuildWholeSessions(tx: Executor, shape: BucketShape): Pr
     tx,
     sql`
     with source as materialized (
-      select s.team_id, s.experiment_id, s.id, m.created_at
+      select s.team_id, s.experiment_id, s.id, s.platform, m.created_at
       from (select distinct session_id from ${CLAIMED} where kind = 'session') w
       cross join lateral (select s.* from experiment_sessions s where s.id = w.session_id) s
       join chat_messages m on m.chat_id = s.chat_id and m.message_type = 'human'
     ),
     written as (
       insert into session_statistics_buckets (
-        team_id, experiment_id, session_id, bucket_size, bucket_start, bucket_end, human_message_count, last_activity_at, updated_at
+        team_id, experiment_id, session_id, platform, bucket_size, bucket_start, bucket_end, human_message_count, last_activity_at, updated_at
       )
-      select src.team_id, src.experiment_id, src.id, ${size}, h.bucket_start, ${bucketEndSql(size, sql`h.bucket_start`)},
+      select src.team_id, src.experiment_id, src.id, src.platform, ${size}, h.bucket_start, ${bucketEndSql(size, sql`h.bucket_start`)},
              count(*), max(src.created_at), now()
       from source src
       cross join lateral (select ${bucketStartSql(sql`src.created_at`, shape)} as bucket_start) h
-      group by src.team_id, src.experiment_id, src.id, h.bucket_start
+      group by src.team_id, src.experiment_id, src.id, src.platform, h.bucket_start
       returning 1
     ),
     keyed as (
@@ -81,10 +81,10 @@ export async function recomputeSessionBuckets(tx: Executor): Promise<number> {
       ) bd on true
     ),
     computed as (
-      select t.*, s.team_id, s.experiment_id, n.messages, n.last_at
+      select t.*, s.team_id, s.experiment_id, s.platform, n.messages, n.last_at
       from targets t
       cross join lateral (
-        select s.team_id, s.experiment_id, s.chat_id from experiment_sessions s where s.id = t.session_id
+        select s.team_id, s.experiment_id, s.platform, s.chat_id from experiment_sessions s where s.id = t.session_id
       ) s
       cross join lateral (
         select count(*) as messages, max(m.created_at) as last_at
@@ -96,13 +96,14 @@ export async function recomputeSessionBuckets(tx: Executor): Promise<number> {
     ),
     written as (
       insert into session_statistics_buckets (
-        team_id, experiment_id, session_id, bucket_size, bucket_start, bucket_end, human_message_count, last_activity_at, updated_at
+        team_id, experiment_id, session_id, platform, bucket_size, bucket_start, bucket_end, human_message_count, last_activity_at, updated_at
       )
-      select team_id, experiment_id, session_id, bucket_size, bucket_start, bucket_end, messages, last_at, now()
+      select team_id, experiment_id, session_id, platform, bucket_size, bucket_start, bucket_end, messages, last_at, now()
       from computed
       on conflict (session_id, bucket_size, bucket_start) do update set
         team_id = excluded.team_id,
         experiment_id = excluded.experiment_id,
+        platform = excluded.platform,
         human_message_count = excluded.human_message_count,
         last_activity_at = excluded.last_activity_at,
         updated_at = excluded.updated_at

@@ -58,6 +58,11 @@ export const sessionStatisticsBuckets = pgTable(
     teamId: bigint('team_id', { mode: 'number' }).notNull(),
     experimentId: bigint('experiment_id', { mode: 'number' }).notNull(),
     sessionId: bigint('session_id', { mode: 'number' }).notNull(),
+    /**
+     * The session's platform when the bucket was written (copied like team and experiment), so
+     * the experiment recount can leave out excluded platforms without reading every session row.
+     */
+    platform: text('platform').notNull(),
     bucketSize: text('bucket_size').$type<BucketSize>().notNull(),
     bucketStart: tsz('bucket_start').notNull(),
     bucketEnd: tsz('bucket_end').notNull(),
@@ -74,7 +79,8 @@ export const sessionStatisticsBuckets = pgTable(
     // compression merges one size of a batch (experiment_id, bucket_size, bucket_start range); the
     // incremental refresh recomputes an experiment bucket as the sum of its sessions' buckets of
     // each size in that bucket's range without reading the bucket rows: migration 0005 adds
-    // INCLUDE (session_id, human_message_count, last_activity_at), which drizzle's builder cannot say.
+    // INCLUDE (session_id, human_message_count, last_activity_at), and migration 0006 platform,
+    // which drizzle's builder cannot say.
     index('session_statistics_buckets_experiment_size_start_idx').on(
       t.experimentId,
       t.bucketSize,
@@ -163,6 +169,9 @@ export const changes = pgTable(
       'statcache_changes_kind_check',
       sql`${t.kind} in ('message_hour', 'chat_versions', 'experiment_hour', 'participant', 'session', 'experiment', 'all')`,
     ),
+    // The experiment recount looks up which sessions still have a session change pending (their
+    // buckets may be filed under an experiment or platform they have left).
+    index('statcache_changes_pending_session_idx').on(t.sessionId).where(sql`${t.kind} = 'session'`),
   ],
 );
 
