@@ -15,14 +15,21 @@ export async function deleteScopeBuckets(tx: Executor, experimentIds: readonly n
     tx,
     sql`delete from experiment_statistics_buckets where experiment_id = any(${ids})`,
   );
-  // = any(array(...)) lets both indexes serve the OR (a BitmapOr); an IN (subquery) scanned the
-  // whole table once per batch.
-  const sessionRows = await execCount(
+  // Two statements, each served by its own index. As one OR the planner may pick a scan of the
+  // whole table that compares every row with the whole array of session ids (it did once the index
+  // on experiment_id grew: 1M messages, 50 experiments, 8.6 s per batch instead of milliseconds).
+  // An IN (subquery) scanned the whole table once per batch too; = any(array(...)) probes the
+  // primary key once per session.
+  const filedRows = await execCount(
+    tx,
+    sql`delete from session_statistics_buckets where experiment_id = any(${ids})`,
+  );
+  const movedRows = await execCount(
     tx,
     sql`delete from session_statistics_buckets
-        where experiment_id = any(${ids})
-           or session_id = any(array(select id from experiment_sessions where experiment_id = any(${ids})))`,
+        where session_id = any(array(select id from experiment_sessions where experiment_id = any(${ids})))`,
   );
+  const sessionRows = filedRows + movedRows;
   // Participants of experiments deleted since are removed with them (their ids are in the scope of
   // the refresh that sees the delete) or by deleteOrphanBuckets at the end of a full rebuild.
   await tx.execute(sql`delete from statcache_experiment_participants where experiment_id = any(${ids})`);
