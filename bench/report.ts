@@ -139,7 +139,7 @@ function intro(): string[] {
     'days. Before each timed incremental refresh the queue is emptied and a CHECKPOINT writes the',
     "inserts' dirty pages, outside the timing; the fixed change is the median of three rounds, each a new",
     'hour. The capture-overhead row inserts into random existing chats, the worst case for capture (one',
-    'change row per human message).',
+    'change row per human message), with and without capture in alternating order, each after a CHECKPOINT.',
     '',
   ];
 }
