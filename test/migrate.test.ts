@@ -115,22 +115,25 @@ it('adds only what statcache owns to an existing chat database, touching no data
   ).toEqual([]);
 });
 
-it('upgrading a cache built before the totals table fills the table from the stored buckets', async () => {
-  const t = await emptyDatabase();
-  // The migrations folder as it stood before 0004: the journal cut to its first four entries.
+/** Applies the migrations as the folder stood before `tag`: a copy with the journal cut there. */
+async function migrateUpTo(t: TestDatabase, tag: string, index: number): Promise<void> {
   const old = await mkdtemp(join(tmpdir(), 'statcache-migrations-'));
   try {
     await cp(migrationsFolder(), old, { recursive: true });
     const journalPath = join(old, 'meta', '_journal.json');
     const journal = JSON.parse(await readFile(journalPath, 'utf8')) as { entries: { tag: string }[] };
-    const index = journal.entries.findIndex((e) => e.tag === '0004_experiment_totals');
-    expect(index).toBe(4);
+    expect(journal.entries.findIndex((e) => e.tag === tag)).toBe(index);
     journal.entries = journal.entries.slice(0, index);
     await writeFile(journalPath, JSON.stringify(journal));
     await migrateNodePg(t.db, { migrationsFolder: old, ...MIGRATIONS_TABLE });
   } finally {
     await rm(old, { recursive: true, force: true });
   }
+}
+
+it('upgrading a cache built before the totals table fills the table from the stored buckets', async () => {
+  const t = await emptyDatabase();
+  await migrateUpTo(t, '0004_experiment_totals', 4);
   await t.db.execute(sql`insert into teams (id) values (1);
     insert into experiments (id, team_id) values (1, 1), (2, 1), (3, 1);
     insert into experiment_statistics_buckets
@@ -152,4 +155,40 @@ it('upgrading a cache built before the totals table fills the table from the sto
     [2, { sessions: 1, participants: 1, humanMessages: 0, lastActivityAt: null }],
     [3, { sessions: 0, participants: 0, humanMessages: 0, lastActivityAt: null }],
   ]);
+});
+
+it('upgrading a cache built before 0006 files each session bucket under its platform and drops buckets of sessions gone', async () => {
+  const t = await emptyDatabase();
+  await migrateUpTo(t, '0006_session_bucket_platform', 6);
+  await t.db.execute(sql`insert into teams (id) values (1);
+    insert into experiments (id, team_id) values (1, 1);
+    insert into chats (id, team_id) values (1, 1), (2, 1);
+    insert into experiment_sessions (id, team_id, experiment_id, chat_id, platform, created_at)
+    values (1, 1, 1, 1, 'web', '2026-04-01T09:00:00Z'), (2, 1, 1, 2, 'evaluations', '2026-04-01T09:00:00Z');
+    insert into session_statistics_buckets
+      (team_id, experiment_id, session_id, bucket_size, bucket_start, bucket_end, human_message_count, last_activity_at)
+    values (1, 1, 1, 'hour', '2026-04-01T09:00:00Z', '2026-04-01T10:00:00Z', 2, '2026-04-01T09:40:00Z'),
+           (1, 1, 1, 'day', '2026-03-01T00:00:00Z', '2026-03-02T00:00:00Z', 3, '2026-03-01T18:00:00Z'),
+           (1, 1, 2, 'hour', '2026-04-01T09:00:00Z', '2026-04-01T10:00:00Z', 1, '2026-04-01T09:10:00Z'),
+           (1, 1, 99, 'hour', '2026-04-01T09:00:00Z', '2026-04-01T10:00:00Z', 4, '2026-04-01T09:20:00Z')`);
+  expect(await migrate(t.db)).toEqual({ applied: 1, total: expectedMigrations().length });
+  const rows = await queryRows<{ session_id: unknown; bucket_size: string; platform: string }>(
+    t.db,
+    sql`select session_id, bucket_size, platform from session_statistics_buckets order by session_id, bucket_size`,
+  );
+  expect(rows.map((r) => [toNumber(r.session_id), r.bucket_size, r.platform])).toEqual([
+    [1, 'day', 'web'],
+    [1, 'hour', 'web'],
+    [2, 'hour', 'evaluations'],
+  ]);
+  // Writers must name the platform from now on: no default is left behind.
+  const failed = await t.db
+    .execute(sql`insert into session_statistics_buckets
+      (team_id, experiment_id, session_id, bucket_size, bucket_start, bucket_end, human_message_count)
+      values (1, 1, 1, 'hour', '2026-04-02T09:00:00Z', '2026-04-02T10:00:00Z', 1)`)
+    .then(
+      () => null,
+      (error: { cause?: { message?: string } }) => error,
+    );
+  expect(failed?.cause?.message).toMatch(/null value in column "platform"/);
 });
