@@ -58,6 +58,39 @@ describe('scope', () => {
     expect(await experimentBuckets(t.db, b)).toHaveLength(1);
   });
 
+  it('verify reports a session bucket filed under another platform or experiment than its session', async () => {
+    const exp = await f.experiment(teamId);
+    const other = await f.experiment(teamId);
+    const s = await f.session({ teamId, experimentId: exp, createdAt: '2026-02-03T10:00:00Z' });
+    await f.messages(s.chatId, [['human', '2026-02-03T10:05:00Z']]);
+    await full([exp]);
+    expect(await mismatches([exp])).toEqual([]);
+    const filed = {
+      humanMessages: 1,
+      lastActivityAt: '2026-02-03T10:05:00.000Z',
+      experimentId: exp,
+      platform: 'web',
+    };
+    const mismatch = (actual: Partial<typeof filed>) => ({
+      kind: 'session_bucket',
+      sessionId: s.id,
+      bucketSize: 'hour',
+      bucketStart: '2026-02-03T10:00:00.000Z',
+      expected: filed,
+      actual: { ...filed, ...actual },
+    });
+    await t.db.execute(
+      sql`update session_statistics_buckets set platform = 'evaluations' where session_id = ${s.id}`,
+    );
+    expect(await mismatches([exp])).toEqual([mismatch({ platform: 'evaluations' })]);
+    await t.db.execute(
+      sql`update session_statistics_buckets set platform = 'web', experiment_id = ${other} where session_id = ${s.id}`,
+    );
+    expect(await mismatches([exp])).toEqual([mismatch({ experimentId: other })]);
+    await full([exp]);
+    expect(await mismatches([exp, other])).toEqual([]);
+  });
+
   it('drops hours whose source rows are gone instead of leaving zeros', async () => {
     const exp = await f.experiment(teamId);
     const s = await f.session({ teamId, experimentId: exp, createdAt: '2026-02-02T10:00:00Z' });

@@ -12,6 +12,9 @@ export interface ExperimentBucketValues {
 export interface SessionBucketValues {
   humanMessages: number;
   lastActivityAt: string | null;
+  /** Where the bucket is filed: its session's experiment and platform (the experiment recount trusts them). */
+  experimentId: number;
+  platform: string;
 }
 
 /** A stored bucket differs from the recount; `null` on one side means that bucket should not / does exist. */

@@ -13,14 +13,19 @@ interface BucketRow {
   x_present: boolean;
   x_messages: unknown;
   x_last: unknown;
+  x_experiment: unknown;
+  x_platform: string;
   b_present: boolean;
   b_messages: unknown;
   b_last: unknown;
+  b_experiment: unknown;
+  b_platform: string;
 }
 
 /**
  * Compares stored session buckets of the sessions of `experimentIds` (and any bucket still filed
- * under those experiments) with a recount from source. Parameters: $1 experiment ids (bigint[]).
+ * under those experiments) with a recount from source: counts, last activity, and the experiment
+ * and platform each is filed under. Parameters: $1 experiment ids (bigint[]).
  */
 export async function recountSessionBuckets(
   tx: Executor,
@@ -31,14 +36,14 @@ export async function recountSessionBuckets(
     tx,
     sql`
     with sessions as (
-      select id, chat_id from experiment_sessions where experiment_id = any(${ids})
+      select id, chat_id, experiment_id, platform from experiment_sessions where experiment_id = any(${ids})
     ),
     hourly as (
-      select s.id as session_id, date_trunc('hour', m.created_at, 'UTC') as hour, count(*) as messages,
-             max(m.created_at) as last_at
+      select s.id as session_id, s.experiment_id, s.platform, date_trunc('hour', m.created_at, 'UTC') as hour,
+             count(*) as messages, max(m.created_at) as last_at
       from sessions s join chat_messages m on m.chat_id = s.chat_id
       where m.message_type = 'human'
-      group by 1, 2
+      group by 1, 2, 3, 4
     ),
     stored as materialized (
       select * from session_statistics_buckets
@@ -55,19 +60,23 @@ export async function recountSessionBuckets(
                          and bd.bucket_start = date_trunc('day', h.hour, 'UTC')
     ),
     expected as (
-      select session_id, bucket_size, bucket_start, sum(messages) as messages, max(last_at) as last_at
-      from placed group by 1, 2, 3
+      select session_id, bucket_size, bucket_start, experiment_id, platform, sum(messages) as messages,
+             max(last_at) as last_at
+      from placed group by 1, 2, 3, 4, 5
     )
     select coalesce(x.session_id, b.session_id) as session_id,
            coalesce(x.bucket_size, b.bucket_size) as bucket_size,
            coalesce(x.bucket_start, b.bucket_start) as bucket_start,
            x.session_id is not null as x_present, x.messages as x_messages, x.last_at as x_last,
-           b.session_id is not null as b_present, b.human_message_count as b_messages, b.last_activity_at as b_last
+           x.experiment_id as x_experiment, x.platform as x_platform,
+           b.session_id is not null as b_present, b.human_message_count as b_messages, b.last_activity_at as b_last,
+           b.experiment_id as b_experiment, b.platform as b_platform
     from expected x
     full join stored b on b.session_id = x.session_id and b.bucket_size = x.bucket_size
                       and b.bucket_start = x.bucket_start
     where x.session_id is null or b.session_id is null
        or x.messages <> b.human_message_count or x.last_at is distinct from b.last_activity_at
+       or x.experiment_id <> b.experiment_id or x.platform <> b.platform
     order by 1, 3`,
   );
   return rows.map((r) => ({
@@ -75,13 +84,18 @@ export async function recountSessionBuckets(
     sessionId: toNumber(r.session_id),
     bucketSize: r.bucket_size,
     bucketStart: (toDate(r.bucket_start) as Date).toISOString(),
-    expected: r.x_present
-      ? { humanMessages: toNumber(r.x_messages), lastActivityAt: toDate(r.x_last)?.toISOString() ?? null }
-      : null,
-    actual: r.b_present
-      ? { humanMessages: toNumber(r.b_messages), lastActivityAt: toDate(r.b_last)?.toISOString() ?? null }
-      : null,
+    expected: r.x_present ? sessionValues(r.x_messages, r.x_last, r.x_experiment, r.x_platform) : null,
+    actual: r.b_present ? sessionValues(r.b_messages, r.b_last, r.b_experiment, r.b_platform) : null,
   }));
+}
+
+function sessionValues(messages: unknown, last: unknown, experimentId: unknown, platform: string) {
+  return {
+    humanMessages: toNumber(messages),
+    lastActivityAt: toDate(last)?.toISOString() ?? null,
+    experimentId: toNumber(experimentId),
+    platform,
+  };
 }
 
 /** Sessions of `experimentIds` whose cached_experiment_versions differs from their chat's tags. */
