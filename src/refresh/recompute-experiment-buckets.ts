@@ -1,7 +1,8 @@
 /** Recomputes the experiment buckets holding given instants, from source, at a cost per bucket. */
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import { bigintArray, textArray } from '../db/params.js';
 import { type Executor, queryRows, toNumber } from '../db/types.js';
+import type { BucketSize } from '../schema/cache-tables.js';
 import { CLAIMED } from './claim-changes.js';
 
 /**
@@ -19,7 +20,7 @@ import { CLAIMED } from './claim-changes.js';
  * is read only for a session with a session change pending), plus, for a
  * session whose bucket is coarser than the range, its messages in the range from
  * chat_messages(chat_id, message_type, created_at).
- * Parameters: excluded platforms (text[], several times), whole experiments (bigint[]).
+ * Parameters: $1 whole experiments (bigint[]), then excluded platforms (text[]) at each use.
  */
 export async function recomputeExperimentBuckets(
   tx: Executor,
@@ -38,6 +39,23 @@ export async function recomputeExperimentBuckets(
       then exists (select 1 from experiment_sessions s where s.id = sb.session_id
                      and s.experiment_id = t.experiment_id and s.platform <> all(${excluded}))
       else sb.platform <> all(${excluded}) end`;
+  // One union branch per session-bucket size, so every probe is an index range on (experiment_id,
+  // bucket_size, bucket_start); \`when\` (on t alone) only switches a branch on or off.
+  const filedInRange = (size: BucketSize, when: SQL, start: SQL) => sql`
+          select sb.human_message_count as messages, sb.last_activity_at as last_at
+          from session_statistics_buckets sb
+          where ${when} and sb.experiment_id = t.experiment_id and sb.bucket_size = ${sql.raw(`'${size}'`)}
+            and ${start} and ${counted}`;
+  const startsInRange = sql`sb.bucket_start >= t.bucket_start and sb.bucket_start < t.bucket_end`;
+  const coarserAround = (size: BucketSize, when: SQL) => sql`
+          select count(m.*) as messages, max(m.created_at) as last_at
+          from session_statistics_buckets sb
+          join experiment_sessions s on s.id = sb.session_id and s.experiment_id = t.experiment_id
+                                    and s.platform <> all(${excluded})
+          join chat_messages m on m.chat_id = s.chat_id and m.message_type = 'human'
+                               and m.created_at >= t.bucket_start and m.created_at < t.bucket_end
+          where ${when} and sb.experiment_id = t.experiment_id and sb.bucket_size = ${sql.raw(`'${size}'`)}
+            and sb.bucket_start = date_trunc(${sql.raw(`'${size}'`)}, t.bucket_start, 'UTC')`;
   const [row] = await queryRows<{ written: unknown; deleted: unknown }>(
     tx,
     sql`
@@ -88,43 +106,19 @@ export async function recomputeExperimentBuckets(
           -- (experiment_id, bucket_size, bucket_start) that includes session, count, last activity
           -- and platform, instead of re-reading the messages. This keeps a late message into a
           -- compressed day or month from re-reading the whole period's traffic. Which ones count:
-          -- see counted above. One branch per size, so every probe is an index range on all three
-          -- columns; the conditions on t only switch branches on or off.
-          select sb.human_message_count as messages, sb.last_activity_at as last_at
-          from session_statistics_buckets sb
-          where sb.experiment_id = t.experiment_id and sb.bucket_size = 'hour'
-            and sb.bucket_start >= t.bucket_start and sb.bucket_start < t.bucket_end and ${counted}
+          -- see counted above.
+          ${filedInRange('hour', sql`true`, startsInRange)}
           union all
-          select sb.human_message_count, sb.last_activity_at
-          from session_statistics_buckets sb
-          where t.bucket_size <> 'hour' and sb.experiment_id = t.experiment_id and sb.bucket_size = 'day'
-            and sb.bucket_start >= t.bucket_start and sb.bucket_start < t.bucket_end and ${counted}
+          ${filedInRange('day', sql`t.bucket_size <> 'hour'`, startsInRange)}
           union all
-          select sb.human_message_count, sb.last_activity_at
-          from session_statistics_buckets sb
-          where t.bucket_size = 'month' and sb.experiment_id = t.experiment_id and sb.bucket_size = 'month'
-            and sb.bucket_start = t.bucket_start and ${counted}
+          ${filedInRange('month', sql`t.bucket_size = 'month'`, sql`sb.bucket_start = t.bucket_start`)}
           union all
           -- A session whose bucket is coarser than the range (its day or month around an hourly or
           -- daily experiment bucket): count its messages in the range from source. Exact index
           -- probes that find nothing unless such a bucket exists.
-          select count(m.*), max(m.created_at)
-          from session_statistics_buckets sb
-          join experiment_sessions s on s.id = sb.session_id and s.experiment_id = t.experiment_id
-                                    and s.platform <> all(${excluded})
-          join chat_messages m on m.chat_id = s.chat_id and m.message_type = 'human'
-                               and m.created_at >= t.bucket_start and m.created_at < t.bucket_end
-          where t.bucket_size = 'hour' and sb.experiment_id = t.experiment_id and sb.bucket_size = 'day'
-            and sb.bucket_start = date_trunc('day', t.bucket_start, 'UTC')
+          ${coarserAround('day', sql`t.bucket_size = 'hour'`)}
           union all
-          select count(m.*), max(m.created_at)
-          from session_statistics_buckets sb
-          join experiment_sessions s on s.id = sb.session_id and s.experiment_id = t.experiment_id
-                                    and s.platform <> all(${excluded})
-          join chat_messages m on m.chat_id = s.chat_id and m.message_type = 'human'
-                               and m.created_at >= t.bucket_start and m.created_at < t.bucket_end
-          where t.bucket_size <> 'month' and sb.experiment_id = t.experiment_id and sb.bucket_size = 'month'
-            and sb.bucket_start = date_trunc('month', t.bucket_start, 'UTC')
+          ${coarserAround('month', sql`t.bucket_size <> 'month'`)}
         ) part
       ) n
     ),
