@@ -81,19 +81,16 @@ export async function runIncrementalSuite(
   note(`1% traffic: ${onePercent.changes} changes applied in ${formatMs(onePercent.ms)}`);
   const fixedRounds: Round[] = [];
   for (let round = 1; round <= FIXED_ROUNDS; round++) {
-    fixedRounds.push(
-      await changeAndRefresh(
-        db,
-        chats,
-        FIXED_NEW,
-        FIXED_LATE,
-        new Date(DEFAULT_SEED_UNTIL.getTime() + round * 3_600_000),
-        11 + 10 * round,
-      ),
+    const r = await changeAndRefresh(
+      db,
+      chats,
+      FIXED_NEW,
+      FIXED_LATE,
+      new Date(DEFAULT_SEED_UNTIL.getTime() + round * 3_600_000),
+      11 + 10 * round,
     );
-    note(
-      `fixed change ${round}: ${fixedRounds.at(-1)?.changes} changes applied in ${formatMs(fixedRounds.at(-1)?.ms ?? 0)}`,
-    );
+    fixedRounds.push(r);
+    note(`fixed change ${round}: ${r.changes} changes applied in ${formatMs(r.ms)}`);
   }
   // The middle round (FIXED_ROUNDS is odd), with its own change count.
   const middle = [...fixedRounds].sort((a, b) => a.ms - b.ms)[Math.floor(FIXED_ROUNDS / 2)] as Round;
