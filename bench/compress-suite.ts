@@ -5,12 +5,12 @@
  * compressed buckets against the live query. Ends with verify (0 mismatches expected).
  */
 import { sql } from 'drizzle-orm';
-import { refreshFull } from '../src/aggregate/refresh-full.js';
+import { DEFAULT_COMPRESSION_POLICY, shapeAt } from '../src/buckets/shape.js';
 import { compress } from '../src/compress/compress.js';
-import { DEFAULT_COMPRESSION_POLICY, shapeAt } from '../src/compress/policy.js';
 import { DEFAULT_BATCH_EXPERIMENTS } from '../src/config.js';
 import type { NodePgStatDb } from '../src/db/create-db.js';
 import { queryRows, toDate, toNumber } from '../src/db/types.js';
+import { refreshFull } from '../src/rebuild/refresh-full.js';
 import { verify } from '../src/verify/verify.js';
 import { BATCH_EXPERIMENTS, EXCLUDED, measureReads } from './core-suite.js';
 import { formatMs, note, timed } from './measure.js';

@@ -3,17 +3,17 @@
  * once over every experiment, unbatched), and getExperimentTotals against the live COUNT query.
  */
 import { sql } from 'drizzle-orm';
-import { insertExperimentBuckets } from '../src/aggregate/insert-experiment-buckets.js';
-import { insertParticipantFirsts } from '../src/aggregate/insert-participant-firsts.js';
-import { insertSessionBuckets } from '../src/aggregate/insert-session-buckets.js';
-import { refreshFull } from '../src/aggregate/refresh-full.js';
-import { updateVersionsCache } from '../src/aggregate/update-versions-cache.js';
-import { HOURLY_SHAPE } from '../src/compress/policy.js';
+import { HOURLY_SHAPE } from '../src/buckets/shape.js';
 import type { NodePgStatDb } from '../src/db/create-db.js';
 import { bigintArray, textArray } from '../src/db/params.js';
 import { queryRows, toDate, toNumber } from '../src/db/types.js';
 import { getExperimentTotals } from '../src/read/get-experiment-totals.js';
 import type { ExperimentTotals } from '../src/read/totals-types.js';
+import { insertExperimentBuckets } from '../src/rebuild/insert-experiment-buckets.js';
+import { insertParticipantFirsts } from '../src/rebuild/insert-participant-firsts.js';
+import { insertSessionBuckets } from '../src/rebuild/insert-session-buckets.js';
+import { refreshFull } from '../src/rebuild/refresh-full.js';
+import { updateVersionsCache } from '../src/versions/update-versions-cache.js';
 import { formatMs, median, note, percentile, timed } from './measure.js';
 import { resetCache } from './reset-state.js';
 

@@ -1,10 +1,10 @@
 /**
- * `npm run bench:serve -- --database-url URL [--requests N] [--live-requests M]`: issue 6's
+ * `npm run bench:serve -- --database-url URL [--requests N] [--live-requests M]`: the dashboard's
  * concurrent-load comparison. Starts `statcache serve` (a child process) on a seeded, refreshed
  * database (e.g. `statcache seed --messages 10000000` then `statcache refresh --full`, or the one kept by
  * `npm run bench -- --messages 10000000 --keep`), loads
  * `GET /api/experiments?limit=25` at concurrency 10 and 20 for a fixed number of requests, then does
- * the same against `statcache serve --live`. The load comes from autocannon (keep-alive connections,
+ * the same against bench/live-server.ts (the page counted live). The load comes from autocannon (keep-alive connections,
  * one request in flight on each, a lean HTTP client so the load generator takes little of the CPU the
  * server shares with it); every request's latency is kept from its 'response' event. Writes its
  * section of docs/benchmarks.md.
@@ -58,7 +58,7 @@ async function startServer(
 ): Promise<{ base: string; child: ChildProcess }> {
   const child = spawn(
     process.execPath,
-    [resolve('bin/statcache.js'), 'serve', '--port', '0', ...(live ? ['--live'] : [])],
+    live ? [resolve('dist/bench/live-server.js')] : [resolve('bin/statcache.js'), 'serve', '--port', '0'],
     {
       env: { ...process.env, DATABASE_URL: databaseUrl },
       stdio: ['ignore', 'ignore', 'pipe'],

@@ -1,6 +1,6 @@
 /** Argument parsers for commander options: each rejects bad input with a message naming the option. */
 import { InvalidArgumentError } from 'commander';
-import { parseIsoInstant as parseStrictInstant } from '../src/iso-instant.js';
+import { parseIsoInstant as parseStrictInstant } from '../src/time/iso-instant.js';
 
 const MAX_ID = Number.MAX_SAFE_INTEGER;
 

@@ -4,12 +4,17 @@
  */
 import { sql } from 'drizzle-orm';
 import { loadConfig, type StatcacheConfig } from '../src/config.js';
-import { translateConnectionError } from '../src/db/connection-errors.js';
 import { createDb } from '../src/db/create-db.js';
 import { schemaStatus } from '../src/db/migrate.js';
 import { bigintArray } from '../src/db/params.js';
 import { type Executor, queryRows, type StatDb, toNumber } from '../src/db/types.js';
-import { ConfigError, InvalidInputError, NotFoundError, SchemaNotMigratedError } from '../src/errors.js';
+import { translateConnectionError } from '../src/errors/connection-errors.js';
+import {
+  ConfigError,
+  InvalidInputError,
+  NotFoundError,
+  SchemaNotMigratedError,
+} from '../src/errors/error-classes.js';
 import { EXIT_FAILURE, EXIT_USAGE } from './exit-codes.js';
 import { printJson } from './output.js';
 

@@ -1,6 +1,11 @@
 /** Runs one job by name; failures a retry cannot fix become UnrecoverableError. */
 import { type Job, UnrecoverableError } from 'bullmq';
-import { ConfigError, InvalidInputError, NotFoundError, SchemaNotMigratedError } from '../src/errors.js';
+import {
+  ConfigError,
+  InvalidInputError,
+  NotFoundError,
+  SchemaNotMigratedError,
+} from '../src/errors/error-classes.js';
 import type { JobContext } from './context.js';
 import { handleCompress } from './handlers/compress.js';
 import { handleRefresh } from './handlers/refresh.js';

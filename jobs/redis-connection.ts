@@ -1,6 +1,6 @@
 /** ioredis connections for the queue, with settings BullMQ needs and errors that say what to do. */
 import { Redis } from 'ioredis';
-import { RedisUnreachableError } from '../src/errors.js';
+import { RedisUnreachableError } from '../src/errors/error-classes.js';
 
 /** host:port of a Redis URL, without credentials, for messages. */
 export function describeRedis(redisUrl: string): string {

@@ -5,13 +5,13 @@
  */
 import { Worker } from 'bullmq';
 import type { Logger } from 'pino';
-import { ensureBuilt } from '../src/aggregate/ensure-built.js';
-import { shapeAt } from '../src/compress/policy.js';
+import { shapeAt } from '../src/buckets/shape.js';
 import type { StatcacheConfig } from '../src/config.js';
-import { translateConnectionError } from '../src/db/connection-errors.js';
 import { createDb } from '../src/db/create-db.js';
 import { schemaStatus } from '../src/db/migrate.js';
-import { SchemaNotMigratedError } from '../src/errors.js';
+import { translateConnectionError } from '../src/errors/connection-errors.js';
+import { SchemaNotMigratedError } from '../src/errors/error-classes.js';
+import { ensureBuilt } from '../src/rebuild/ensure-built.js';
 import type { JobContext } from './context.js';
 import { type JobData, type JobName, type JobSummary, QUEUE_NAME } from './names.js';
 import { processJob } from './process-job.js';

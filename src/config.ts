@@ -3,8 +3,8 @@
  * once, and reported with the variable name, the bad value and a good example.
  */
 import { CronExpressionParser } from 'cron-parser';
-import { type CompressionPolicy, DEFAULT_COMPRESSION_POLICY } from './compress/policy.js';
-import { ConfigError } from './errors.js';
+import { type CompressionPolicy, DEFAULT_COMPRESSION_POLICY } from './buckets/shape.js';
+import { ConfigError } from './errors/error-classes.js';
 
 /** Log levels, as pino names them. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;

@@ -4,25 +4,20 @@
  * an application's own.
  */
 
-export {
-  type RefreshFullOptions,
-  type RefreshProgress,
-  type RefreshResult,
-  refreshFull,
-} from './aggregate/refresh-full.js';
-export {
-  type BucketCounts,
-  type CompressOptions,
-  type CompressResult,
-  compress,
-} from './compress/compress.js';
+export { BUCKET_SIZES, type BucketSize } from './buckets/bucket-sizes.js';
 export {
   type BucketShape,
   type CompressionPolicy,
   DEFAULT_COMPRESSION_POLICY,
   HOURLY_SHAPE,
   shapeAt,
-} from './compress/policy.js';
+} from './buckets/shape.js';
+export {
+  type BucketCounts,
+  type CompressOptions,
+  type CompressResult,
+  compress,
+} from './compress/compress.js';
 export { type LogLevel, loadConfig, type StatcacheConfig } from './config.js';
 export { type CreateDbOptions, createDb, type NodePgStatDb } from './db/create-db.js';
 export { createPgliteDb, type PgliteStatDb } from './db/create-pglite-db.js';
@@ -35,7 +30,7 @@ export {
   NotFoundError,
   SchemaNotMigratedError,
   StatcacheError,
-} from './errors.js';
+} from './errors/error-classes.js';
 export { getExperimentSeries } from './read/get-experiment-series.js';
 export { getExperimentTotals } from './read/get-experiment-totals.js';
 export { getSessionSeries } from './read/get-session-series.js';
@@ -58,11 +53,16 @@ export { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, type SortOrder } from './read/page-
 export type { ExperimentSeriesPoint, SeriesRange, SessionSeriesPoint } from './read/series-types.js';
 export type { ExperimentTotals, Page, SessionTotals } from './read/totals-types.js';
 export {
+  type RefreshFullOptions,
+  type RefreshProgress,
+  type RefreshResult,
+  refreshFull,
+} from './rebuild/refresh-full.js';
+export {
   type IncrementalResult,
   type RefreshIncrementalOptions,
   refreshIncremental,
 } from './refresh/refresh-incremental.js';
-export { BUCKET_SIZES, type BucketSize } from './schema/cache-tables.js';
 export * as schema from './schema/index.js';
 export { type SeedOptions, type SeedResult, seedWorkload } from './seed/seed-workload.js';
 export { type WorkloadSize, workloadSize } from './seed/workload-size.js';

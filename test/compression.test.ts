@@ -6,15 +6,15 @@
  */
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { refreshFull } from '../src/aggregate/refresh-full.js';
+import { type CompressionPolicy, DEFAULT_COMPRESSION_POLICY, shapeAt } from '../src/buckets/shape.js';
 import { type CompressResult, compress } from '../src/compress/compress.js';
-import { type CompressionPolicy, DEFAULT_COMPRESSION_POLICY, shapeAt } from '../src/compress/policy.js';
 import { queryRows } from '../src/db/types.js';
 import { getExperimentSeries } from '../src/read/get-experiment-series.js';
 import { getExperimentTotals } from '../src/read/get-experiment-totals.js';
 import { getSessionTotals } from '../src/read/get-session-totals.js';
 import { listExperiments } from '../src/read/list-experiments.js';
 import { listSessions } from '../src/read/list-sessions.js';
+import { refreshFull } from '../src/rebuild/refresh-full.js';
 import { refreshIncremental } from '../src/refresh/refresh-incremental.js';
 import { verify } from '../src/verify/verify.js';
 import { ChatFixture, experimentBuckets } from './helpers/fixtures.js';

@@ -6,10 +6,10 @@
  */
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { refreshFull } from '../src/aggregate/refresh-full.js';
+import { DEFAULT_COMPRESSION_POLICY, shapeAt } from '../src/buckets/shape.js';
 import { compress } from '../src/compress/compress.js';
-import { DEFAULT_COMPRESSION_POLICY, shapeAt } from '../src/compress/policy.js';
 import { createDb, type NodePgStatDb } from '../src/db/create-db.js';
+import { refreshFull } from '../src/rebuild/refresh-full.js';
 import { refreshIncremental } from '../src/refresh/refresh-incremental.js';
 import { seedWorkload } from '../src/seed/seed-workload.js';
 import { workloadSize } from '../src/seed/workload-size.js';

@@ -1,7 +1,7 @@
 /** loadConfig: defaults, and one error per bad variable naming it, its value and a good example. */
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
-import { ConfigError } from '../src/errors.js';
+import { ConfigError } from '../src/errors/error-classes.js';
 
 describe('loadConfig', () => {
   it('has working defaults', () => {

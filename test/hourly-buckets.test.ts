@@ -3,9 +3,9 @@
  * chat tables, when a full refresh runs, then the stored hourly buckets are exactly these.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { refreshFull } from '../src/aggregate/refresh-full.js';
 import { getExperimentTotals } from '../src/read/get-experiment-totals.js';
 import { getSessionTotals } from '../src/read/get-session-totals.js';
+import { refreshFull } from '../src/rebuild/refresh-full.js';
 import { verify } from '../src/verify/verify.js';
 import { ChatFixture, experimentBuckets, liveExperimentTotals, sessionBuckets } from './helpers/fixtures.js';
 import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';

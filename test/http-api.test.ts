@@ -5,12 +5,12 @@
  */
 import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { refreshFull } from '../src/aggregate/refresh-full.js';
 import { createApp } from '../src/http/create-app.js';
 import { createMetrics } from '../src/http/metrics.js';
 import { getExperimentSeries } from '../src/read/get-experiment-series.js';
 import { listExperiments } from '../src/read/list-experiments.js';
 import { listSessions } from '../src/read/list-sessions.js';
+import { refreshFull } from '../src/rebuild/refresh-full.js';
 import { seedWorkload } from '../src/seed/seed-workload.js';
 import { workloadSize } from '../src/seed/workload-size.js';
 import { type CountingDb, createCountingDb } from './helpers/counting-db.js';

@@ -8,10 +8,10 @@
 import { sql } from 'drizzle-orm';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { refreshFull } from '../src/aggregate/refresh-full.js';
+import { type CompressionPolicy, HOURLY_SHAPE, shapeAt } from '../src/buckets/shape.js';
 import { compress } from '../src/compress/compress.js';
-import { type CompressionPolicy, HOURLY_SHAPE, shapeAt } from '../src/compress/policy.js';
 import { type Executor, queryRows, toNumber } from '../src/db/types.js';
+import { refreshFull } from '../src/rebuild/refresh-full.js';
 import { refreshIncremental } from '../src/refresh/refresh-incremental.js';
 import { verify } from '../src/verify/verify.js';
 import { ChatFixture } from './helpers/fixtures.js';

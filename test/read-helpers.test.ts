@@ -4,13 +4,13 @@
  */
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { refreshFull } from '../src/aggregate/refresh-full.js';
 import { bigintArray } from '../src/db/params.js';
-import { InvalidInputError } from '../src/errors.js';
+import { InvalidInputError } from '../src/errors/error-classes.js';
 import { getExperimentTotals } from '../src/read/get-experiment-totals.js';
 import { getSessionTotals } from '../src/read/get-session-totals.js';
 import { listExperiments } from '../src/read/list-experiments.js';
 import { listSessions } from '../src/read/list-sessions.js';
+import { refreshFull } from '../src/rebuild/refresh-full.js';
 import { type CountingDb, createCountingDb } from './helpers/counting-db.js';
 import { ChatFixture, liveExperimentTotals } from './helpers/fixtures.js';
 import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';

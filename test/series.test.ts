@@ -4,14 +4,14 @@
  */
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { refreshFull } from '../src/aggregate/refresh-full.js';
+import type { BucketSize } from '../src/buckets/bucket-sizes.js';
 import { bigintArray } from '../src/db/params.js';
 import { queryRows, toNumber } from '../src/db/types.js';
-import { InvalidInputError } from '../src/errors.js';
+import { InvalidInputError } from '../src/errors/error-classes.js';
 import { getExperimentSeries } from '../src/read/get-experiment-series.js';
 import { getSessionSeries } from '../src/read/get-session-series.js';
 import type { ExperimentSeriesPoint, SeriesRange, SessionSeriesPoint } from '../src/read/series-types.js';
-import type { BucketSize } from '../src/schema/cache-tables.js';
+import { refreshFull } from '../src/rebuild/refresh-full.js';
 import { type CountingDb, createCountingDb } from './helpers/counting-db.js';
 import { ChatFixture } from './helpers/fixtures.js';
 import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';

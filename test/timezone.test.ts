@@ -5,10 +5,10 @@
 
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { refreshFull } from '../src/aggregate/refresh-full.js';
 import { createDb, type NodePgStatDb } from '../src/db/create-db.js';
 import { queryRows } from '../src/db/types.js';
 import { getExperimentTotals } from '../src/read/get-experiment-totals.js';
+import { refreshFull } from '../src/rebuild/refresh-full.js';
 import { verify } from '../src/verify/verify.js';
 import { ChatFixture, experimentBuckets } from './helpers/fixtures.js';
 import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';

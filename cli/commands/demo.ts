@@ -6,14 +6,14 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { refreshFull } from '../../src/aggregate/refresh-full.js';
-import { shapeAt } from '../../src/compress/policy.js';
+import { shapeAt } from '../../src/buckets/shape.js';
 import { createDb } from '../../src/db/create-db.js';
 import { createPgliteDb } from '../../src/db/create-pglite-db.js';
 import { migrate } from '../../src/db/migrate.js';
 import type { StatDb } from '../../src/db/types.js';
-import { InvalidInputError } from '../../src/errors.js';
+import { InvalidInputError } from '../../src/errors/error-classes.js';
 import { listExperiments } from '../../src/read/list-experiments.js';
+import { refreshFull } from '../../src/rebuild/refresh-full.js';
 import { seedWorkload } from '../../src/seed/seed-workload.js';
 import { workloadSize } from '../../src/seed/workload-size.js';
 import { verify } from '../../src/verify/verify.js';

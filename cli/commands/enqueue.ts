@@ -4,7 +4,7 @@ import { enqueueJob } from '../../jobs/enqueue.js';
 import type { JobName } from '../../jobs/names.js';
 import { createQueue } from '../../jobs/queue.js';
 import { connectCommandRedis } from '../../jobs/redis-connection.js';
-import { InvalidInputError } from '../../src/errors.js';
+import { InvalidInputError } from '../../src/errors/error-classes.js';
 import { setExitCode } from '../exit-codes.js';
 import { printJson, printLine } from '../output.js';
 import { oneOf, parseIdList } from '../parse-options.js';

@@ -1,8 +1,8 @@
 /** `statcache refresh [--full] [--experiment ids]`: apply changes to (or rebuild) the buckets and versions cache. */
 import type { Command } from 'commander';
-import { refreshFull } from '../../src/aggregate/refresh-full.js';
-import { shapeAt } from '../../src/compress/policy.js';
-import { InvalidInputError } from '../../src/errors.js';
+import { shapeAt } from '../../src/buckets/shape.js';
+import { InvalidInputError } from '../../src/errors/error-classes.js';
+import { refreshFull } from '../../src/rebuild/refresh-full.js';
 import { refreshIncremental } from '../../src/refresh/refresh-incremental.js';
 import { setExitCode } from '../exit-codes.js';
 import { logLine, printJson, printLine } from '../output.js';

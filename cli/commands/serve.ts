@@ -1,4 +1,4 @@
-/** `statcache serve [--port 3000] [--live]`: the dashboard API, web page, /queues and /metrics. */
+/** `statcache serve [--port 3000]`: the dashboard API, web page, /queues and /metrics. */
 import type { Server } from 'node:http';
 import type { Command } from 'commander';
 import type { Redis } from 'ioredis';
@@ -21,11 +21,7 @@ export function registerServe(program: Command): void {
     .command('serve')
     .description('serve the dashboard: JSON API, web page at /, bull-board at /queues, metrics at /metrics')
     .option('--port <n>', 'TCP port (0 picks a free one)', intInRange(0, 65535), 3000)
-    .option(
-      '--live',
-      'answer /api/experiments from a live query instead of the buckets (load comparison only)',
-    )
-    .action((options: { port: number; live?: boolean }) =>
+    .action((options: { port: number }) =>
       runCommand({ poolSize: SERVER_POOL_SIZE }, async ({ db, config }) => {
         // The dashboard still serves totals without Redis; only /queues and the queue status need it.
         let redis: Redis | null = null;
@@ -54,7 +50,6 @@ export function registerServe(program: Command): void {
           excludedPlatforms: config.excludedPlatforms,
           queue,
           queueStatus: queue ? () => getQueueStatus(queue, config.worker.queuePrefix) : undefined,
-          live: options.live,
         });
         const server: Server = await new Promise((resolve, reject) => {
           const s = app.listen(options.port, '0.0.0.0', () => resolve(s));
@@ -62,7 +57,7 @@ export function registerServe(program: Command): void {
         });
         const address = server.address();
         const port = typeof address === 'object' && address ? address.port : options.port;
-        logLine(`statcache: serving on http://127.0.0.1:${port}/${options.live ? ' (live queries)' : ''}`);
+        logLine(`statcache: serving on http://127.0.0.1:${port}/`);
         await new Promise<void>((resolve) => {
           const stop = () => server.close(() => resolve());
           process.once('SIGTERM', stop);

@@ -1,6 +1,7 @@
 /** The `refresh` job: the incremental refresh (or, for a manual run naming experiments, their full rebuild). */
-import { refreshFull } from '../../src/aggregate/refresh-full.js';
-import { shapeAt } from '../../src/compress/policy.js';
+
+import { shapeAt } from '../../src/buckets/shape.js';
+import { refreshFull } from '../../src/rebuild/refresh-full.js';
 import { refreshIncremental } from '../../src/refresh/refresh-incremental.js';
 import type { JobContext } from '../context.js';
 import type { JobData, JobSummary } from '../names.js';

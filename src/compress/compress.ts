@@ -5,14 +5,14 @@
  * the refresh, so a refresh never recounts a bucket being merged. Idempotent: a second run at the
  * same `now` finds nothing to merge.
  */
-import { lockExperiments } from '../aggregate/lock-experiments.js';
+import { lockExperiments } from '../buckets/lock-experiments.js';
+import { type CompressionPolicy, shapeAt } from '../buckets/shape.js';
 import type { Executor, StatDb } from '../db/types.js';
-import { withSerializableRetry } from '../db/with-retry.js';
+import { withSerializableRetry } from '../db/with-deadlock-retry.js';
 import { findCompressibleExperiments } from './find-compressible.js';
 import type { Merge } from './merge.js';
 import { mergeExperimentBuckets } from './merge-experiment-buckets.js';
 import { mergeSessionBuckets } from './merge-session-buckets.js';
-import { type CompressionPolicy, shapeAt } from './policy.js';
 
 export interface CompressOptions {
   policy: CompressionPolicy;

@@ -1,8 +1,8 @@
 /** Which experiments have buckets the policy would merge now. */
 import { sql } from 'drizzle-orm';
+import type { BucketShape } from '../buckets/shape.js';
+import { boundarySql } from '../buckets/shape-sql.js';
 import { type Executor, queryRows, toNumber } from '../db/types.js';
-import type { BucketShape } from './policy.js';
-import { boundarySql } from './shape-sql.js';
 
 /**
  * Experiment ids (ascending) with an hourly bucket before `shape.dayBefore` or a daily one before

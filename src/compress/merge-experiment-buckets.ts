@@ -1,9 +1,9 @@
 /** Merges a batch of experiments' fine buckets into coarse ones, in one statement. */
 import { sql } from 'drizzle-orm';
+import { bucketEndSql } from '../buckets/shape-sql.js';
 import { bigintArray } from '../db/params.js';
 import { type Executor, queryRows, toNumber } from '../db/types.js';
 import type { Merge } from './merge.js';
-import { bucketEndSql } from './shape-sql.js';
 
 /**
  * Deletes the `merge.fine` buckets of `experimentIds` that start before `merge.before` (a `coarse`

@@ -1,9 +1,9 @@
 /** Merges the fine session buckets of a batch of experiments into coarse ones, in one statement. */
 import { sql } from 'drizzle-orm';
+import { bucketEndSql } from '../buckets/shape-sql.js';
 import { bigintArray } from '../db/params.js';
 import { type Executor, queryRows, toNumber } from '../db/types.js';
 import type { Merge } from './merge.js';
-import { bucketEndSql } from './shape-sql.js';
 
 /**
  * As mergeExperimentBuckets, for the session buckets filed under `experimentIds`. A session's

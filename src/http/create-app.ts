@@ -11,14 +11,13 @@ import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { StatDb } from '../db/types.js';
-import { InvalidInputError } from '../errors.js';
+import { InvalidInputError } from '../errors/error-classes.js';
 import { getExperimentSeries } from '../read/get-experiment-series.js';
 import { getExperimentTrend } from '../read/get-experiment-trend.js';
 import { EXPERIMENT_SORT_KEYS, listExperiments } from '../read/list-experiments.js';
 import { listSessions, SESSION_SORT_KEYS } from '../read/list-sessions.js';
 import { getStatus } from '../status/get-status.js';
 import { HttpError } from './http-error.js';
-import { listExperimentsLive } from './live-experiments.js';
 import type { Metrics } from './metrics.js';
 import * as q from './query-params.js';
 
@@ -30,8 +29,6 @@ export interface AppOptions {
   queue?: Queue;
   /** Reads the queue's state for /api/status. */
   queueStatus?: () => Promise<unknown>;
-  /** Serve /api/experiments from a live query instead of the buckets (load comparison only). */
-  live?: boolean;
 }
 
 const DAY_MS = 86_400_000;
@@ -65,25 +62,13 @@ export function createApp(options: AppOptions): express.Express {
 
   app.get('/api/experiments', async (req, res) => {
     const teamId = q.optionalId(req.query, 'team');
-    const page = {
+    const result = await listExperiments(db, {
       teamId,
       sortBy: q.sortKey(req.query, EXPERIMENT_SORT_KEYS),
       order: q.order(req.query),
       limit: q.limit(req.query),
       offset: q.offset(req.query),
-    };
-    if (options.live) {
-      res.json(
-        await listExperimentsLive(db, {
-          teamId,
-          limit: page.limit ?? 25,
-          offset: page.offset ?? 0,
-          excludedPlatforms: options.excludedPlatforms,
-        }),
-      );
-      return;
-    }
-    const result = await listExperiments(db, page);
+    });
     if (!result.teamFound) throw new HttpError(404, `team ${teamId} not found`, 'team');
     res.json({ rows: result.rows, total: result.total });
   });

@@ -2,8 +2,9 @@
  * Parsing of query and path parameters: each bad value is a 400 naming the parameter. Sort keys
  * come from the helpers' whitelists, so no user text reaches SQL except as a bound parameter.
  */
-import { parseIsoInstant } from '../iso-instant.js';
+
 import { MAX_PAGE_LIMIT } from '../read/page-options.js';
+import { parseIsoInstant } from '../time/iso-instant.js';
 import { HttpError } from './http-error.js';
 
 type Query = Record<string, unknown>;

@@ -1,8 +1,8 @@
 /** One experiment's name and trend buckets in a range, for its chart, in one statement. */
 import { sql } from 'drizzle-orm';
+import type { BucketSize } from '../buckets/bucket-sizes.js';
 import { queryRows, type StatDb, toNumber } from '../db/types.js';
-import { InvalidInputError } from '../errors.js';
-import type { BucketSize } from '../schema/cache-tables.js';
+import { InvalidInputError } from '../errors/error-classes.js';
 import { type BucketRow, experimentPoint } from './series-points.js';
 import type { ExperimentSeriesPoint, SeriesRange } from './series-types.js';
 import { assertRange } from './validate-range.js';

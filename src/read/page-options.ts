@@ -3,7 +3,7 @@
  * whitelist to SQL expressions: no caller text ever reaches SQL except as a bound parameter.
  */
 import { type SQL, sql } from 'drizzle-orm';
-import { InvalidInputError } from '../errors.js';
+import { InvalidInputError } from '../errors/error-classes.js';
 
 export type SortOrder = 'asc' | 'desc';
 /** @defaultValue 25 */

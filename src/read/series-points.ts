@@ -1,6 +1,7 @@
 /** Bucket rows → series points, shared by the series and trend helpers. */
+
+import type { BucketSize } from '../buckets/bucket-sizes.js';
 import { toDate, toNumber } from '../db/types.js';
-import type { BucketSize } from '../schema/cache-tables.js';
 import type { ExperimentSeriesPoint, SessionSeriesPoint } from './series-types.js';
 
 /** The bucket columns every series statement selects (counts absent for session buckets). */

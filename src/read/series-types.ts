@@ -2,7 +2,7 @@
  * Shapes the series helpers return: one point per stored bucket, of whatever size compression left
  * it at. Counts are numbers, times are Dates (UTC instants) or null.
  */
-import type { BucketSize } from '../schema/cache-tables.js';
+import type { BucketSize } from '../buckets/bucket-sizes.js';
 
 export interface ExperimentSeriesPoint {
   /** The bucket's size: 'hour', 'day' or 'month'. */

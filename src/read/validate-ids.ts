@@ -1,5 +1,5 @@
 /** Checks id arrays passed to read helpers before they reach SQL. */
-import { InvalidInputError } from '../errors.js';
+import { InvalidInputError } from '../errors/error-classes.js';
 
 /** Largest id a bigint column holds that JS numbers represent exactly. */
 const MAX_ID = Number.MAX_SAFE_INTEGER;

@@ -1,5 +1,5 @@
 /** Checks the time range passed to series helpers before it reaches SQL. */
-import { InvalidInputError } from '../errors.js';
+import { InvalidInputError } from '../errors/error-classes.js';
 import type { SeriesRange } from './series-types.js';
 
 /** Throws InvalidInputError unless `from` and `to` are valid Dates with from < to. */

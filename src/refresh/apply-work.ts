@@ -1,8 +1,9 @@
 /** Applies one claimed batch of changes inside the caller's transaction. */
-import { rebuildExperiments } from '../aggregate/rebuild-batch.js';
-import { updateVersionsCache } from '../aggregate/update-versions-cache.js';
-import type { BucketShape } from '../compress/policy.js';
+
+import type { BucketShape } from '../buckets/shape.js';
 import type { Executor } from '../db/types.js';
+import { rebuildExperiments } from '../rebuild/rebuild-batch.js';
+import { updateVersionsCache } from '../versions/update-versions-cache.js';
 import { type ClaimSummary, lockClaimedExperiments } from './claim-changes.js';
 import { deferExperimentBuckets, recomputeExperimentBuckets } from './recompute-experiment-buckets.js';
 import { recomputeParticipantFirsts } from './recompute-participant-firsts.js';

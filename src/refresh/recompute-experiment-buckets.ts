@@ -1,8 +1,8 @@
 /** Recomputes the experiment buckets holding given instants, from source, at a cost per bucket. */
 import { type SQL, sql } from 'drizzle-orm';
+import type { BucketSize } from '../buckets/bucket-sizes.js';
 import { bigintArray, textArray } from '../db/params.js';
 import { type Executor, queryRows, toNumber } from '../db/types.js';
-import type { BucketSize } from '../schema/cache-tables.js';
 import { CLAIMED } from './claim-changes.js';
 
 /**

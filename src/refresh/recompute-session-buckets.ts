@@ -1,7 +1,7 @@
 /** Recomputes the batch's session buckets from source: whole sessions, and buckets holding instants. */
 import { sql } from 'drizzle-orm';
-import type { BucketShape } from '../compress/policy.js';
-import { bucketEndSql, bucketSizeSql, bucketStartSql } from '../compress/shape-sql.js';
+import type { BucketShape } from '../buckets/shape.js';
+import { bucketEndSql, bucketSizeSql, bucketStartSql } from '../buckets/shape-sql.js';
 import { type Executor, queryRows, toNumber } from '../db/types.js';
 import { CLAIMED } from './claim-changes.js';
 

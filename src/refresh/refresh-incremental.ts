@@ -5,11 +5,11 @@
  * On a cache never fully built it runs the full rebuild first.
  */
 import { sql } from 'drizzle-orm';
-import { recordRefreshRun } from '../aggregate/record-refresh-run.js';
-import { refreshFull } from '../aggregate/refresh-full.js';
-import { type BucketShape, HOURLY_SHAPE } from '../compress/policy.js';
+import { type BucketShape, HOURLY_SHAPE } from '../buckets/shape.js';
 import { queryRows, type StatDb, toNumber } from '../db/types.js';
-import { withSerializableRetry } from '../db/with-retry.js';
+import { withSerializableRetry } from '../db/with-deadlock-retry.js';
+import { refreshFull } from '../rebuild/refresh-full.js';
+import { recordRefreshRun } from '../runs/refresh-runs.js';
 import { type AppliedWork, applyWork } from './apply-work.js';
 import { type ClaimRange, claimChanges } from './claim-changes.js';
 

@@ -16,12 +16,9 @@ import {
   text,
   timestamp,
 } from 'drizzle-orm/pg-core';
+import type { BucketSize } from '../buckets/bucket-sizes.js';
 
 const tsz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
-
-/** Bucket sizes, finest first. Each is also a valid `date_trunc` unit. */
-export const BUCKET_SIZES = ['hour', 'day', 'month'] as const;
-export type BucketSize = (typeof BUCKET_SIZES)[number];
 
 export const experimentStatisticsBuckets = pgTable(
   'experiment_statistics_buckets',

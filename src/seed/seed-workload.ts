@@ -8,7 +8,7 @@
  */
 import { type SQL, sql } from 'drizzle-orm';
 import { type Executor, queryRows, type StatDb, toNumber } from '../db/types.js';
-import { InvalidInputError } from '../errors.js';
+import { InvalidInputError } from '../errors/error-classes.js';
 import type { WorkloadSize } from './workload-size.js';
 
 export interface SeedOptions {

@@ -1,5 +1,5 @@
 /** How big a seeded workload is: the flags given, the rest derived from the message count. */
-import { InvalidInputError } from '../errors.js';
+import { InvalidInputError } from '../errors/error-classes.js';
 
 export interface WorkloadSize {
   teams: number;

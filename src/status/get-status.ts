@@ -1,7 +1,7 @@
 /** What `statcache status` shows: bucket counts per size, their time range, and the last refresh. */
 import { sql } from 'drizzle-orm';
+import { BUCKET_SIZES, type BucketSize } from '../buckets/bucket-sizes.js';
 import { queryRows, type StatDb, toDate, toNumber } from '../db/types.js';
-import { BUCKET_SIZES, type BucketSize } from '../schema/cache-tables.js';
 
 export interface BucketSizeStatus {
   size: BucketSize;

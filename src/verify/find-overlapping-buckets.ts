@@ -1,8 +1,8 @@
 /** The no-overlap invariant: no entity holds two buckets of different sizes covering one instant. */
 import { sql } from 'drizzle-orm';
+import type { BucketSize } from '../buckets/bucket-sizes.js';
 import { bigintArray } from '../db/params.js';
 import { type Executor, queryRows, toDate, toNumber } from '../db/types.js';
-import type { BucketSize } from '../schema/cache-tables.js';
 import type { OverlappingBucketsMismatch } from './mismatch.js';
 
 interface Row {

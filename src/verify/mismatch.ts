@@ -1,5 +1,5 @@
 /** What verify reports: each stored value that differs from a live recount of the source tables. */
-import type { BucketSize } from '../schema/cache-tables.js';
+import type { BucketSize } from '../buckets/bucket-sizes.js';
 
 export interface ExperimentBucketValues {
   sessions: number;

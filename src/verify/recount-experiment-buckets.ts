@@ -3,9 +3,9 @@
  * first sessions, per-event union) so that a mistake in one is caught by the other.
  */
 import { sql } from 'drizzle-orm';
+import type { BucketSize } from '../buckets/bucket-sizes.js';
 import { bigintArray, textArray } from '../db/params.js';
 import { type Executor, queryRows, toDate, toNumber } from '../db/types.js';
-import type { BucketSize } from '../schema/cache-tables.js';
 import type { ExperimentBucketMismatch, ExperimentBucketValues } from './mismatch.js';
 
 interface Row {

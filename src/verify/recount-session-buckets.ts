@@ -1,9 +1,9 @@
 /** Live recount of session buckets and the versions cache for a batch of experiments. */
 import { sql } from 'drizzle-orm';
-import { EXPERIMENT_VERSION_CATEGORY } from '../aggregate/update-versions-cache.js';
+import type { BucketSize } from '../buckets/bucket-sizes.js';
 import { bigintArray } from '../db/params.js';
 import { type Executor, queryRows, toDate, toNumber } from '../db/types.js';
-import type { BucketSize } from '../schema/cache-tables.js';
+import { EXPERIMENT_VERSION_CATEGORY } from '../versions/update-versions-cache.js';
 import type { SessionBucketMismatch, SessionVersionsMismatch } from './mismatch.js';
 
 interface BucketRow {

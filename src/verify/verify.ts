@@ -4,9 +4,9 @@
  * recount and the stored buckets come from the same snapshot even while writers are active.
  */
 import { sql } from 'drizzle-orm';
+import { countExperiments, experimentBatches } from '../db/experiment-batches.js';
 import { bigintArray } from '../db/params.js';
 import { queryRows, type StatDb, toNumber } from '../db/types.js';
-import { countExperiments, experimentBatches } from '../experiment-batches.js';
 import { findOrphanBuckets } from './find-orphan-buckets.js';
 import { findOverlappingBuckets } from './find-overlapping-buckets.js';
 import type { Mismatch, VerifyResult } from './mismatch.js';

@@ -1,6 +1,6 @@
 /** Turns driver errors that mean "cannot reach the database" into DatabaseUnreachableError. */
 import { DrizzleQueryError } from 'drizzle-orm/errors';
-import { DatabaseUnreachableError, StatcacheError } from '../errors.js';
+import { DatabaseUnreachableError, StatcacheError } from './error-classes.js';
 
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',

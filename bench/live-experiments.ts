@@ -1,11 +1,11 @@
 /**
  * The experiments page counted live from the chat tables, without statcache: what a dashboard costs
- * without the cache. Only for `statcache serve --live`, the load comparison. One statement.
+ * without the cache. Only for bench/live-server.ts, the load comparison. One statement.
  */
 import { sql } from 'drizzle-orm';
-import { textArray } from '../db/params.js';
-import { queryRows, type StatDb, toDate, toNumber } from '../db/types.js';
-import type { ExperimentRow } from '../read/list-experiments.js';
+import { textArray } from '../src/db/params.js';
+import { queryRows, type StatDb, toDate, toNumber } from '../src/db/types.js';
+import type { ExperimentRow } from '../src/read/list-experiments.js';
 
 export async function listExperimentsLive(
   db: StatDb,

@@ -3,7 +3,7 @@
  * for `hourlyRetentionHours`, daily for `dailyRetentionDays`, monthly forever; only whole UTC days and
  * months are ever merged.
  */
-import { InvalidInputError } from '../errors.js';
+import { InvalidInputError } from '../errors/error-classes.js';
 
 export interface CompressionPolicy {
   /** Hourly buckets younger than this stay hourly. @defaultValue 24 */

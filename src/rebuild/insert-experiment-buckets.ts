@@ -1,7 +1,7 @@
 /** Experiment buckets for a batch of experiments, recomputed from source in one statement. */
 import { type SQL, sql } from 'drizzle-orm';
-import type { BucketShape } from '../compress/policy.js';
-import { bucketEndSql, bucketSizeSql, bucketStartSql } from '../compress/shape-sql.js';
+import type { BucketShape } from '../buckets/shape.js';
+import { bucketEndSql, bucketSizeSql, bucketStartSql } from '../buckets/shape-sql.js';
 import { bigintArray, textArray } from '../db/params.js';
 import { type Executor, queryRows, toNumber } from '../db/types.js';
 

@@ -1,6 +1,6 @@
 /** SQL fragments that place an instant in the bucket a shape prescribes (UTC whatever the TimeZone). */
 import { type SQL, sql } from 'drizzle-orm';
-import type { BucketShape } from './policy.js';
+import type { BucketShape } from './shape.js';
 
 /** A shape boundary as a timestamptz parameter; a missing boundary is -infinity (nothing before it). */
 export function boundarySql(at: Date | null): SQL {

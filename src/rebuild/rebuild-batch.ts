@@ -1,13 +1,14 @@
 /** One batch of a full rebuild: replace a set of experiments' buckets and versions in one transaction. */
-import type { BucketShape } from '../compress/policy.js';
+
+import { lockExperiments } from '../buckets/lock-experiments.js';
+import type { BucketShape } from '../buckets/shape.js';
 import type { Executor, StatDb } from '../db/types.js';
-import { withSerializableRetry } from '../db/with-retry.js';
+import { withSerializableRetry } from '../db/with-deadlock-retry.js';
+import { updateVersionsCache } from '../versions/update-versions-cache.js';
 import { deleteScopeBuckets } from './delete-scope-buckets.js';
 import { insertExperimentBuckets } from './insert-experiment-buckets.js';
 import { insertParticipantFirsts } from './insert-participant-firsts.js';
 import { insertSessionBuckets } from './insert-session-buckets.js';
-import { lockExperiments } from './lock-experiments.js';
-import { updateVersionsCache } from './update-versions-cache.js';
 
 export interface BatchResult {
   experimentBuckets: number;

@@ -1,6 +1,6 @@
 /** Splits work into bounded batches of experiment ids, for refresh and verify alike. */
 import { sql } from 'drizzle-orm';
-import { type Executor, queryRows, toNumber } from './db/types.js';
+import { type Executor, queryRows, toNumber } from './types.js';
 
 /**
  * Yields batches of at most `size` experiment ids: the given ids (deduplicated, ascending), or every

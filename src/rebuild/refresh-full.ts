@@ -2,14 +2,14 @@
  * Full rebuild: every bucket and versions cache recomputed from source, in bounded batches of
  * experiments, each batch its own transaction (see rebuild-batch.ts).
  */
-import { type BucketShape, HOURLY_SHAPE } from '../compress/policy.js';
+import { type BucketShape, HOURLY_SHAPE } from '../buckets/shape.js';
+import { countExperiments, experimentBatches } from '../db/experiment-batches.js';
 import type { StatDb } from '../db/types.js';
-import { withSerializableRetry } from '../db/with-retry.js';
-import { countExperiments, experimentBatches } from '../experiment-batches.js';
+import { withSerializableRetry } from '../db/with-deadlock-retry.js';
+import { recordRefreshRun } from '../runs/refresh-runs.js';
 import { deleteOrphanBuckets } from './delete-scope-buckets.js';
 import { currentSnapshot, discardCoveredChanges } from './discard-covered-changes.js';
 import { rebuildBatch } from './rebuild-batch.js';
-import { recordRefreshRun } from './record-refresh-run.js';
 
 export interface RefreshFullOptions {
   /** Only these experiments; all experiments (and orphan cleanup) when omitted. */
