@@ -1,5 +1,7 @@
-/** Exit codes: 0 ok, 1 failure or mismatch, 2 bad usage (options, ids, dates, configuration). */
-export const EXIT_OK = 0;
+/**
+ * Exit codes: 0 ok, 1 failure or mismatch, 2 bad usage (options, ids, dates, configuration). Which
+ * errors are bad usage is decided by src/errors/error-kind.ts.
+ */
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 

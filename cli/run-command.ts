@@ -9,13 +9,8 @@ import { schemaStatus } from '../src/db/migrate.js';
 import { bigintArray } from '../src/db/params.js';
 import { type Executor, queryRows, type StatDb, toNumber } from '../src/db/types.js';
 import { translateConnectionError } from '../src/errors/connection-errors.js';
-import {
-  ConfigError,
-  InvalidInputError,
-  NotFoundError,
-  SchemaNotMigratedError,
-} from '../src/errors/error-classes.js';
-import { EXIT_FAILURE, EXIT_USAGE } from './exit-codes.js';
+import { NotFoundError, SchemaNotMigratedError } from '../src/errors/error-classes.js';
+import { outcomeOf } from '../src/errors/error-kind.js';
 import { printJson } from './output.js';
 
 export interface CommandContext {
@@ -75,21 +70,15 @@ export async function assertExperimentsExist(db: Executor, ids: readonly number[
 
 function reportError(error: unknown, json: boolean, databaseUrl: string | undefined): number {
   const translated = databaseUrl ? translateConnectionError(error, databaseUrl) : error;
-  const usage =
-    translated instanceof ConfigError ||
-    translated instanceof InvalidInputError ||
-    translated instanceof NotFoundError;
   const message = translated instanceof Error ? translated.message : String(translated);
   const name = translated instanceof Error ? translated.name : 'Error';
   process.stderr.write(`statcache: ${firstLine(message)}\n`);
   if (json) printJson({ error: { name, message: firstLine(message) } });
   if (process.env.STATCACHE_DEBUG && translated instanceof Error)
     process.stderr.write(`${translated.stack}\n`);
-  return usage ? EXIT_USAGE : EXIT_FAILURE;
+  return outcomeOf(translated).exitCode;
 }
 
 function firstLine(message: string): string {
   return message.split('\n')[0]?.trim() || 'unknown error';
 }
-
-export { EXIT_FAILURE };

@@ -1,11 +1,6 @@
 /** Runs one job by name; failures a retry cannot fix become UnrecoverableError. */
 import { type Job, UnrecoverableError } from 'bullmq';
-import {
-  ConfigError,
-  InvalidInputError,
-  NotFoundError,
-  SchemaNotMigratedError,
-} from '../src/errors/error-classes.js';
+import { outcomeOf } from '../src/errors/error-kind.js';
 import type { JobContext } from './context.js';
 import { handleCompress } from './handlers/compress.js';
 import { handleRefresh } from './handlers/refresh.js';
@@ -28,13 +23,7 @@ export async function processJob(ctx: JobContext, job: Job<JobData, unknown, Job
     return await handler(ctx, job.data ?? {});
   } catch (error) {
     // Bad configuration, bad input or a missing migration fail the same way on every attempt.
-    if (
-      error instanceof ConfigError ||
-      error instanceof InvalidInputError ||
-      error instanceof NotFoundError ||
-      error instanceof SchemaNotMigratedError
-    )
-      throw new UnrecoverableError(error.message);
+    if (!outcomeOf(error).retryJob) throw new UnrecoverableError((error as Error).message);
     throw error;
   }
 }

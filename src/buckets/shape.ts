@@ -4,6 +4,7 @@
  * months are ever merged.
  */
 import { InvalidInputError } from '../errors/error-classes.js';
+import { DAY_MS, HOUR_MS } from '../time/durations.js';
 
 export interface CompressionPolicy {
   /** Hourly buckets younger than this stay hourly. @defaultValue 24 */
@@ -30,8 +31,6 @@ export interface BucketShape {
 /** Hourly buckets everywhere: what a full rebuild writes when no policy is applied. */
 export const HOURLY_SHAPE: Readonly<BucketShape> = { dayBefore: null, monthBefore: null };
 
-const HOUR_MS = 3_600_000;
-
 /**
  * The shape the policy prescribes at `now`: a day is daily once all of it ends at or before the
  * hourly cutoff (now − hourly retention), a month is monthly once all of it ends at or before the
@@ -41,7 +40,7 @@ const HOUR_MS = 3_600_000;
 export function shapeAt(policy: CompressionPolicy, now: Date): BucketShape {
   if (Number.isNaN(now.getTime())) throw new InvalidInputError('now must be a valid date and time');
   const hourlyCutoff = new Date(now.getTime() - policy.hourlyRetentionHours * HOUR_MS);
-  const dailyCutoff = new Date(now.getTime() - policy.dailyRetentionDays * 24 * HOUR_MS);
+  const dailyCutoff = new Date(now.getTime() - policy.dailyRetentionDays * DAY_MS);
   const dayBefore = startOfUtcDay(hourlyCutoff);
   // Never monthly where days are not yet daily (a policy with daily retention under hourly's).
   const monthBefore = startOfUtcMonth(dailyCutoff < dayBefore ? dailyCutoff : dayBefore);

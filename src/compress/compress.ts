@@ -8,7 +8,7 @@
 import { lockExperiments } from '../buckets/lock-experiments.js';
 import { type CompressionPolicy, shapeAt } from '../buckets/shape.js';
 import type { Executor, StatDb } from '../db/types.js';
-import { withSerializableRetry } from '../db/with-deadlock-retry.js';
+import { withDeadlockRetry } from '../db/with-deadlock-retry.js';
 import { findCompressibleExperiments } from './find-compressible.js';
 import type { Merge } from './merge.js';
 import { mergeExperimentBuckets } from './merge-experiment-buckets.js';
@@ -74,7 +74,7 @@ export async function compress(db: StatDb, options: CompressOptions): Promise<Co
   const ids = await findCompressibleExperiments(db, shape);
   for (let i = 0; i < ids.length; i += options.batchExperiments) {
     const batch = ids.slice(i, i + options.batchExperiments);
-    const counts = await withSerializableRetry(() =>
+    const counts = await withDeadlockRetry(() =>
       db
         .transaction(async (tx) => {
           const batchCounts = await compressBatch(tx, batch, steps);

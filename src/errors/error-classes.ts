@@ -37,13 +37,18 @@ const TABLES = { experiment: 'experiments', session: 'experiment_sessions', team
 /** Ids that were asked for do not exist in the chat tables. */
 export class NotFoundError extends StatcacheError {
   override name = 'NotFoundError';
+  /** The option or parameter that named the ids, when one did (HTTP answers name it). */
+  readonly parameter?: string;
   constructor(
     readonly entity: 'experiment' | 'session' | 'team',
     readonly ids: readonly number[],
+    options: { parameter?: string; message?: string } = {},
   ) {
     super(
-      `${entity} ${ids.length === 1 ? 'id' : 'ids'} ${ids.join(', ')} not found in ${TABLES[entity]}; check the ids`,
+      options.message ??
+        `${entity} ${ids.length === 1 ? 'id' : 'ids'} ${ids.join(', ')} not found in ${TABLES[entity]}; check the ids`,
     );
+    this.parameter = options.parameter;
   }
 }
 

@@ -11,13 +11,14 @@ import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { StatDb } from '../db/types.js';
-import { InvalidInputError } from '../errors/error-classes.js';
+import { InvalidInputError, NotFoundError } from '../errors/error-classes.js';
+import { outcomeOf } from '../errors/error-kind.js';
 import { getExperimentSeries } from '../read/get-experiment-series.js';
 import { getExperimentTrend } from '../read/get-experiment-trend.js';
 import { EXPERIMENT_SORT_KEYS, listExperiments } from '../read/list-experiments.js';
 import { listSessions, SESSION_SORT_KEYS } from '../read/list-sessions.js';
 import { getStatus } from '../status/get-status.js';
-import { HttpError } from './http-error.js';
+import { DAY_MS } from '../time/durations.js';
 import type { Metrics } from './metrics.js';
 import * as q from './query-params.js';
 
@@ -31,7 +32,8 @@ export interface AppOptions {
   queueStatus?: () => Promise<unknown>;
 }
 
-const DAY_MS = 86_400_000;
+/** A series request without `from` covers this many days before `to` (the sparklines' window). */
+const DEFAULT_SERIES_DAYS = 30;
 /** Ids per /api/series request (a page of the experiments table). */
 const MAX_SERIES_IDS = 100;
 /** The page's static files, found from source (src/http) and from the build (dist/src/http) alike. */
@@ -69,7 +71,7 @@ export function createApp(options: AppOptions): express.Express {
       limit: q.limit(req.query),
       offset: q.offset(req.query),
     });
-    if (!result.teamFound) throw new HttpError(404, `team ${teamId} not found`, 'team');
+    if (!result.teamFound) throw notFound('team', teamId as number, 'team');
     res.json({ rows: result.rows, total: result.total });
   });
 
@@ -82,7 +84,7 @@ export function createApp(options: AppOptions): express.Express {
       limit: q.limit(req.query),
       offset: q.offset(req.query),
     });
-    if (!result.experimentFound) throw new HttpError(404, `experiment ${experimentId} not found`, 'id');
+    if (!result.experimentFound) throw notFound('experiment', experimentId, 'id');
     res.json({ rows: result.rows, total: result.total });
   });
 
@@ -90,7 +92,7 @@ export function createApp(options: AppOptions): express.Express {
     const experimentId = q.parseId(req.params.id, 'id');
     const range = rangeOf(req);
     const trend = await getExperimentTrend(db, experimentId, range);
-    if (!trend) throw new HttpError(404, `experiment ${experimentId} not found`, 'id');
+    if (!trend) throw notFound('experiment', experimentId, 'id');
     res.json({ ...trend, from: range.from, to: range.to });
   });
 
@@ -133,29 +135,28 @@ export function createApp(options: AppOptions): express.Express {
 
   app.use(express.static(PUBLIC_DIR, { index: 'index.html', maxAge: 0 }));
 
-  app.use('/api', (_req, _res, next) => next(new HttpError(404, 'no such API route')));
+  app.use('/api', (_req, res) => {
+    res.status(404).json({ error: { message: 'no such API route', parameter: null } });
+  });
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    if (error instanceof HttpError) {
-      res
-        .status(error.status)
-        .json({ error: { message: error.message, parameter: error.parameter ?? null } });
-      return;
-    }
-    if (error instanceof InvalidInputError) {
-      res.status(400).json({ error: { message: error.message, parameter: error.parameter ?? null } });
-      return;
-    }
+    const parameter =
+      error instanceof InvalidInputError || error instanceof NotFoundError ? (error.parameter ?? null) : null;
     res
-      .status(500)
-      .json({ error: { message: error instanceof Error ? error.message : String(error), parameter: null } });
+      .status(outcomeOf(error).httpStatus)
+      .json({ error: { message: error instanceof Error ? error.message : String(error), parameter } });
   });
   return app;
+}
+
+/** An id the route was given is not in the chat tables (a 404 naming its parameter). */
+function notFound(entity: 'team' | 'experiment', id: number, parameter: string): NotFoundError {
+  return new NotFoundError(entity, [id], { parameter, message: `${entity} ${id} not found` });
 }
 
 /** from/to of a series request; their order is checked by the read helper (a 400 naming `from`). */
 function rangeOf(req: Request): { from: Date; to: Date } {
   const to = q.instant(req.query, 'to', new Date());
-  return { from: q.instant(req.query, 'from', new Date(to.getTime() - 30 * DAY_MS)), to };
+  return { from: q.instant(req.query, 'from', new Date(to.getTime() - DEFAULT_SERIES_DAYS * DAY_MS)), to };
 }
 
 /** Route pattern for the latency histogram (ids folded, so label cardinality stays bounded). */

@@ -3,23 +3,23 @@
  * come from the helpers' whitelists, so no user text reaches SQL except as a bound parameter.
  */
 
+import { InvalidInputError } from '../errors/error-classes.js';
 import { MAX_PAGE_LIMIT } from '../read/page-options.js';
 import { parseIsoInstant } from '../time/iso-instant.js';
-import { HttpError } from './http-error.js';
 
 type Query = Record<string, unknown>;
 
 function single(query: Query, name: string): string | undefined {
   const value = query[name];
   if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw new HttpError(400, `${name} must be given once`, name);
+  if (typeof value !== 'string') throw new InvalidInputError(`${name} must be given once`, name);
   return value;
 }
 
 /** A positive whole-number id (path or query). */
 export function parseId(value: string | undefined, name: string): number {
   if (value === undefined || !/^\d{1,15}$/.test(value) || Number(value) < 1)
-    throw new HttpError(400, `${name} must be a positive whole number (got '${value ?? ''}')`, name);
+    throw new InvalidInputError(`${name} must be a positive whole number (got '${value ?? ''}')`, name);
   return Number(value);
 }
 
@@ -30,10 +30,10 @@ export function optionalId(query: Query, name: string): number | undefined {
 
 export function idList(query: Query, name: string, max: number): number[] {
   const value = single(query, name);
-  if (!value) throw new HttpError(400, `${name} is required: comma-separated ids like 1,2,3`, name);
+  if (!value) throw new InvalidInputError(`${name} is required: comma-separated ids like 1,2,3`, name);
   const ids = value.split(',').map((part) => parseId(part.trim(), name));
   if (ids.length > max)
-    throw new HttpError(400, `${name} takes at most ${max} ids (got ${ids.length})`, name);
+    throw new InvalidInputError(`${name} takes at most ${max} ids (got ${ids.length})`, name);
   return ids;
 }
 
@@ -41,7 +41,7 @@ export function sortKey<K extends string>(query: Query, keys: readonly K[]): K |
   const value = single(query, 'sort');
   if (value === undefined || value === '') return undefined;
   if (!(keys as readonly string[]).includes(value))
-    throw new HttpError(400, `sort must be one of ${keys.join(', ')} (got '${value}')`, 'sort');
+    throw new InvalidInputError(`sort must be one of ${keys.join(', ')} (got '${value}')`, 'sort');
   return value as K;
 }
 
@@ -49,7 +49,7 @@ export function order(query: Query): 'asc' | 'desc' | undefined {
   const value = single(query, 'order');
   if (value === undefined || value === '') return undefined;
   if (value !== 'asc' && value !== 'desc')
-    throw new HttpError(400, `order must be asc or desc (got '${value}')`, 'order');
+    throw new InvalidInputError(`order must be asc or desc (got '${value}')`, 'order');
   return value;
 }
 
@@ -57,7 +57,10 @@ function whole(query: Query, name: string, min: number, max: number): number | u
   const value = single(query, name);
   if (value === undefined || value === '') return undefined;
   if (!/^-?\d+$/.test(value) || Number(value) < min || Number(value) > max)
-    throw new HttpError(400, `${name} must be a whole number from ${min} to ${max} (got '${value}')`, name);
+    throw new InvalidInputError(
+      `${name} must be a whole number from ${min} to ${max} (got '${value}')`,
+      name,
+    );
   return Number(value);
 }
 
@@ -70,8 +73,7 @@ export function instant(query: Query, name: string, fallback: Date): Date {
   if (value === undefined || value === '') return fallback;
   const date = parseIsoInstant(value);
   if (!date)
-    throw new HttpError(
-      400,
+    throw new InvalidInputError(
       `${name} must be an ISO-8601 date like 2026-11-01T00:00:00Z (got '${value}')`,
       name,
     );

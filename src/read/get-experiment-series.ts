@@ -1,5 +1,6 @@
 /** Trend-chart series for a batch of experiments: their buckets of every size in a range, in one statement. */
 import { sql } from 'drizzle-orm';
+import { LONGEST_BUCKET } from '../buckets/bucket-sizes.js';
 import { bigintArray } from '../db/params.js';
 import { queryRows, type StatDb } from '../db/types.js';
 import { type BucketRow, experimentPoint, groupInRequestOrder } from './series-points.js';
@@ -41,7 +42,7 @@ export async function getExperimentSeries(
     from experiment_statistics_buckets b
     where b.experiment_id = any(${bigintArray(ids)})
       and b.bucket_size in ('hour', 'day', 'month')
-      and b.bucket_start > ${from}::timestamptz - interval '744 hours'
+      and b.bucket_start > ${from}::timestamptz - ${LONGEST_BUCKET}
       and b.bucket_start < ${to}::timestamptz
       and b.bucket_end > ${from}::timestamptz
     order by b.experiment_id, b.bucket_start, b.bucket_end`,

@@ -3,7 +3,7 @@
 import { lockExperiments } from '../buckets/lock-experiments.js';
 import type { BucketShape } from '../buckets/shape.js';
 import type { Executor, StatDb } from '../db/types.js';
-import { withSerializableRetry } from '../db/with-deadlock-retry.js';
+import { withDeadlockRetry } from '../db/with-deadlock-retry.js';
 import { updateVersionsCache } from '../versions/update-versions-cache.js';
 import { deleteScopeBuckets } from './delete-scope-buckets.js';
 import { insertExperimentBuckets } from './insert-experiment-buckets.js';
@@ -46,7 +46,7 @@ export function rebuildBatch(
   excludedPlatforms: readonly string[],
   shape: BucketShape,
 ): Promise<BatchResult> {
-  return withSerializableRetry(() =>
+  return withDeadlockRetry(() =>
     db.transaction((tx) => rebuildExperiments(tx, experimentIds, excludedPlatforms, shape)),
   );
 }

@@ -5,7 +5,7 @@
 import { type BucketShape, HOURLY_SHAPE } from '../buckets/shape.js';
 import { countExperiments, experimentBatches } from '../db/experiment-batches.js';
 import type { StatDb } from '../db/types.js';
-import { withSerializableRetry } from '../db/with-deadlock-retry.js';
+import { withDeadlockRetry } from '../db/with-deadlock-retry.js';
 import { recordRefreshRun } from '../runs/refresh-runs.js';
 import { deleteOrphanBuckets } from './delete-scope-buckets.js';
 import { currentSnapshot, discardCoveredChanges } from './discard-covered-changes.js';
@@ -85,7 +85,7 @@ export async function refreshFull(db: StatDb, options: RefreshFullOptions): Prom
     });
   }
   if (snapshot !== null) {
-    result.orphanBucketsDeleted = await withSerializableRetry(() =>
+    result.orphanBucketsDeleted = await withDeadlockRetry(() =>
       db.transaction((tx) => deleteOrphanBuckets(tx)),
     );
     result.changesDiscarded = await discardCoveredChanges(db, snapshot);

@@ -7,7 +7,7 @@
 import { sql } from 'drizzle-orm';
 import { type BucketShape, HOURLY_SHAPE } from '../buckets/shape.js';
 import { queryRows, type StatDb, toNumber } from '../db/types.js';
-import { withSerializableRetry } from '../db/with-deadlock-retry.js';
+import { withDeadlockRetry } from '../db/with-deadlock-retry.js';
 import { refreshFull } from '../rebuild/refresh-full.js';
 import { recordRefreshRun } from '../runs/refresh-runs.js';
 import { type AppliedWork, applyWork } from './apply-work.js';
@@ -77,7 +77,7 @@ export async function refreshIncremental(
     for (;;) {
       const outcome: BatchOutcome = needsFull
         ? { kind: 'needs-full' }
-        : await withSerializableRetry(() =>
+        : await withDeadlockRetry(() =>
             db.transaction(async (tx): Promise<BatchOutcome> => {
               const work = await claimChanges(tx, range, options.batchChanges);
               if (work.changes === 0) return { kind: 'empty' };
