@@ -8,6 +8,7 @@ import { migrate as migrateNodePg } from 'drizzle-orm/node-postgres/migrator';
 import type { PgliteDatabase } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
+import { lockMigrate, unlockMigrate } from './advisory-locks.js';
 import { expectedMigrations, migrationsFolder } from './migrations-folder.js';
 import { queryRows, type StatDb, toNumber } from './types.js';
 
@@ -16,9 +17,6 @@ export const MIGRATIONS_TABLE = {
   migrationsSchema: 'public',
   migrationsTable: 'statcache_migrations',
 } as const;
-/** Advisory lock key for migrate (two int4 halves: 'stat' 'migr' in ASCII). */
-const MIGRATE_LOCK = sql`pg_advisory_lock(1937006964, 1835624306)`;
-const MIGRATE_UNLOCK = sql`pg_advisory_unlock(1937006964, 1835624306)`;
 
 export interface MigrateResult {
   /** Migrations applied by this call (0 when the database was already up to date). */
@@ -36,14 +34,14 @@ export async function migrate(db: StatDb): Promise<MigrateResult> {
     const conn = await client.connect();
     try {
       const onConn = drizzleNodePg({ client: conn });
-      await onConn.execute(sql`select ${MIGRATE_LOCK}`);
+      await onConn.execute(lockMigrate());
       try {
         const before = await appliedCount(onConn);
         await migrateNodePg(onConn, config);
         const after = await appliedCount(onConn);
         return { applied: after - before, total: after };
       } finally {
-        await onConn.execute(sql`select ${MIGRATE_UNLOCK}`);
+        await onConn.execute(unlockMigrate());
       }
     } finally {
       conn.release();

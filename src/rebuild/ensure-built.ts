@@ -1,10 +1,8 @@
 /** The first full build of a cache, run once however many processes ask for it at the same time. */
-import { sql } from 'drizzle-orm';
-import { queryRows, type StatDb } from '../db/types.js';
+import { lockFirstBuild } from '../db/advisory-locks.js';
+import type { StatDb } from '../db/types.js';
+import { fullBuildRecorded } from '../runs/refresh-runs.js';
 import { type RefreshFullOptions, type RefreshResult, refreshFull } from './refresh-full.js';
-
-/** Advisory lock key (any constant distinct from statcache's per-experiment locks). */
-const FIRST_BUILD_LOCK = 7_302_417_001;
 
 /**
  * Runs a full rebuild if no unscoped full rebuild was ever recorded, holding a transaction-level
@@ -13,12 +11,8 @@ const FIRST_BUILD_LOCK = 7_302_417_001;
  */
 export async function ensureBuilt(db: StatDb, options: RefreshFullOptions): Promise<RefreshResult | null> {
   return db.transaction(async (tx) => {
-    await tx.execute(sql`select pg_advisory_xact_lock(${FIRST_BUILD_LOCK})`);
-    const [row] = await queryRows<{ built: boolean }>(
-      tx,
-      sql`select exists (select 1 from statcache_refresh_runs where mode = 'full' and experiment_ids is null) as built`,
-    );
-    if (row?.built) return null;
+    await tx.execute(lockFirstBuild());
+    if (await fullBuildRecorded(tx)) return null;
     return refreshFull(db, options);
   });
 }

@@ -9,7 +9,7 @@ import { type BucketShape, HOURLY_SHAPE } from '../buckets/shape.js';
 import { queryRows, type StatDb, toNumber } from '../db/types.js';
 import { withDeadlockRetry } from '../db/with-deadlock-retry.js';
 import { refreshFull } from '../rebuild/refresh-full.js';
-import { recordRefreshRun } from '../runs/refresh-runs.js';
+import { FULL_BUILD_RECORDED, recordRefreshRun } from '../runs/refresh-runs.js';
 import { type AppliedWork, applyWork } from './apply-work.js';
 import { type ClaimRange, claimChanges } from './claim-changes.js';
 
@@ -64,7 +64,7 @@ export async function refreshIncremental(
   const [top] = await queryRows<{ max_id: unknown; built: boolean }>(
     db,
     sql`select coalesce((select max(id) from statcache_changes), 0) as max_id,
-               exists (select 1 from statcache_refresh_runs where mode = 'full' and experiment_ids is null) as built`,
+               ${FULL_BUILD_RECORDED} as built`,
   );
   const maxId = toNumber(top?.max_id);
   // A cache that was never built holds nothing for the history before the triggers existed.
