@@ -1,6 +1,7 @@
 /** Merges a batch of experiments' fine buckets into coarse ones, in one statement. */
 import { sql } from 'drizzle-orm';
 import { bucketEndSql } from '../buckets/shape-sql.js';
+import { ADD_TO_EXPERIMENT_BUCKET, EXPERIMENT_BUCKET_COLUMNS } from '../buckets/upsert-sql.js';
 import { bigintArray } from '../db/params.js';
 import { type Executor, queryRows, toNumber } from '../db/types.js';
 import type { Merge } from './merge.js';
@@ -30,20 +31,12 @@ export async function mergeExperimentBuckets(
                 b.session_count, b.new_participant_count, b.human_message_count, b.last_activity_at
     ),
     written as (
-      insert into experiment_statistics_buckets as c (
-        team_id, experiment_id, bucket_size, bucket_start, bucket_end,
-        session_count, new_participant_count, human_message_count, last_activity_at, updated_at
-      )
+      insert into experiment_statistics_buckets as c ${EXPERIMENT_BUCKET_COLUMNS}
       select max(f.team_id), f.experiment_id, ${coarse}, f.period, ${bucketEndSql(coarse, sql`f.period`)},
              sum(f.session_count), sum(f.new_participant_count), sum(f.human_message_count), max(f.last_activity_at), now()
       from fine f
       group by f.experiment_id, f.period
-      on conflict (experiment_id, bucket_size, bucket_start) do update set
-        session_count = c.session_count + excluded.session_count,
-        new_participant_count = c.new_participant_count + excluded.new_participant_count,
-        human_message_count = c.human_message_count + excluded.human_message_count,
-        last_activity_at = greatest(c.last_activity_at, excluded.last_activity_at),
-        updated_at = excluded.updated_at
+      ${ADD_TO_EXPERIMENT_BUCKET}
       returning 1
     )
     select (select count(*) from fine) as merged, (select count(*) from written) as written`,

@@ -1,6 +1,7 @@
 /** Merges the fine session buckets of a batch of experiments into coarse ones, in one statement. */
 import { sql } from 'drizzle-orm';
 import { bucketEndSql } from '../buckets/shape-sql.js';
+import { ADD_TO_SESSION_BUCKET, SESSION_BUCKET_COLUMNS } from '../buckets/upsert-sql.js';
 import { bigintArray } from '../db/params.js';
 import { type Executor, queryRows, toNumber } from '../db/types.js';
 import type { Merge } from './merge.js';
@@ -29,18 +30,12 @@ export async function mergeSessionBuckets(
                 b.human_message_count, b.last_activity_at
     ),
     written as (
-      insert into session_statistics_buckets as c (
-        team_id, experiment_id, session_id, platform, bucket_size, bucket_start, bucket_end,
-        human_message_count, last_activity_at, updated_at
-      )
+      insert into session_statistics_buckets as c ${SESSION_BUCKET_COLUMNS}
       select max(f.team_id), max(f.experiment_id), f.session_id, max(f.platform), ${coarse}, f.period, ${bucketEndSql(coarse, sql`f.period`)},
              sum(f.human_message_count), max(f.last_activity_at), now()
       from fine f
       group by f.session_id, f.period
-      on conflict (session_id, bucket_size, bucket_start) do update set
-        human_message_count = c.human_message_count + excluded.human_message_count,
-        last_activity_at = greatest(c.last_activity_at, excluded.last_activity_at),
-        updated_at = excluded.updated_at
+      ${ADD_TO_SESSION_BUCKET}
       returning 1
     )
     select (select count(*) from fine) as merged, (select count(*) from written) as written`,

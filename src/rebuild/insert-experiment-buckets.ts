@@ -2,6 +2,12 @@
 import { type SQL, sql } from 'drizzle-orm';
 import type { BucketShape } from '../buckets/shape.js';
 import { bucketEndSql, bucketSizeSql, bucketStartSql } from '../buckets/shape-sql.js';
+import {
+  EXPERIMENT_BUCKET_COLUMNS,
+  EXPERIMENT_TOTALS_COLUMNS,
+  REPLACE_EXPERIMENT_BUCKET,
+  REPLACE_EXPERIMENT_TOTALS,
+} from '../buckets/upsert-sql.js';
 import { bigintArray, textArray } from '../db/params.js';
 import { type Executor, queryRows, toNumber } from '../db/types.js';
 
@@ -32,10 +38,7 @@ export async function insertExperimentBuckets(
     tx,
     sql`
     with written as (
-    insert into experiment_statistics_buckets as b (
-      team_id, experiment_id, bucket_size, bucket_start, bucket_end,
-      session_count, new_participant_count, human_message_count, last_activity_at, updated_at
-    )
+    insert into experiment_statistics_buckets as c ${EXPERIMENT_BUCKET_COLUMNS}
     with counted_sessions as materialized (
       select s.experiment_id, s.participant_id, s.chat_id, s.created_at
       from experiment_sessions s
@@ -69,29 +72,16 @@ export async function insertExperimentBuckets(
     from rollup r
     join experiments e on e.id = r.experiment_id
     group by e.team_id, r.experiment_id, r.bucket_start
-    on conflict (experiment_id, bucket_size, bucket_start) do update set
-      team_id = excluded.team_id,
-      session_count = excluded.session_count,
-      new_participant_count = excluded.new_participant_count,
-      human_message_count = excluded.human_message_count,
-      last_activity_at = excluded.last_activity_at,
-      updated_at = excluded.updated_at
+    ${REPLACE_EXPERIMENT_BUCKET}
     returning experiment_id, session_count, new_participant_count, human_message_count, last_activity_at
     ),
     totals as (
-      insert into statcache_experiment_totals as t (
-        experiment_id, session_count, participant_count, human_message_count, last_activity_at, updated_at
-      )
+      insert into statcache_experiment_totals as o ${EXPERIMENT_TOTALS_COLUMNS}
       select experiment_id, sum(session_count), sum(new_participant_count), sum(human_message_count),
              max(last_activity_at), now()
       from written
       group by experiment_id
-      on conflict (experiment_id) do update set
-        session_count = excluded.session_count,
-        participant_count = excluded.participant_count,
-        human_message_count = excluded.human_message_count,
-        last_activity_at = excluded.last_activity_at,
-        updated_at = excluded.updated_at
+      ${REPLACE_EXPERIMENT_TOTALS}
     )
     select count(*) as written from written`,
   );

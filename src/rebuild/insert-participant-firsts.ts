@@ -1,5 +1,6 @@
 /** statcache_experiment_participants for a batch of experiments, recomputed from source. */
 import { sql } from 'drizzle-orm';
+import { REPLACE_PARTICIPANT_FIRST } from '../buckets/upsert-sql.js';
 import { bigintArray, textArray } from '../db/params.js';
 import { type Executor, execCount } from '../db/types.js';
 
@@ -23,6 +24,6 @@ export function insertParticipantFirsts(
       and s.participant_id is not null
       and s.platform <> all(${textArray(excludedPlatforms)})
     group by s.experiment_id, s.participant_id
-    on conflict (experiment_id, participant_id) do update set first_session_at = excluded.first_session_at`,
+    ${REPLACE_PARTICIPANT_FIRST}`,
   );
 }

@@ -2,6 +2,7 @@
 import { sql } from 'drizzle-orm';
 import type { BucketShape } from '../buckets/shape.js';
 import { bucketEndSql, bucketSizeSql, bucketStartSql } from '../buckets/shape-sql.js';
+import { REPLACE_SESSION_BUCKET, SESSION_BUCKET_COLUMNS } from '../buckets/upsert-sql.js';
 import { bigintArray } from '../db/params.js';
 import { type Executor, execCount } from '../db/types.js';
 
@@ -22,10 +23,7 @@ export function insertSessionBuckets(
   return execCount(
     tx,
     sql`
-    insert into session_statistics_buckets as b (
-      team_id, experiment_id, session_id, platform, bucket_size, bucket_start, bucket_end,
-      human_message_count, last_activity_at, updated_at
-    )
+    insert into session_statistics_buckets as c ${SESSION_BUCKET_COLUMNS}
     select s.team_id, s.experiment_id, s.id, s.platform, ${size}, h.bucket_start, ${bucketEndSql(size, sql`h.bucket_start`)},
            count(*), max(h.created_at), now()
     from experiment_sessions s
@@ -34,12 +32,6 @@ export function insertSessionBuckets(
     where s.experiment_id = any(${bigintArray(experimentIds)})
       and m.message_type = 'human'
     group by s.team_id, s.experiment_id, s.id, s.platform, h.bucket_start
-    on conflict (session_id, bucket_size, bucket_start) do update set
-      team_id = excluded.team_id,
-      experiment_id = excluded.experiment_id,
-      platform = excluded.platform,
-      human_message_count = excluded.human_message_count,
-      last_activity_at = excluded.last_activity_at,
-      updated_at = excluded.updated_at`,
+    ${REPLACE_SESSION_BUCKET}`,
   );
 }

@@ -4,7 +4,7 @@ import type { BucketShape } from '../buckets/shape.js';
 import type { Executor } from '../db/types.js';
 import { rebuildExperiments } from '../rebuild/rebuild-batch.js';
 import { updateVersionsCache } from '../versions/update-versions-cache.js';
-import { type ClaimSummary, lockClaimedExperiments } from './claim-changes.js';
+import { CLAIMED_VERSION_SESSIONS, type ClaimSummary, lockClaimedExperiments } from './claim-changes.js';
 import { deferExperimentBuckets, recomputeExperimentBuckets } from './recompute-experiment-buckets.js';
 import { recomputeParticipantFirsts } from './recompute-participant-firsts.js';
 import { rebuildWholeSessions, recomputeSessionBuckets } from './recompute-session-buckets.js';
@@ -46,6 +46,6 @@ export async function applyWork(
       claim.wholeExperiments,
       excludedPlatforms,
     );
-  result.versionsUpdated += await updateVersionsCache(tx, { claimed: true });
+  result.versionsUpdated += await updateVersionsCache(tx, { sessionIdsFrom: CLAIMED_VERSION_SESSIONS });
   return result;
 }

@@ -9,6 +9,10 @@ import { type Executor, queryRows, toNumber } from '../db/types.js';
 /** The temp table every recount statement of one batch reads its keys from. */
 export const CLAIMED = sql.raw('statcache_claimed');
 
+/** The sessions whose versions cache the batch's `chat_versions` keys name. */
+export const CLAIMED_VERSION_SESSIONS = sql`select session_id from ${CLAIMED}
+  where kind = 'chat_versions' and session_id is not null`;
+
 export interface ClaimSummary {
   changes: number;
   /** A TRUNCATE happened: only a full rebuild can tell what remains. */

@@ -1,5 +1,6 @@
 /** Recomputes the first counted session of the batch's (experiment, participant) pairs. */
 import { sql } from 'drizzle-orm';
+import { REPLACE_PARTICIPANT_FIRST } from '../buckets/upsert-sql.js';
 import { bigintArray, textArray } from '../db/params.js';
 import { type Executor, queryRows, toNumber } from '../db/types.js';
 import { CLAIMED } from './claim-changes.js';
@@ -49,7 +50,7 @@ export async function recomputeParticipantFirsts(
     written as (
       insert into statcache_experiment_participants (experiment_id, participant_id, first_session_at)
       select experiment_id, participant_id, new_at from moved where new_at is not null
-      on conflict (experiment_id, participant_id) do update set first_session_at = excluded.first_session_at
+      ${REPLACE_PARTICIPANT_FIRST}
     ),
     keyed as (
       insert into ${CLAIMED} (kind, experiment_id, at)

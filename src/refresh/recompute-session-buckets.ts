@@ -1,7 +1,9 @@
 /** Recomputes the batch's session buckets from source: whole sessions, and buckets holding instants. */
 import { sql } from 'drizzle-orm';
+import { coveringBucketsSql } from '../buckets/covering-bucket-sql.js';
 import type { BucketShape } from '../buckets/shape.js';
 import { bucketEndSql, bucketSizeSql, bucketStartSql } from '../buckets/shape-sql.js';
+import { REPLACE_SESSION_BUCKET, SESSION_BUCKET_COLUMNS } from '../buckets/upsert-sql.js';
 import { type Executor, queryRows, toNumber } from '../db/types.js';
 import { CLAIMED } from './claim-changes.js';
 
@@ -28,9 +30,7 @@ export async function rebuildWholeSessions(tx: Executor, shape: BucketShape): Pr
       join chat_messages m on m.chat_id = s.chat_id and m.message_type = 'human'
     ),
     written as (
-      insert into session_statistics_buckets (
-        team_id, experiment_id, session_id, platform, bucket_size, bucket_start, bucket_end, human_message_count, last_activity_at, updated_at
-      )
+      insert into session_statistics_buckets ${SESSION_BUCKET_COLUMNS}
       select src.team_id, src.experiment_id, src.id, src.platform, ${size}, h.bucket_start, ${bucketEndSql(size, sql`h.bucket_start`)},
              count(*), max(src.created_at), now()
       from source src
@@ -63,23 +63,7 @@ export async function recomputeSessionBuckets(tx: Executor): Promise<number> {
       where c.kind = 'message_hour' and c.session_id is not null and c.at is not null
         and not exists (select 1 from ${CLAIMED} w where w.kind = 'session' and w.session_id = c.session_id)
     ),
-    targets as (
-      -- Correlated (LATERAL) lookups by primary key on purpose: the work must stay proportional to
-      -- the keys, never a scan of the bucket or session tables, whatever the history size.
-      select distinct k.session_id,
-             case when bm.bucket_start is not null then 'month' when bd.bucket_start is not null then 'day' else 'hour' end as bucket_size,
-             coalesce(bm.bucket_start, bd.bucket_start, k.hour) as bucket_start,
-             coalesce(bm.bucket_end, bd.bucket_end, k.hour + interval '1 hour') as bucket_end
-      from keys k
-      left join lateral (
-        select b.bucket_start, b.bucket_end from session_statistics_buckets b
-        where b.session_id = k.session_id and b.bucket_size = 'month' and b.bucket_start = date_trunc('month', k.hour, 'UTC')
-      ) bm on true
-      left join lateral (
-        select b.bucket_start, b.bucket_end from session_statistics_buckets b
-        where b.session_id = k.session_id and b.bucket_size = 'day' and b.bucket_start = date_trunc('day', k.hour, 'UTC')
-      ) bd on true
-    ),
+    targets as (${coveringBucketsSql('session', sql`keys`)}),
     computed as (
       select t.*, s.team_id, s.experiment_id, s.platform, n.messages, n.last_at
       from targets t
@@ -95,18 +79,10 @@ export async function recomputeSessionBuckets(tx: Executor): Promise<number> {
       where n.messages > 0
     ),
     written as (
-      insert into session_statistics_buckets (
-        team_id, experiment_id, session_id, platform, bucket_size, bucket_start, bucket_end, human_message_count, last_activity_at, updated_at
-      )
+      insert into session_statistics_buckets as c ${SESSION_BUCKET_COLUMNS}
       select team_id, experiment_id, session_id, platform, bucket_size, bucket_start, bucket_end, messages, last_at, now()
       from computed
-      on conflict (session_id, bucket_size, bucket_start) do update set
-        team_id = excluded.team_id,
-        experiment_id = excluded.experiment_id,
-        platform = excluded.platform,
-        human_message_count = excluded.human_message_count,
-        last_activity_at = excluded.last_activity_at,
-        updated_at = excluded.updated_at
+      ${REPLACE_SESSION_BUCKET}
       returning 1
     ),
     deleted as (

@@ -131,7 +131,10 @@ export const experimentParticipants = pgTable(
   ],
 );
 
-/** Change kinds the capture triggers record; see docs/design.md. */
+/**
+ * Change kinds the capture triggers (drizzle/0003) and the refresh record, and the only values the
+ * kind column accepts (its CHECK is built from this list); what each means: docs/design.md, "The keys".
+ */
 export const CHANGE_KINDS = [
   'message_hour',
   'chat_versions',
@@ -164,7 +167,7 @@ export const changes = pgTable(
   (t) => [
     check(
       'statcache_changes_kind_check',
-      sql`${t.kind} in ('message_hour', 'chat_versions', 'experiment_hour', 'participant', 'session', 'experiment', 'all')`,
+      sql`${t.kind} in (${sql.raw(CHANGE_KINDS.map((kind) => `'${kind}'`).join(', '))})`,
     ),
     // The experiment recount looks up which sessions still have a session change pending (their
     // buckets may be filed under an experiment or platform they have left).

@@ -7,13 +7,10 @@ import { type Executor, execCount } from '../db/types.js';
 export const EXPERIMENT_VERSION_CATEGORY = 'experiment_version';
 
 /**
- * Which sessions to update: every session of some experiments, some sessions, or the sessions of
- * the `chat_versions` keys claimed by the incremental refresh (statcache_claimed).
+ * Which sessions to update: every session of some experiments (a rebuild), or the session ids a
+ * subquery yields (the incremental refresh passes its claimed `chat_versions` keys).
  */
-export type VersionsScope =
-  | { experimentIds: readonly number[] }
-  | { sessionIds: readonly number[] }
-  | { claimed: true };
+export type VersionsScope = { experimentIds: readonly number[] } | { sessionIdsFrom: SQL };
 
 /**
  * Sets each session's cached versions to the distinct names of `experiment_version` tags on any
@@ -21,15 +18,13 @@ export type VersionsScope =
  * value is already right are not touched, so a refresh does not churn the platform's table; rows
  * are updated in id order so concurrent refreshes lock them in the same order.
  *
- * Parameters: $1 experiment ids or session ids (bigint[]). Returns the number of sessions changed.
+ * Parameters: $1 experiment ids (bigint[]), or those of the caller's subquery. Returns the number of sessions changed.
  */
 export function updateVersionsCache(tx: Executor, scope: VersionsScope): Promise<number> {
   const where: SQL =
     'experimentIds' in scope
       ? sql`s.experiment_id = any(${bigintArray(scope.experimentIds)})`
-      : 'sessionIds' in scope
-        ? sql`s.id = any(${bigintArray(scope.sessionIds)})`
-        : sql`s.id in (select session_id from statcache_claimed where kind = 'chat_versions' and session_id is not null)`;
+      : sql`s.id in (${scope.sessionIdsFrom})`;
   return execCount(
     tx,
     sql`

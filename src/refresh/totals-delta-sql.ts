@@ -1,0 +1,64 @@
+/**
+ * CTEs that move each experiment's totals row by exactly what its recounted buckets moved by: the
+ * bucket values before the statement (every CTE reads the same snapshot) are taken out and the
+ * recounted ones put in. The refresh's experiment locks keep any other writer of these buckets out
+ * meanwhile. Reads `targets` (the recounted buckets) and `nonzero` (their new values).
+ */
+import { sql } from 'drizzle-orm';
+import { EXPERIMENT_TOTALS_COLUMNS, REPLACE_EXPERIMENT_TOTALS } from '../buckets/upsert-sql.js';
+
+export const TOTALS_DELTA_CTES = sql`
+    previous as (
+      select b.experiment_id, b.bucket_size, b.bucket_start, b.session_count, b.new_participant_count,
+             b.human_message_count, b.last_activity_at
+      from targets t
+      join experiment_statistics_buckets b on b.experiment_id = t.experiment_id and b.bucket_size = t.bucket_size
+                                          and b.bucket_start = t.bucket_start
+    ),
+    moved as (
+      select experiment_id, sum(sessions) as sessions, sum(participants) as participants,
+             sum(messages) as messages, max(new_last) as new_last, max(old_last) as old_last
+      from (
+        select experiment_id, sessions, participants, messages, last_at as new_last, null::timestamptz as old_last
+        from nonzero
+        union all
+        select experiment_id, -session_count, -new_participant_count, -human_message_count, null, last_activity_at
+        from previous
+      ) d
+      group by experiment_id
+    ),
+    new_totals as (
+      select m.experiment_id,
+             coalesce(o.session_count, 0) + m.sessions as sessions,
+             coalesce(o.participant_count, 0) + m.participants as participants,
+             coalesce(o.human_message_count, 0) + m.messages as messages,
+             case
+               -- No activity stored before: the recounted buckets hold all there is.
+               when o.last_activity_at is null then m.new_last
+               -- The latest activity lies in a bucket not recounted, or a recounted one reached it.
+               when m.old_last is null or m.old_last < o.last_activity_at or m.new_last >= o.last_activity_at
+                 then greatest(m.new_last, o.last_activity_at)
+               -- The bucket that held the latest activity lost it: look at the buckets not recounted.
+               else greatest(m.new_last, (
+                 select max(b.last_activity_at) from experiment_statistics_buckets b
+                 where b.experiment_id = m.experiment_id
+                   and not exists (select 1 from targets t
+                                   where t.experiment_id = b.experiment_id and t.bucket_size = b.bucket_size
+                                     and t.bucket_start = b.bucket_start)))
+             end as last_at
+      from moved m
+      left join statcache_experiment_totals o on o.experiment_id = m.experiment_id
+    ),
+    totals_written as (
+      insert into statcache_experiment_totals as o ${EXPERIMENT_TOTALS_COLUMNS}
+      select experiment_id, sessions, participants, messages, last_at, now()
+      from new_totals
+      where sessions > 0 or participants > 0 or messages > 0
+      ${REPLACE_EXPERIMENT_TOTALS}
+    ),
+    -- Every stored bucket counts something, so totals of zero mean no bucket is left.
+    totals_deleted as (
+      delete from statcache_experiment_totals o
+      using new_totals n
+      where o.experiment_id = n.experiment_id and n.sessions = 0 and n.participants = 0 and n.messages = 0
+    )`;
