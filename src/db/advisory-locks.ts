@@ -6,7 +6,7 @@
 import { type SQL, sql } from 'drizzle-orm';
 
 /** 'stat' in ASCII: the first half of every statcache advisory lock key. */
-export const LOCK_SPACE = 1_937_006_964;
+export const LOCK_SPACE = 1937006964;
 
 /**
  * Experiments share this many lock slots (experiment id % slots, second half 0..1023), so a batch

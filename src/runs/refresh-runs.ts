@@ -26,7 +26,8 @@ export interface RefreshRunRecord {
 
 /**
  * Records a finished run and prunes runs older than REFRESH_RUNS_KEPT, except the newest unscoped
- * full rebuild (FULL_BUILD_RECORDED must stay true). One statement.
+ * full rebuild (FULL_BUILD_RECORDED must stay true). One statement: it reads the table as it was
+ * before its own insert, so an old full rebuild goes with the run after the one that replaced it.
  */
 export async function recordRefreshRun(db: Executor, run: RefreshRunRecord): Promise<void> {
   await db.execute(sql`
