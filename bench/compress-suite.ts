@@ -1,5 +1,5 @@
 /**
- * Issue 4's benchmark: compressing a whole 90-day hourly history built by a full rebuild (bucket rows
+ * The compression benchmark: compressing a whole 90-day hourly history built by a full rebuild (bucket rows
  * before and after), the same history rebuilt straight into the policy's shape, compressing one day
  * of hourly buckets for every experiment, and the busiest experiments' totals read from the
  * compressed buckets against the live query. Ends with verify (0 mismatches expected).

@@ -1,5 +1,5 @@
 /**
- * Issue 3's benchmark: incremental refresh after 1% new traffic (one new hour plus 0.1% late rows
+ * The incremental benchmark: incremental refresh after 1% new traffic (one new hour plus 0.1% late rows
  * over the past 90 days), and after a fixed-size change (10,000 new + 1,000 late, to show the cost is
  * flat in history size); and the write overhead of change capture. New traffic has the seed's shape:
  * new sessions (1% more, on the experiments of random existing ones) with 20 messages each, all in

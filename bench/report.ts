@@ -144,7 +144,7 @@ function intro(): string[] {
   ];
 }
 
-/** The core figures (issue "core") every output shows, computed once. */
+/** The core figures every output shows, computed once. */
 function coreFigures(r: SizeResult) {
   const full = median(r.core.fullMs);
   const floor = median(r.core.floorMs);
@@ -203,7 +203,7 @@ function renderSize(r: SizeResult): string[] {
 const rowsText = (b: BucketRows) =>
   `${(b.hour + b.day + b.month).toLocaleString('en')} (${b.hour.toLocaleString('en')} h, ${b.day.toLocaleString('en')} d, ${b.month.toLocaleString('en')} m)`;
 
-/** Issue 4's table: compression of the whole history and of one day, and reads from compressed buckets. */
+/** The compression table: compression of the whole history and of one day, and reads from compressed buckets. */
 function renderCompression(messages: number, k: CompressFigures): string[] {
   const read = median(k.readMs);
   const live = median(k.liveMs);

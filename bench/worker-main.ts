@@ -1,6 +1,6 @@
 /**
- * `npm run bench:worker [-- --messages N] [--seconds S] [--rate R] [--rebuild-messages M]`: issue 5's
- * benchmark. A real `statcache worker` process (refresh every 5 s) runs against a seeded database
+ * `npm run bench:worker [-- --messages N] [--seconds S] [--rate R] [--rebuild-messages M]`: freshness
+ * and memory of a real worker. A `statcache worker` process (refresh every 5 s) runs against a seeded database
  * while a writer inserts R human messages per second for S seconds; every 200 ms the bench reads
  * `getExperimentTotals` and notes when each write became visible (its lag). The worker's RSS is
  * sampled from /proc throughout, and again while a worker runs the first full build of an

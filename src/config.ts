@@ -5,6 +5,7 @@
 import { CronExpressionParser } from 'cron-parser';
 import { type CompressionPolicy, DEFAULT_COMPRESSION_POLICY } from './buckets/shape.js';
 import { ConfigError } from './errors/error-classes.js';
+import { DAY_MS, HOUR_MS } from './time/durations.js';
 
 /** Log levels, as pino names them. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -23,8 +24,12 @@ const MAX_BATCH_EXPERIMENTS = 10_000;
 export const DEFAULT_BATCH_CHANGES = 50_000;
 const MAX_BATCH_CHANGES = 1_000_000;
 /** Retention limits: ten years, far beyond any useful policy, but keeps date arithmetic sane. */
-const MAX_KEEP_HOURLY_HOURS = 24 * 3660;
 const MAX_KEEP_DAILY_DAYS = 3660;
+const MAX_KEEP_HOURLY_HOURS = 24 * MAX_KEEP_DAILY_DAYS;
+/** The longest refresh interval: once a day. */
+const MAX_REFRESH_EVERY_MS = DAY_MS;
+/** The longest shutdown deadline, job backoff and job lock: an hour. */
+const MAX_WAIT_MS = HOUR_MS;
 
 export interface StatcacheConfig {
   /** PostgreSQL URL of the chat database. @defaultValue {@link DEFAULT_DATABASE_URL} */
@@ -134,7 +139,7 @@ function parseWorker(env: Env): WorkerConfig {
       'STATCACHE_REFRESH_EVERY_MS',
       env.STATCACHE_REFRESH_EVERY_MS,
       d.refreshEveryMs,
-      86_400_000,
+      MAX_REFRESH_EVERY_MS,
       100,
     ),
     compressCron: parseCron('STATCACHE_COMPRESS_CRON', env.STATCACHE_COMPRESS_CRON, d.compressCron),
@@ -144,17 +149,23 @@ function parseWorker(env: Env): WorkerConfig {
       'STATCACHE_SHUTDOWN_TIMEOUT_MS',
       env.STATCACHE_SHUTDOWN_TIMEOUT_MS,
       d.shutdownTimeoutMs,
-      3_600_000,
+      MAX_WAIT_MS,
     ),
     jobAttempts: parseWhole('STATCACHE_JOB_ATTEMPTS', env.STATCACHE_JOB_ATTEMPTS, d.jobAttempts, 100),
     jobBackoffMs: parseWhole(
       'STATCACHE_JOB_BACKOFF_MS',
       env.STATCACHE_JOB_BACKOFF_MS,
       d.jobBackoffMs,
-      3_600_000,
+      MAX_WAIT_MS,
       10,
     ),
-    jobLockMs: parseWhole('STATCACHE_JOB_LOCK_MS', env.STATCACHE_JOB_LOCK_MS, d.jobLockMs, 3_600_000, 1_000),
+    jobLockMs: parseWhole(
+      'STATCACHE_JOB_LOCK_MS',
+      env.STATCACHE_JOB_LOCK_MS,
+      d.jobLockMs,
+      MAX_WAIT_MS,
+      1_000,
+    ),
   };
 }
 

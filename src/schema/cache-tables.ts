@@ -35,7 +35,7 @@ export const experimentStatisticsBuckets = pgTable(
     updatedAt: tsz('updated_at').notNull().defaultNow(),
   },
   (t) => [
-    // The unique key the issue asks for; as the primary key it also serves every per-experiment read
+    // One bucket per experiment, size and start; as the primary key it also serves every per-experiment read
     // (totals sum one experiment's buckets by index range) and the upsert's ON CONFLICT target.
     primaryKey({
       name: 'experiment_statistics_buckets_pkey',
