@@ -2,25 +2,18 @@
 import { type Job, UnrecoverableError } from 'bullmq';
 import { outcomeOf } from '../src/errors/error-kind.js';
 import type { JobContext } from './context.js';
-import { handleCompress } from './handlers/compress.js';
-import { handleRefresh } from './handlers/refresh.js';
-import { handleVerifySample } from './handlers/verify-sample.js';
-import type { JobData, JobName, JobSummary } from './names.js';
+import type { JobSummary } from './job-definition.js';
+import { type AnyJobPayload, isJobName, JOB_NAMES, type JobName, jobDefinition } from './registry.js';
 
-const HANDLERS: Record<JobName, (ctx: JobContext, data: JobData) => Promise<JobSummary>> = {
-  refresh: handleRefresh,
-  compress: handleCompress,
-  'verify-sample': handleVerifySample,
-};
-
-export async function processJob(ctx: JobContext, job: Job<JobData, unknown, JobName>): Promise<JobSummary> {
-  const handler = HANDLERS[job.name];
-  if (!handler)
-    throw new UnrecoverableError(
-      `unknown job '${job.name}'; statcache runs ${Object.keys(HANDLERS).join(', ')}`,
-    );
+export async function processJob(
+  ctx: JobContext,
+  job: Job<AnyJobPayload, unknown, JobName>,
+): Promise<JobSummary> {
+  if (!isJobName(job.name))
+    throw new UnrecoverableError(`unknown job '${job.name}'; statcache runs ${JOB_NAMES.join(', ')}`);
+  const definition = jobDefinition(job.name);
   try {
-    return await handler(ctx, job.data ?? {});
+    return await definition.handle(ctx, job.data ?? definition.defaultPayload);
   } catch (error) {
     // Bad configuration, bad input or a missing migration fail the same way on every attempt.
     if (!outcomeOf(error).retryJob) throw new UnrecoverableError((error as Error).message);

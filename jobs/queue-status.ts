@@ -1,6 +1,6 @@
 /** The queue's part of `statcache status`: schedulers, job counts and each job's last run. */
-import { JOB_NAMES, type JobName } from './names.js';
 import type { StatcacheQueue } from './queue.js';
+import { JOB_NAMES, type JobName } from './registry.js';
 
 export interface SchedulerStatus {
   job: string;

@@ -2,11 +2,18 @@
 import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { WorkerConfig } from '../src/config.js';
-import { type JobData, type JobName, QUEUE_NAME } from './names.js';
+import { DAY_MS, HOUR_MS, SECOND_MS } from '../src/time/durations.js';
+import type { AnyJobPayload, JobName } from './registry.js';
 
-/** Finished jobs kept for `status` and debugging: bounded by count and by age, never forever. */
-const KEEP_COMPLETED = { count: 200, age: 24 * 3600 };
-const KEEP_FAILED = { count: 1000, age: 7 * 24 * 3600 };
+/** One queue holds every statcache job; the key prefix comes from configuration. */
+export const QUEUE_NAME = 'statcache';
+
+/** How long finished jobs are kept for `status` and debugging (bounded by age and by count). */
+const KEEP_COMPLETED_MS = 24 * HOUR_MS;
+const KEEP_FAILED_MS = 7 * DAY_MS;
+/** BullMQ's `removeOnComplete`/`removeOnFail` take their age in seconds, not milliseconds. */
+const KEEP_COMPLETED = { count: 200, age: KEEP_COMPLETED_MS / SECOND_MS };
+const KEEP_FAILED = { count: 1000, age: KEEP_FAILED_MS / SECOND_MS };
 
 /** Retries with exponential backoff; finished jobs retained by count and age. */
 export function jobOptions(config: WorkerConfig): JobsOptions {
@@ -18,10 +25,10 @@ export function jobOptions(config: WorkerConfig): JobsOptions {
   };
 }
 
-export type StatcacheQueue = Queue<JobData, unknown, JobName>;
+export type StatcacheQueue = Queue<AnyJobPayload, unknown, JobName>;
 
 export function createQueue(connection: Redis, config: WorkerConfig): StatcacheQueue {
-  return new Queue<JobData, unknown, JobName>(QUEUE_NAME, {
+  return new Queue<AnyJobPayload, unknown, JobName>(QUEUE_NAME, {
     connection,
     prefix: config.queuePrefix,
     defaultJobOptions: jobOptions(config),

@@ -13,10 +13,11 @@ import { translateConnectionError } from '../src/errors/connection-errors.js';
 import { SchemaNotMigratedError } from '../src/errors/error-classes.js';
 import { ensureBuilt } from '../src/rebuild/ensure-built.js';
 import type { JobContext } from './context.js';
-import { type JobData, type JobName, type JobSummary, QUEUE_NAME } from './names.js';
+import type { JobSummary } from './job-definition.js';
 import { processJob } from './process-job.js';
-import { createQueue } from './queue.js';
+import { createQueue, QUEUE_NAME } from './queue.js';
 import { assertRedisReachable, createWorkerRedis, describeRedis } from './redis-connection.js';
+import type { AnyJobPayload, JobName } from './registry.js';
 import { schedules, upsertSchedulers } from './schedulers.js';
 
 /** The refresh job runs one statement at a time; the first-build lock holds one more connection. */
@@ -73,7 +74,7 @@ export async function startWorker(config: StatcacheConfig, logger: Logger): Prom
     );
 
   const ctx: JobContext = { db, config, logger };
-  const worker = new Worker<JobData, JobSummary, JobName>(
+  const worker = new Worker<AnyJobPayload, JobSummary, JobName>(
     QUEUE_NAME,
     async (job) => {
       try {

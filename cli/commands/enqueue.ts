@@ -1,43 +1,54 @@
 /** `statcache enqueue refresh|compress|verify [--experiment ids]`: run a job now, through the worker. */
-import type { Command } from 'commander';
-import { enqueueJob } from '../../jobs/enqueue.js';
-import type { JobName } from '../../jobs/names.js';
+import { type Command, InvalidArgumentError } from 'commander';
+import { enqueueJob, planManualRun } from '../../jobs/enqueue.js';
 import { createQueue } from '../../jobs/queue.js';
 import { connectCommandRedis } from '../../jobs/redis-connection.js';
-import { InvalidInputError } from '../../src/errors/error-classes.js';
+import {
+  ENQUEUE_ARGUMENTS,
+  type JobDefinitionOf,
+  type JobName,
+  jobDefinitions,
+  jobForEnqueueArgument,
+} from '../../jobs/registry.js';
 import { setExitCode } from '../exit-codes.js';
 import { printJson, printLine } from '../output.js';
 import { oneOf, parseIdList } from '../parse-options.js';
 import { assertExperimentsExist, runCommand } from '../run-command.js';
 
-const JOBS = { refresh: 'refresh', compress: 'compress', verify: 'verify-sample' } as const satisfies Record<
-  string,
-  JobName
->;
-type JobArg = keyof typeof JOBS;
+/** "refresh, compress or verify" */
+const JOB_CHOICES = `${ENQUEUE_ARGUMENTS.slice(0, -1).join(', ')} or ${ENQUEUE_ARGUMENTS.at(-1)}`;
+
+/** "refresh: rebuild these experiments fully; verify: check these instead of a sample" */
+const EXPERIMENT_HELP = jobDefinitions()
+  .flatMap(({ enqueue }) =>
+    enqueue.experiments.accepted ? [`${enqueue.argument}: ${enqueue.experiments.help}`] : [],
+  )
+  .join('; ');
+
+/** The job `enqueue <job>` names; any other word is bad usage (exit 2) listing the choices. */
+function parseJob(value: string): JobDefinitionOf<JobName> {
+  const definition = jobForEnqueueArgument(oneOf(ENQUEUE_ARGUMENTS)(value));
+  // oneOf has already rejected every word that names no job.
+  if (!definition) throw new InvalidArgumentError(`no job is called '${value}'`);
+  return definition;
+}
 
 export function registerEnqueue(program: Command): void {
   program
     .command('enqueue')
-    .description('queue a refresh, compress or verify run now (deduplicated against one already waiting)')
-    .argument('<job>', 'refresh, compress or verify', oneOf(Object.keys(JOBS) as JobArg[]))
-    .option(
-      '--experiment <ids>',
-      'refresh: rebuild these experiments fully; verify: check these instead of a sample',
-      parseIdList,
-    )
+    .description(`queue a ${JOB_CHOICES} run now (deduplicated against one already waiting)`)
+    .argument('<job>', JOB_CHOICES, parseJob)
+    .option('--experiment <ids>', EXPERIMENT_HELP, parseIdList)
     .option('--json', 'print one JSON document')
-    .action((jobArg: JobArg, options: { experiment?: number[]; json?: boolean }) =>
+    .action((definition: JobDefinitionOf<JobName>, options: { experiment?: number[]; json?: boolean }) =>
       runCommand({ json: options.json }, async ({ db, config, json }) => {
-        if (options.experiment && jobArg === 'compress')
-          throw new InvalidInputError(
-            '--experiment does not apply to compress (the policy covers every experiment)',
-          );
+        // Planned first: a job that takes no --experiment is refused before anything is read or written.
+        const run = planManualRun(definition, options.experiment);
         if (options.experiment) await assertExperimentsExist(db, options.experiment);
         const redis = await connectCommandRedis(config.redisUrl);
         const queue = createQueue(redis, config.worker);
         try {
-          const result = await enqueueJob(queue, JOBS[jobArg], options.experiment);
+          const result = await enqueueJob(queue, run);
           if (json) printJson(result);
           else
             printLine(

@@ -2,8 +2,9 @@
 import type { Server } from 'node:http';
 import type { Command } from 'commander';
 import type { Redis } from 'ioredis';
-import { QUEUE_NAME } from '../../jobs/names.js';
+import { createJobEvents } from '../../jobs/job-events.js';
 import { createQueue } from '../../jobs/queue.js';
+import { createQueueBoard } from '../../jobs/queue-board.js';
 import { getQueueStatus } from '../../jobs/queue-status.js';
 import { connectCommandRedis } from '../../jobs/redis-connection.js';
 import { createApp } from '../../src/http/create-app.js';
@@ -35,20 +36,13 @@ export function registerServe(program: Command): void {
         const queue = redis ? createQueue(redis, config.worker) : undefined;
         const metrics = createMetrics(
           db,
-          redis && queue
-            ? {
-                connection: redis,
-                prefix: config.worker.queuePrefix,
-                name: QUEUE_NAME,
-                getJob: (id) => queue.getJob(id),
-              }
-            : undefined,
+          redis && queue ? createJobEvents(queue, redis, config.worker) : undefined,
         );
         const app = createApp({
           db,
           metrics,
           excludedPlatforms: config.excludedPlatforms,
-          queue,
+          queueBoard: queue ? createQueueBoard(queue) : undefined,
           queueStatus: queue ? () => getQueueStatus(queue, config.worker.queuePrefix) : undefined,
         });
         const server: Server = await new Promise((resolve, reject) => {

@@ -1,6 +1,7 @@
 /** `statcache worker` (`npm start`): keeps the cache fresh with BullMQ job schedulers until stopped. */
 import type { Command } from 'commander';
 import { createLogger } from '../../jobs/logger.js';
+import { JOB_NAMES } from '../../jobs/registry.js';
 import { type RunningWorker, startWorker } from '../../jobs/worker.js';
 import { setExitCode } from '../exit-codes.js';
 import { runCommand } from '../run-command.js';
@@ -9,7 +10,7 @@ export function registerWorker(program: Command): void {
   program
     .command('worker')
     .description(
-      'run the job schedulers (refresh, compress, verify-sample) until SIGTERM/SIGINT; any number of processes',
+      `run the job schedulers (${JOB_NAMES.join(', ')}) until SIGTERM/SIGINT; any number of processes`,
     )
     .action(() =>
       runCommand({ noDatabase: true }, async ({ config }) => {

@@ -5,11 +5,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createBullBoard } from '@bull-board/api';
-import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
-import { ExpressAdapter } from '@bull-board/express';
-import type { Queue } from 'bullmq';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { StatDb } from '../db/types.js';
 import { InvalidInputError, NotFoundError } from '../errors/error-classes.js';
 import { outcomeOf } from '../errors/error-kind.js';
@@ -26,14 +22,23 @@ export interface AppOptions {
   db: StatDb;
   metrics: Metrics;
   excludedPlatforms: readonly string[];
-  /** The queue for /queues and the status route's queue part; omitted without Redis. */
-  queue?: Queue;
-  /** Reads the queue's state for /api/status. */
+  /**
+   * The queue's dashboard, mounted at /queues (QUEUE_BOARD_PATH): bull-board's router, built for that
+   * base path in jobs/queue-board.ts; omitted without Redis.
+   */
+  queueBoard?: RequestHandler;
+  /** Reads the queue's state for /api/status; omitted without Redis. */
   queueStatus?: () => Promise<unknown>;
 }
 
 /** A series request without `from` covers this many days before `to` (the sparklines' window). */
 const DEFAULT_SERIES_DAYS = 30;
+/**
+ * Where the queue's dashboard is mounted. The server takes it as a ready express handler
+ * (bull-board, built in jobs/queue-board.ts for this base path), so the library does not depend on
+ * the queue.
+ */
+export const QUEUE_BOARD_PATH = '/queues';
 /** Ids per /api/series request (a page of the experiments table). */
 const MAX_SERIES_IDS = 100;
 /** The page's static files, found from source (src/http) and from the build (dist/src/http) alike. */
@@ -123,15 +128,7 @@ export function createApp(options: AppOptions): express.Express {
     res.send(await options.metrics.registry.metrics());
   });
 
-  if (options.queue) {
-    const board = new ExpressAdapter();
-    board.setBasePath('/queues');
-    createBullBoard({
-      queues: [new BullMQAdapter(options.queue, { readOnlyMode: false })],
-      serverAdapter: board,
-    });
-    app.use('/queues', board.getRouter());
-  }
+  if (options.queueBoard) app.use(QUEUE_BOARD_PATH, options.queueBoard);
 
   app.use(express.static(PUBLIC_DIR, { index: 'index.html', maxAge: 0 }));
 
@@ -163,6 +160,6 @@ function rangeOf(req: Request): { from: Date; to: Date } {
 function routeLabel(req: Request): string {
   const route = (req.route as { path?: string } | undefined)?.path;
   if (route) return route;
-  if (req.path.startsWith('/queues')) return '/queues';
+  if (req.path.startsWith(QUEUE_BOARD_PATH)) return QUEUE_BOARD_PATH;
   return req.path.startsWith('/api') ? 'unmatched' : 'static';
 }

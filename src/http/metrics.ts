@@ -1,29 +1,22 @@
 /**
  * Prometheus metrics (prom-client) at /metrics: HTTP latency, and, read at scrape time, the cache's
- * lag, pending changes and bucket counts per size; job durations and failures from the queue's
- * events when a queue is attached.
+ * lag, pending changes and bucket counts per size; job durations and failures from the job events
+ * the server is handed (none without a queue).
  */
-import { QueueEvents } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { StatDb } from '../db/types.js';
 import { type CacheStatus, getStatus } from '../status/get-status.js';
+import type { JobEventSource } from './job-event-source.js';
 
 export interface Metrics {
   registry: Registry;
   httpDuration: Histogram<'method' | 'route' | 'status'>;
+  /** Closes the job event source it was given, if any. */
   close(): Promise<void>;
 }
 
-export function createMetrics(
-  db: StatDb,
-  queue?: {
-    connection: Redis;
-    prefix: string;
-    name: string;
-    getJob: (id: string) => Promise<{ name: string; processedOn?: number; finishedOn?: number } | undefined>;
-  },
-): Metrics {
+/** The metrics registry for `db`; job durations and failures are counted from `jobEvents` when given. */
+export function createMetrics(db: StatDb, jobEvents?: JobEventSource): Metrics {
   const registry = new Registry();
   const httpDuration = new Histogram({
     name: 'statcache_http_request_duration_seconds',
@@ -79,34 +72,13 @@ export function createMetrics(
     labelNames: ['job'] as const,
     registers: [registry],
   });
-  let events: QueueEvents | undefined;
-  if (queue) {
-    events = new QueueEvents(queue.name, {
-      connection: queue.connection.duplicate({ maxRetriesPerRequest: null }),
-      prefix: queue.prefix,
-    });
-    events.on('completed', ({ jobId }) => {
-      queue.getJob(jobId).then(
-        (job) => {
-          if (job?.processedOn && job.finishedOn)
-            jobDuration.observe({ job: job.name }, (job.finishedOn - job.processedOn) / 1000);
-        },
-        () => {},
-      );
-    });
-    events.on('failed', ({ jobId }) => {
-      queue.getJob(jobId).then(
-        (job) => jobFailures.inc({ job: job?.name ?? 'unknown' }),
-        () => {},
-      );
-    });
-    events.on('error', () => {});
-  }
+  jobEvents?.onJobFinished(({ job, durationSeconds }) => jobDuration.observe({ job }, durationSeconds));
+  jobEvents?.onJobFailed(({ job }) => jobFailures.inc({ job }));
   return {
     registry,
     httpDuration,
     close: async () => {
-      await events?.close();
+      await jobEvents?.close();
     },
   };
 }

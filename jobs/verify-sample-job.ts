@@ -1,22 +1,28 @@
 /**
- * The `verify-sample` job: recounts a random sample of experiments (with all their sessions) against
- * source. Each mismatch is logged with its numbers and healed by queueing a whole-experiment rebuild
- * (an `experiment` change row), which the next refresh applies: drift cannot persist unnoticed.
+ * The `verify-sample` job, on `STATCACHE_VERIFY_CRON` (UTC): recounts a random sample of experiments
+ * (with all their sessions) against source. Each mismatch is logged with its numbers and healed by
+ * queueing a whole-experiment rebuild (an `experiment` change row), which the next refresh applies:
+ * drift cannot persist unnoticed.
  */
 import { sql } from 'drizzle-orm';
-import { bigintArray } from '../../src/db/params.js';
-import { type Executor, queryRows, toNumber } from '../../src/db/types.js';
-import type { Mismatch } from '../../src/verify/mismatch.js';
-import { verify } from '../../src/verify/verify.js';
-import type { JobContext } from '../context.js';
-import type { JobData, JobSummary } from '../names.js';
+import { bigintArray } from '../src/db/params.js';
+import { type Executor, queryRows, toNumber } from '../src/db/types.js';
+import type { Mismatch } from '../src/verify/mismatch.js';
+import { verify } from '../src/verify/verify.js';
+import type { JobContext } from './context.js';
+import type { JobDefinition, JobSummary } from './job-definition.js';
+
+export interface VerifySamplePayload {
+  /** Check these experiments instead of a random sample of `STATCACHE_VERIFY_SAMPLE`. */
+  experimentIds?: number[];
+}
 
 /** Mismatches logged one per line, at most this many per run (the count is always logged). */
 const MAX_LOGGED = 50;
 
-export async function handleVerifySample(
+async function handleVerifySample(
   { db, config, logger }: JobContext,
-  data: JobData,
+  data: VerifySamplePayload,
 ): Promise<JobSummary> {
   const experimentIds = data.experimentIds?.length
     ? data.experimentIds
@@ -48,6 +54,21 @@ export async function handleVerifySample(
     experimentsQueued: healed,
   };
 }
+
+export const verifySampleJob: JobDefinition<'verify-sample', VerifySamplePayload> = {
+  name: 'verify-sample',
+  schedule: (config) => ({ pattern: config.verifyCron }),
+  defaultPayload: {},
+  enqueue: {
+    argument: 'verify',
+    experiments: {
+      accepted: true,
+      help: 'check these instead of a sample',
+      payload: (experimentIds) => ({ experimentIds }),
+    },
+  },
+  handle: handleVerifySample,
+};
 
 /** One `experiment` change row per experiment owning a mismatch (sessions via their experiment). */
 async function queueRebuilds(db: Executor, mismatches: Mismatch[]): Promise<number> {
