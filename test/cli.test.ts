@@ -6,14 +6,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { expectedMigrations } from '../src/db/migrations-folder.js';
 import { queryRows, toNumber } from '../src/db/types.js';
 import { runCli } from './helpers/cli.js';
-import { ChatFixture } from './helpers/fixtures.js';
-import { createEmptyDatabase, createTestDatabase, type TestDatabase } from './helpers/test-db.js';
+import { useTestDatabase } from './helpers/setup.js';
+import { createEmptyDatabase } from './helpers/test-db.js';
 
-let t: TestDatabase;
+const t = useTestDatabase({ team: true });
 let exp: number;
 let quietExp: number;
 let sessionId: number;
@@ -24,9 +24,7 @@ const refreshRuns = async () =>
   );
 
 beforeAll(async () => {
-  t = await createTestDatabase();
-  const f = new ChatFixture(t.db);
-  const teamId = await f.team();
+  const { fixture: f, teamId } = t;
   exp = await f.experiment(teamId, 'Helpdesk');
   quietExp = await f.experiment(teamId, 'Quiet');
   const p = await f.participant(teamId);
@@ -43,7 +41,6 @@ beforeAll(async () => {
   ]);
   await f.tagMessage(m as number, await f.tag(teamId, 'v2'));
 });
-afterAll(() => t.drop());
 
 describe('happy paths and JSON shapes', () => {
   it('refresh --full --json writes buckets in the policy shape and reports them', async () => {

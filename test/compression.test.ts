@@ -5,7 +5,7 @@
  * moves inside compressed ranges recount the coarse bucket from source (verify = 0, overlaps too).
  */
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { type CompressionPolicy, DEFAULT_COMPRESSION_POLICY, shapeAt } from '../src/buckets/shape.js';
 import { type CompressResult, compress } from '../src/compress/compress.js';
 import { queryRows } from '../src/db/types.js';
@@ -17,20 +17,14 @@ import { listSessions } from '../src/read/list-sessions.js';
 import { refreshFull } from '../src/rebuild/refresh-full.js';
 import { refreshIncremental } from '../src/refresh/refresh-incremental.js';
 import { verify } from '../src/verify/verify.js';
-import { ChatFixture, experimentBuckets } from './helpers/fixtures.js';
-import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';
+import { experimentBuckets } from './helpers/fixtures.js';
+import { EXCLUDED_PLATFORMS, expectCacheExact, useTestDatabase } from './helpers/setup.js';
 
-const EXCLUDED = ['evaluations'];
 const POLICY: CompressionPolicy = DEFAULT_COMPRESSION_POLICY;
-let t: TestDatabase;
-let f: ChatFixture;
+const t = useTestDatabase();
+const f = t.fixture;
 let teamId: number;
 
-beforeAll(async () => {
-  t = await createTestDatabase();
-  f = new ChatFixture(t.db);
-});
-afterAll(() => t.drop());
 beforeEach(async () => {
   // Each case starts from empty cache tables so bucket listings are its own.
   await t.db.execute(
@@ -44,17 +38,20 @@ const run = (now: string, policy: CompressionPolicy = POLICY, dryRun = false) =>
   compress(t.db, { policy, now: at(now), dryRun, batchExperiments: 2 });
 const refresh = (now?: string) =>
   refreshIncremental(t.db, {
-    excludedPlatforms: EXCLUDED,
+    excludedPlatforms: EXCLUDED_PLATFORMS,
     batchChanges: 5,
     batchExperiments: 3,
     bucketShape: now ? shapeAt(POLICY, at(now)) : undefined,
   });
 const rebuildHourly = (experimentIds: number[]) =>
-  refreshFull(t.db, { experimentIds, excludedPlatforms: EXCLUDED, batchExperiments: 2 });
+  refreshFull(t.db, { experimentIds, excludedPlatforms: EXCLUDED_PLATFORMS, batchExperiments: 2 });
 
+/**
+ * verify in batches of 2 experiments, like compress and the rebuilds here, so multi-experiment cases
+ * span batches.
+ */
 async function expectExact(experimentIds: number[]) {
-  const result = await verify(t.db, { experimentIds, excludedPlatforms: EXCLUDED, batchExperiments: 2 });
-  expect(result.mismatches).toEqual([]);
+  await expectCacheExact(t.db, { experimentIds, batchExperiments: 2 });
 }
 
 /** Every bucket row of both tables, in a stable order, without updated_at. */
@@ -320,7 +317,7 @@ describe('merging', () => {
     await t.db.execute(sql`truncate experiment_statistics_buckets, session_statistics_buckets`);
     const rebuilt = await refreshFull(t.db, {
       experimentIds: experiments,
-      excludedPlatforms: EXCLUDED,
+      excludedPlatforms: EXCLUDED_PLATFORMS,
       batchExperiments: 1,
       bucketShape: shapeAt(POLICY, at('2028-03-10T12:00:00Z')),
     });
@@ -502,7 +499,7 @@ describe('verify', () => {
       values (${teamId}, ${exp}, 'day', '2028-01-05T00:00:00Z', '2028-01-06T00:00:00Z', 0, 0, 1, '2028-01-05T10:00:00Z')`);
     const result = await verify(t.db, {
       experimentIds: [exp],
-      excludedPlatforms: EXCLUDED,
+      excludedPlatforms: EXCLUDED_PLATFORMS,
       batchExperiments: 2,
     });
     expect(result.mismatches.filter((m) => m.kind === 'overlapping_buckets')).toEqual([

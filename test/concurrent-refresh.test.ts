@@ -14,23 +14,28 @@ import { refreshIncremental } from '../src/refresh/refresh-incremental.js';
 import { seedWorkload } from '../src/seed/seed-workload.js';
 import { workloadSize } from '../src/seed/workload-size.js';
 import { getStatus } from '../src/status/get-status.js';
-import { verify } from '../src/verify/verify.js';
-import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';
+import { EXCLUDED_PLATFORMS, expectCacheExact, useTestDatabase } from './helpers/setup.js';
+import { waitFor } from './helpers/wait-for.js';
 
-const EXCLUDED = ['evaluations'];
 const WRITE_MS = 4_000;
-let t: TestDatabase;
+/** Writes made before the full rebuild is thrown in, so it runs among writes and refreshes in flight. */
+const WRITES_BEFORE_REBUILD = 20;
+const t = useTestDatabase();
 const pools: NodePgStatDb[] = [];
 
 beforeAll(async () => {
-  t = await createTestDatabase();
   await seedWorkload(t.db, { seed: 3, size: workloadSize(10_000, { experiments: 12 }) });
-  await refreshFull(t.db, { excludedPlatforms: EXCLUDED, batchExperiments: 5 });
+  await refreshFull(t.db, { excludedPlatforms: EXCLUDED_PLATFORMS, batchExperiments: 5 });
 });
 afterAll(async () => {
   for (const p of pools) await p.close();
-  await t.drop();
 });
+
+/** What the writers and refresh loops of one test have done so far. */
+interface Progress {
+  writes: number;
+  changesApplied: number;
+}
 
 function connection(): NodePgStatDb {
   const db = createDb(t.url, { max: 2 });
@@ -39,7 +44,7 @@ function connection(): NodePgStatDb {
 }
 
 /** One writer: a random mix of the platform's writes, each its own transaction. */
-async function writer(db: NodePgStatDb, seed: number, until: number): Promise<number> {
+async function writer(db: NodePgStatDb, seed: number, until: number, progress?: Progress): Promise<number> {
   let n = 0;
   let x = seed;
   const rand = () => {
@@ -78,20 +83,27 @@ async function writer(db: NodePgStatDb, seed: number, until: number): Promise<nu
       );
     }
     n += 1;
+    if (progress) progress.writes += 1;
   }
   return n;
 }
 
-async function refreshLoop(db: NodePgStatDb, isDone: () => boolean, now?: () => Date): Promise<number> {
+async function refreshLoop(
+  db: NodePgStatDb,
+  isDone: () => boolean,
+  now?: () => Date,
+  progress?: Progress,
+): Promise<number> {
   let changes = 0;
   while (!isDone()) {
     const result = await refreshIncremental(db, {
-      excludedPlatforms: EXCLUDED,
+      excludedPlatforms: EXCLUDED_PLATFORMS,
       batchChanges: 50,
       batchExperiments: 5,
       bucketShape: now ? shapeAt(DEFAULT_COMPRESSION_POLICY, now()) : undefined,
     });
     changes += result.changes;
+    if (progress) progress.changesApplied += result.changes;
   }
   return changes;
 }
@@ -99,20 +111,31 @@ async function refreshLoop(db: NodePgStatDb, isDone: () => boolean, now?: () => 
 it('two refresh loops and a full rebuild alongside writers end exact', async () => {
   const until = Date.now() + WRITE_MS;
   let done = false;
-  const loops = [refreshLoop(connection(), () => done), refreshLoop(connection(), () => done)];
-  const writers = [writer(connection(), 1, until), writer(connection(), 2, until)];
-  await new Promise((resolve) => setTimeout(resolve, WRITE_MS / 2));
-  await refreshFull(connection(), { excludedPlatforms: EXCLUDED, batchExperiments: 3 });
+  const progress: Progress = { writes: 0, changesApplied: 0 };
+  const loops = [
+    refreshLoop(connection(), () => done, undefined, progress),
+    refreshLoop(connection(), () => done, undefined, progress),
+  ];
+  const writers = [writer(connection(), 1, until, progress), writer(connection(), 2, until, progress)];
+  // The rebuild joins once the writers are under way and the loops are applying their changes.
+  await waitFor(() => progress.writes >= WRITES_BEFORE_REBUILD && progress.changesApplied > 0, {
+    timeoutMs: WRITE_MS,
+    what: `${WRITES_BEFORE_REBUILD} writes and a refresh loop applying changes`,
+  });
+  await refreshFull(connection(), { excludedPlatforms: EXCLUDED_PLATFORMS, batchExperiments: 3 });
   const writes = await Promise.all(writers);
   done = true;
   const applied = await Promise.all(loops);
   expect(writes[0]).toBeGreaterThan(20);
   expect(applied.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
 
-  await refreshIncremental(t.db, { excludedPlatforms: EXCLUDED, batchChanges: 50, batchExperiments: 5 });
+  await refreshIncremental(t.db, {
+    excludedPlatforms: EXCLUDED_PLATFORMS,
+    batchChanges: 50,
+    batchExperiments: 5,
+  });
   expect((await getStatus(t.db)).pending.count).toBe(0);
-  const result = await verify(t.db, { excludedPlatforms: EXCLUDED, batchExperiments: 50 });
-  expect(result.mismatches).toEqual([]);
+  await expectCacheExact(t.db);
 });
 
 it('compressions at advancing now values, two refresh loops and writers at once end exact', async () => {
@@ -152,8 +175,11 @@ it('compressions at advancing now values, two refresh loops and writers at once 
   expect(merged.hour).toBeGreaterThan(0);
   expect(merged.day).toBeGreaterThan(0);
 
-  await refreshIncremental(t.db, { excludedPlatforms: EXCLUDED, batchChanges: 50, batchExperiments: 5 });
+  await refreshIncremental(t.db, {
+    excludedPlatforms: EXCLUDED_PLATFORMS,
+    batchChanges: 50,
+    batchExperiments: 5,
+  });
   expect((await getStatus(t.db)).pending.count).toBe(0);
-  const result = await verify(t.db, { excludedPlatforms: EXCLUDED, batchExperiments: 50 });
-  expect(result.mismatches).toEqual([]);
+  await expectCacheExact(t.db);
 });

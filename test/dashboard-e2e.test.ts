@@ -14,11 +14,11 @@ import { createMetrics } from '../src/http/metrics.js';
 import { refreshFull } from '../src/rebuild/refresh-full.js';
 import { seedWorkload } from '../src/seed/seed-workload.js';
 import { workloadSize } from '../src/seed/workload-size.js';
-import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';
+import { EXCLUDED_PLATFORMS, useTestDatabase } from './helpers/setup.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOTS = process.env.STATCACHE_SCREENSHOTS === '1';
-let t: TestDatabase;
+const t = useTestDatabase();
 let server: Server;
 let base: string;
 let browser: Browser;
@@ -28,14 +28,13 @@ beforeAll(async () => {
     throw new Error(
       `no Chromium at ${CHROMIUM}: apt-get install chromium (.ci/run does), or set CHROMIUM_PATH`,
     );
-  t = await createTestDatabase();
   await seedWorkload(t.db, { seed: 31, size: workloadSize(12_000, { experiments: 60, teams: 3 }) });
   await refreshFull(t.db, {
-    excludedPlatforms: ['evaluations'],
+    excludedPlatforms: EXCLUDED_PLATFORMS,
     batchExperiments: 20,
     bucketShape: shapeAt(DEFAULT_COMPRESSION_POLICY, new Date()),
   });
-  const app = createApp({ db: t.db, metrics: createMetrics(t.db), excludedPlatforms: ['evaluations'] });
+  const app = createApp({ db: t.db, metrics: createMetrics(t.db), excludedPlatforms: EXCLUDED_PLATFORMS });
   server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
@@ -49,7 +48,6 @@ afterAll(async () => {
   await browser?.close();
   // Only a started server: a promise on an undefined one would never settle (a hung teardown).
   if (server) await new Promise((resolve) => server?.close(resolve));
-  await t?.drop();
 });
 
 interface ApiRow {

@@ -14,9 +14,9 @@ import { refreshFull } from '../src/rebuild/refresh-full.js';
 import { seedWorkload } from '../src/seed/seed-workload.js';
 import { workloadSize } from '../src/seed/workload-size.js';
 import { type CountingDb, createCountingDb } from './helpers/counting-db.js';
-import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';
+import { EXCLUDED_PLATFORMS, useTestDatabase } from './helpers/setup.js';
 
-let t: TestDatabase;
+const t = useTestDatabase();
 let counting: CountingDb;
 let server: Server;
 let base: string;
@@ -24,14 +24,13 @@ let busiest: number;
 let teamId: number;
 
 beforeAll(async () => {
-  t = await createTestDatabase();
   await seedWorkload(t.db, { seed: 21, size: workloadSize(6_000, { experiments: 30, teams: 2 }) });
-  await refreshFull(t.db, { excludedPlatforms: ['evaluations'], batchExperiments: 10 });
+  await refreshFull(t.db, { excludedPlatforms: EXCLUDED_PLATFORMS, batchExperiments: 10 });
   counting = createCountingDb(t.url);
   const app = createApp({
     db: counting.db,
     metrics: createMetrics(t.db),
-    excludedPlatforms: ['evaluations'],
+    excludedPlatforms: EXCLUDED_PLATFORMS,
   });
   server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
@@ -45,7 +44,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
   await counting.close();
-  await t.drop();
 });
 
 /** GETs `path`; returns status, JSON body and the statements it cost. */

@@ -3,40 +3,32 @@
  * --full) leaves every bucket and versions cache equal to a live recount, and consumes the changes.
  */
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { queryRows, toNumber } from '../src/db/types.js';
 import { getExperimentTotals } from '../src/read/get-experiment-totals.js';
 import { getSessionTotals } from '../src/read/get-session-totals.js';
 import { refreshFull } from '../src/rebuild/refresh-full.js';
 import { refreshIncremental } from '../src/refresh/refresh-incremental.js';
 import { getStatus } from '../src/status/get-status.js';
-import { verify } from '../src/verify/verify.js';
-import { ChatFixture, experimentBuckets } from './helpers/fixtures.js';
-import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';
+import { experimentBuckets } from './helpers/fixtures.js';
+import { EXCLUDED_PLATFORMS, expectCacheExact, useTestDatabase } from './helpers/setup.js';
 
-const EXCLUDED = ['evaluations'];
-let t: TestDatabase;
-let f: ChatFixture;
+const t = useTestDatabase();
+const f = t.fixture;
 let teamId: number;
 
-beforeAll(async () => {
-  t = await createTestDatabase();
-  f = new ChatFixture(t.db);
-});
-afterAll(() => t.drop());
 beforeEach(async () => {
   teamId = await f.team();
 });
 
 const exec = (query: ReturnType<typeof sql>) => t.db.execute(query);
 const refresh = () =>
-  refreshIncremental(t.db, { excludedPlatforms: EXCLUDED, batchChanges: 7, batchExperiments: 10 });
+  refreshIncremental(t.db, { excludedPlatforms: EXCLUDED_PLATFORMS, batchChanges: 7, batchExperiments: 10 });
 
 /** Refreshes incrementally, then asserts verify finds nothing and no change is left pending. */
 async function expectExactAfterRefresh() {
   const result = await refresh();
-  const checked = await verify(t.db, { excludedPlatforms: EXCLUDED, batchExperiments: 50 });
-  expect(checked.mismatches).toEqual([]);
+  await expectCacheExact(t.db);
   expect((await getStatus(t.db)).pending.count).toBe(0);
   return result;
 }
@@ -382,7 +374,7 @@ describe('the queue', () => {
     const { s } = await baseline();
     await f.messages(s.chatId, [['human', '2026-05-10T12:00:00Z']]);
     expect((await getStatus(t.db)).pending.count).toBeGreaterThan(0);
-    const full = await refreshFull(t.db, { excludedPlatforms: EXCLUDED, batchExperiments: 50 });
+    const full = await refreshFull(t.db, { excludedPlatforms: EXCLUDED_PLATFORMS, batchExperiments: 50 });
     expect(full.changesDiscarded).toBeGreaterThan(0);
     expect((await getStatus(t.db)).pending.count).toBe(0);
     expect((await refresh()).changes).toBe(0);

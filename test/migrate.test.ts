@@ -14,8 +14,8 @@ import { queryRows, toNumber } from '../src/db/types.js';
 import { getExperimentTotals } from '../src/read/get-experiment-totals.js';
 import { getSessionTotals } from '../src/read/get-session-totals.js';
 import { refreshFull } from '../src/rebuild/refresh-full.js';
-import { verify } from '../src/verify/verify.js';
 import { runCli } from './helpers/cli.js';
+import { EXCLUDED_PLATFORMS, expectCacheExact } from './helpers/setup.js';
 import { createEmptyDatabase, type TestDatabase } from './helpers/test-db.js';
 
 const created: TestDatabase[] = [];
@@ -104,15 +104,13 @@ it('adds only what statcache owns to an existing chat database, touching no data
     buckets: 2,
   });
 
-  await refreshFull(t.db, { excludedPlatforms: ['evaluations'], batchExperiments: 50 });
+  await refreshFull(t.db, { excludedPlatforms: EXCLUDED_PLATFORMS, batchExperiments: 50 });
   expect((await getSessionTotals(t.db, [1])).get(1)).toEqual({
     humanMessages: 1,
     lastActivityAt: new Date('2026-04-01T09:01:00Z'),
     experimentVersions: ['v7'],
   });
-  expect(
-    (await verify(t.db, { excludedPlatforms: ['evaluations'], batchExperiments: 50 })).mismatches,
-  ).toEqual([]);
+  await expectCacheExact(t.db);
 });
 
 /** Applies the migrations as the folder stood before `tag`: a copy with the journal cut there. */

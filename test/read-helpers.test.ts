@@ -12,41 +12,37 @@ import { listExperiments } from '../src/read/list-experiments.js';
 import { listSessions } from '../src/read/list-sessions.js';
 import { refreshFull } from '../src/rebuild/refresh-full.js';
 import { type CountingDb, createCountingDb } from './helpers/counting-db.js';
-import { ChatFixture, liveExperimentTotals } from './helpers/fixtures.js';
-import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';
+import { liveExperimentTotals } from './helpers/fixtures.js';
+import { EXCLUDED_PLATFORMS, useTestDatabase } from './helpers/setup.js';
 
-let t: TestDatabase;
+const t = useTestDatabase({ team: true });
 let counting: CountingDb;
-let teamId: number;
 let otherTeamId: number;
-/** Experiments of `teamId`, index i has i+1 sessions; experiment ids[0] has no buckets at all. */
+/** Experiments of `t.teamId`, index i has i+1 sessions; experiment ids[0] has no buckets at all. */
 const ids: number[] = [];
 let quiet: number;
 let busySessions: number[];
 const EXPERIMENTS = 120;
 
 beforeAll(async () => {
-  t = await createTestDatabase();
   counting = createCountingDb(t.url);
-  const f = new ChatFixture(t.db);
-  teamId = await f.team();
+  const f = t.fixture;
   otherTeamId = await f.team();
   await f.experiment(otherTeamId, 'someone else');
   // Names that sort differently by byte order and by count.
-  quiet = await f.experiment(teamId, 'zz quiet');
+  quiet = await f.experiment(t.teamId, 'zz quiet');
   ids.push(quiet);
   for (let i = 1; i < EXPERIMENTS; i++)
-    ids.push(await f.experiment(teamId, `bot ${String(i).padStart(3, '0')}`));
+    ids.push(await f.experiment(t.teamId, `bot ${String(i).padStart(3, '0')}`));
   // One bulk insert: experiment k (k >= 1) gets k sessions, each with one human message at hour k.
-  await t.db.execute(sqlInsertSessions(ids.slice(1), teamId));
+  await t.db.execute(sqlInsertSessions(ids.slice(1), t.teamId));
   const last = ids[ids.length - 1] as number;
   const page = await listSessions(t.db, { experimentId: last, limit: 1000 });
   busySessions = page.rows.map((r) => r.sessionId);
-  await refreshFull(t.db, { excludedPlatforms: ['evaluations'], batchExperiments: 37 });
+  await refreshFull(t.db, { excludedPlatforms: EXCLUDED_PLATFORMS, batchExperiments: 37 });
 });
 afterAll(async () => {
   await counting.close();
-  await t.drop();
 });
 
 function sqlInsertSessions(experimentIds: number[], team: number) {
@@ -116,14 +112,14 @@ describe('getExperimentTotals / getSessionTotals', () => {
 describe('listExperiments', () => {
   it('sorts by sessions in SQL and pages without overlap, with the total count', async () => {
     const first = await listExperiments(t.db, {
-      teamId,
+      teamId: t.teamId,
       sortBy: 'sessions',
       order: 'desc',
       limit: 5,
       offset: 0,
     });
     const second = await listExperiments(t.db, {
-      teamId,
+      teamId: t.teamId,
       sortBy: 'sessions',
       order: 'desc',
       limit: 5,
@@ -136,8 +132,18 @@ describe('listExperiments', () => {
   });
 
   it('puts experiments without activity last in both orders', async () => {
-    const asc = await listExperiments(t.db, { teamId, sortBy: 'lastActivity', order: 'asc', limit: 1000 });
-    const desc = await listExperiments(t.db, { teamId, sortBy: 'lastActivity', order: 'desc', limit: 1000 });
+    const asc = await listExperiments(t.db, {
+      teamId: t.teamId,
+      sortBy: 'lastActivity',
+      order: 'asc',
+      limit: 1000,
+    });
+    const desc = await listExperiments(t.db, {
+      teamId: t.teamId,
+      sortBy: 'lastActivity',
+      order: 'desc',
+      limit: 1000,
+    });
     expect(asc.rows.at(-1)?.experimentId).toBe(quiet);
     expect(desc.rows.at(-1)?.experimentId).toBe(quiet);
     expect(asc.rows[0]?.experimentId).toBe(ids[1]);
@@ -145,7 +151,7 @@ describe('listExperiments', () => {
   });
 
   it('sorts by name and filters by team', async () => {
-    const page = await listExperiments(t.db, { teamId, sortBy: 'name', order: 'asc', limit: 3 });
+    const page = await listExperiments(t.db, { teamId: t.teamId, sortBy: 'name', order: 'asc', limit: 3 });
     expect(page.rows.map((r) => r.name)).toEqual(['bot 001', 'bot 002', 'bot 003']);
     const other = await listExperiments(t.db, { teamId: otherTeamId });
     expect(other.total).toBe(1);
@@ -153,7 +159,7 @@ describe('listExperiments', () => {
   });
 
   it('returns the total count with an empty page past the end', async () => {
-    const page = await listExperiments(t.db, { teamId, offset: 5000 });
+    const page = await listExperiments(t.db, { teamId: t.teamId, offset: 5000 });
     expect(page).toEqual({ rows: [], total: EXPERIMENTS, teamFound: true });
   });
 
@@ -210,7 +216,7 @@ describe('statement count', () => {
       ['getSessionTotals', () => getSessionTotals(counting.db, sessionIds)],
       [
         'listExperiments',
-        () => listExperiments(counting.db, { teamId, sortBy: 'humanMessages', limit: size }),
+        () => listExperiments(counting.db, { teamId: t.teamId, sortBy: 'humanMessages', limit: size }),
       ],
       ['listSessions', () => listSessions(counting.db, { experimentId: ids[119] as number, limit: size })],
     ];

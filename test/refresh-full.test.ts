@@ -4,31 +4,24 @@
  * two rebuilds at once still end exact.
  */
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { queryRows, toNumber } from '../src/db/types.js';
 import { refreshFull } from '../src/rebuild/refresh-full.js';
 import { seedWorkload } from '../src/seed/seed-workload.js';
 import { workloadSize } from '../src/seed/workload-size.js';
 import { verify } from '../src/verify/verify.js';
-import { ChatFixture, experimentBuckets } from './helpers/fixtures.js';
-import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';
+import { experimentBuckets } from './helpers/fixtures.js';
+import { EXCLUDED_PLATFORMS, expectCacheExact, useTestDatabase } from './helpers/setup.js';
 
-const EXCLUDED = ['evaluations'];
-let t: TestDatabase;
-let f: ChatFixture;
-let teamId: number;
-
-beforeAll(async () => {
-  t = await createTestDatabase();
-  f = new ChatFixture(t.db);
-  teamId = await f.team();
-});
-afterAll(() => t.drop());
+const t = useTestDatabase({ team: true });
+const f = t.fixture;
 
 const full = (experimentIds?: number[], batchExperiments = 50) =>
-  refreshFull(t.db, { experimentIds, excludedPlatforms: EXCLUDED, batchExperiments });
+  refreshFull(t.db, { experimentIds, excludedPlatforms: EXCLUDED_PLATFORMS, batchExperiments });
+/** For tests that expect mismatches; `expectCacheExact` for those that expect none. */
 const mismatches = async (experimentIds?: number[]) =>
-  (await verify(t.db, { experimentIds, excludedPlatforms: EXCLUDED, batchExperiments: 50 })).mismatches;
+  (await verify(t.db, { experimentIds, excludedPlatforms: EXCLUDED_PLATFORMS, batchExperiments: 50 }))
+    .mismatches;
 
 async function allBuckets(): Promise<string> {
   const [row] = await queryRows<{ f: string | null }>(
@@ -44,10 +37,10 @@ async function allBuckets(): Promise<string> {
 
 describe('scope', () => {
   it('a scoped refresh touches only the experiments it names', async () => {
-    const a = await f.experiment(teamId);
-    const b = await f.experiment(teamId);
-    const sa = await f.session({ teamId, experimentId: a, createdAt: '2026-02-01T10:00:00Z' });
-    const sb = await f.session({ teamId, experimentId: b, createdAt: '2026-02-01T10:00:00Z' });
+    const a = await f.experiment(t.teamId);
+    const b = await f.experiment(t.teamId);
+    const sa = await f.session({ teamId: t.teamId, experimentId: a, createdAt: '2026-02-01T10:00:00Z' });
+    const sb = await f.session({ teamId: t.teamId, experimentId: b, createdAt: '2026-02-01T10:00:00Z' });
     await f.messages(sa.chatId, [['human', '2026-02-01T10:01:00Z']]);
     await f.messages(sb.chatId, [['human', '2026-02-01T10:01:00Z']]);
     const result = await full([a]);
@@ -59,12 +52,12 @@ describe('scope', () => {
   });
 
   it('verify reports a session bucket filed under another platform or experiment than its session', async () => {
-    const exp = await f.experiment(teamId);
-    const other = await f.experiment(teamId);
-    const s = await f.session({ teamId, experimentId: exp, createdAt: '2026-02-03T10:00:00Z' });
+    const exp = await f.experiment(t.teamId);
+    const other = await f.experiment(t.teamId);
+    const s = await f.session({ teamId: t.teamId, experimentId: exp, createdAt: '2026-02-03T10:00:00Z' });
     await f.messages(s.chatId, [['human', '2026-02-03T10:05:00Z']]);
     await full([exp]);
-    expect(await mismatches([exp])).toEqual([]);
+    await expectCacheExact(t.db, { experimentIds: [exp] });
     const filed = {
       humanMessages: 1,
       lastActivityAt: '2026-02-03T10:05:00.000Z',
@@ -88,12 +81,12 @@ describe('scope', () => {
     );
     expect(await mismatches([exp])).toEqual([mismatch({ experimentId: other })]);
     await full([exp]);
-    expect(await mismatches([exp, other])).toEqual([]);
+    await expectCacheExact(t.db, { experimentIds: [exp, other] });
   });
 
   it('drops hours whose source rows are gone instead of leaving zeros', async () => {
-    const exp = await f.experiment(teamId);
-    const s = await f.session({ teamId, experimentId: exp, createdAt: '2026-02-02T10:00:00Z' });
+    const exp = await f.experiment(t.teamId);
+    const s = await f.session({ teamId: t.teamId, experimentId: exp, createdAt: '2026-02-02T10:00:00Z' });
     const [m] = await f.messages(s.chatId, [['human', '2026-02-02T13:00:00Z']]);
     await full([exp]);
     expect((await experimentBuckets(t.db, exp)).map((b) => b.bucketStart)).toEqual([
@@ -111,20 +104,25 @@ describe('scope', () => {
     expect((await experimentBuckets(t.db, exp)).map((b) => b.bucketStart)).toEqual([
       '2026-02-02T10:00:00.000Z',
     ]);
-    expect(await mismatches([exp])).toEqual([]);
+    await expectCacheExact(t.db, { experimentIds: [exp] });
   });
 
   it('moves a session’s buckets with the session and its participant’s first hour with it', async () => {
-    const a = await f.experiment(teamId);
-    const b = await f.experiment(teamId);
-    const p = await f.participant(teamId);
+    const a = await f.experiment(t.teamId);
+    const b = await f.experiment(t.teamId);
+    const p = await f.participant(t.teamId);
     const first = await f.session({
-      teamId,
+      teamId: t.teamId,
       experimentId: a,
       participantId: p,
       createdAt: '2026-02-03T08:00:00Z',
     });
-    await f.session({ teamId, experimentId: a, participantId: p, createdAt: '2026-02-03T11:00:00Z' });
+    await f.session({
+      teamId: t.teamId,
+      experimentId: a,
+      participantId: p,
+      createdAt: '2026-02-03T11:00:00Z',
+    });
     await f.messages(first.chatId, [['human', '2026-02-03T08:30:00Z']]);
     await full([a, b]);
     await t.db.execute(sql`update experiment_sessions set experiment_id = ${b} where id = ${first.id}`);
@@ -134,12 +132,12 @@ describe('scope', () => {
     expect(
       (await experimentBuckets(t.db, a)).map((x) => [x.bucketStart, x.sessions, x.participants]),
     ).toEqual([['2026-02-03T11:00:00.000Z', 1, 1]]);
-    expect(await mismatches([a, b])).toEqual([]);
+    await expectCacheExact(t.db, { experimentIds: [a, b] });
   });
 
   it('an unscoped refresh removes buckets of deleted experiments and sessions', async () => {
-    const exp = await f.experiment(teamId);
-    const s = await f.session({ teamId, experimentId: exp, createdAt: '2026-02-04T10:00:00Z' });
+    const exp = await f.experiment(t.teamId);
+    const s = await f.session({ teamId: t.teamId, experimentId: exp, createdAt: '2026-02-04T10:00:00Z' });
     await f.messages(s.chatId, [['human', '2026-02-04T10:01:00Z']]);
     await full();
     await t.db.execute(sql`delete from experiments where id = ${exp}`);
@@ -150,7 +148,7 @@ describe('scope', () => {
     ]);
     const result = await full();
     expect(result.orphanBucketsDeleted).toBe(2);
-    expect(await mismatches()).toEqual([]);
+    await expectCacheExact(t.db);
   });
 });
 
@@ -163,12 +161,12 @@ describe('batches', () => {
     expect(await allBuckets()).toBe(one);
     await full(undefined, 1000);
     expect(await allBuckets()).toBe(one);
-    expect(await mismatches()).toEqual([]);
+    await expectCacheExact(t.db);
   });
 
   it('two full refreshes at once neither double count nor fail', async () => {
     await Promise.all([full(undefined, 3), full(undefined, 5), full(undefined, 4)]);
-    expect(await mismatches()).toEqual([]);
+    await expectCacheExact(t.db);
     const [row] = await queryRows<{ n: unknown }>(
       t.db,
       sql`select count(*) as n from statcache_refresh_runs`,

@@ -3,7 +3,7 @@
  * equals a live recount; a tampered bucket or versions cache is caught by verify.
  */
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { queryRows, toNumber } from '../src/db/types.js';
 import { getExperimentTotals } from '../src/read/get-experiment-totals.js';
 import { listExperiments } from '../src/read/list-experiments.js';
@@ -12,18 +12,16 @@ import { seedWorkload } from '../src/seed/seed-workload.js';
 import { workloadSize } from '../src/seed/workload-size.js';
 import { verify } from '../src/verify/verify.js';
 import { liveExperimentTotals } from './helpers/fixtures.js';
-import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';
+import { EXCLUDED_PLATFORMS, expectCacheExact, useTestDatabase } from './helpers/setup.js';
+import { createTestDatabase } from './helpers/test-db.js';
 
-const EXCLUDED = ['evaluations'];
-let t: TestDatabase;
+const t = useTestDatabase();
 
 beforeAll(async () => {
-  t = await createTestDatabase();
   await seedWorkload(t.db, { seed: 42, size: workloadSize(30_000, { experiments: 40, teams: 3 }) });
   // A batch size that does not divide the experiment count, so the last batch is partial.
-  await refreshFull(t.db, { excludedPlatforms: EXCLUDED, batchExperiments: 7 });
+  await refreshFull(t.db, { excludedPlatforms: EXCLUDED_PLATFORMS, batchExperiments: 7 });
 });
-afterAll(() => t.drop());
 
 it('seeds what it says: skewed traffic, evaluations, null participants, versions', async () => {
   const [row] = await queryRows<Record<string, unknown>>(
@@ -42,9 +40,8 @@ it('seeds what it says: skewed traffic, evaluations, null participants, versions
 });
 
 it('verify finds 0 mismatches after a full refresh', async () => {
-  const result = await verify(t.db, { excludedPlatforms: EXCLUDED, batchExperiments: 9 });
+  const result = await expectCacheExact(t.db, { batchExperiments: 9 });
   expect(result.checked).toEqual({ experiments: 40, sessions: 1500 });
-  expect(result.mismatches).toEqual([]);
 });
 
 it('totals of every experiment equal a live recount', async () => {
@@ -101,7 +98,7 @@ it('verify reports a tampered bucket, a missing bucket and a stale versions cach
     where (session_id, bucket_start) = (select session_id, bucket_start from session_statistics_buckets order by session_id, bucket_start limit 1)`);
   await t.db.execute(sql`update experiment_sessions set cached_experiment_versions = '{bogus}'
     where id = (select min(id) from experiment_sessions)`);
-  const result = await verify(t.db, { excludedPlatforms: EXCLUDED, batchExperiments: 50 });
+  const result = await verify(t.db, { excludedPlatforms: EXCLUDED_PLATFORMS, batchExperiments: 50 });
   expect(result.mismatches.map((m) => m.kind).sort()).toEqual([
     'experiment_bucket',
     'session_bucket',
@@ -115,6 +112,6 @@ it('verify reports a tampered bucket, a missing bucket and a stale versions cach
   const missing = result.mismatches.find((m) => m.kind === 'session_bucket');
   expect(missing).toMatchObject({ actual: null });
   // A full refresh heals all three.
-  await refreshFull(t.db, { excludedPlatforms: EXCLUDED, batchExperiments: 50 });
-  expect((await verify(t.db, { excludedPlatforms: EXCLUDED, batchExperiments: 50 })).mismatches).toEqual([]);
+  await refreshFull(t.db, { excludedPlatforms: EXCLUDED_PLATFORMS, batchExperiments: 50 });
+  await expectCacheExact(t.db);
 });

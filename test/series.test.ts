@@ -13,13 +13,11 @@ import { getSessionSeries } from '../src/read/get-session-series.js';
 import type { ExperimentSeriesPoint, SeriesRange, SessionSeriesPoint } from '../src/read/series-types.js';
 import { refreshFull } from '../src/rebuild/refresh-full.js';
 import { type CountingDb, createCountingDb } from './helpers/counting-db.js';
-import { ChatFixture } from './helpers/fixtures.js';
-import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';
+import { EXCLUDED_PLATFORMS, useTestDatabase } from './helpers/setup.js';
 
-let t: TestDatabase;
+const t = useTestDatabase({ team: true });
+const f = t.fixture;
 let counting: CountingDb;
-let f: ChatFixture;
-let teamId: number;
 /** Refreshed from fixture messages in 2026-03-10. */
 let hourly: number;
 let hourlySessions: { first: number; second: number };
@@ -33,15 +31,12 @@ let quietSession: number;
 const range = (from: string, to: string): SeriesRange => ({ from: new Date(from), to: new Date(to) });
 
 beforeAll(async () => {
-  t = await createTestDatabase();
   counting = createCountingDb(t.url);
-  f = new ChatFixture(t.db);
-  teamId = await f.team();
 
-  hourly = await f.experiment(teamId);
-  const participant = await f.participant(teamId);
+  hourly = await f.experiment(t.teamId);
+  const participant = await f.participant(t.teamId);
   const first = await f.session({
-    teamId,
+    teamId: t.teamId,
     experimentId: hourly,
     participantId: participant,
     createdAt: '2026-03-10T10:15:00Z',
@@ -52,17 +47,23 @@ beforeAll(async () => {
     ['human', '2026-03-10T10:59:59.999Z'],
     ['human', '2026-03-10T12:00:00Z'],
   ]);
-  const second = await f.session({ teamId, experimentId: hourly, createdAt: '2026-03-10T12:30:00Z' });
+  const second = await f.session({
+    teamId: t.teamId,
+    experimentId: hourly,
+    createdAt: '2026-03-10T12:30:00Z',
+  });
   await f.messages(second.chatId, [['human', '2026-03-10T12:45:00Z']]);
   hourlySessions = { first: first.id, second: second.id };
   await refreshFull(t.db, {
     experimentIds: [hourly],
-    excludedPlatforms: ['evaluations'],
+    excludedPlatforms: EXCLUDED_PLATFORMS,
     batchExperiments: 10,
   });
 
-  mixed = await f.experiment(teamId);
-  mixedSession = (await f.session({ teamId, experimentId: mixed, createdAt: '2028-01-10T00:00:00Z' })).id;
+  mixed = await f.experiment(t.teamId);
+  mixedSession = (
+    await f.session({ teamId: t.teamId, experimentId: mixed, createdAt: '2028-01-10T00:00:00Z' })
+  ).id;
   // Shuffled on purpose: the helpers must order by bucket_start, not by insertion.
   for (const [size, start, sessions, messages, last] of [
     ['day', '2028-03-05T00:00:00Z', 3, 7, '2028-03-05T18:00:00Z'],
@@ -73,12 +74,13 @@ beforeAll(async () => {
     await insertBucket(size, start, sessions, messages, last);
   }
 
-  quiet = await f.experiment(teamId);
-  quietSession = (await f.session({ teamId, experimentId: quiet, createdAt: '2026-03-10T10:00:00Z' })).id;
+  quiet = await f.experiment(t.teamId);
+  quietSession = (
+    await f.session({ teamId: t.teamId, experimentId: quiet, createdAt: '2026-03-10T10:00:00Z' })
+  ).id;
 });
 afterAll(async () => {
   await counting.close();
-  await t.drop();
 });
 
 /** One experiment bucket of `mixed` and the same bucket for `mixedSession`; bucket_end computed by PostgreSQL. */
@@ -94,11 +96,11 @@ async function insertBucket(
     insert into experiment_statistics_buckets
       (team_id, experiment_id, bucket_size, bucket_start, bucket_end, session_count, new_participant_count,
        human_message_count, last_activity_at)
-    values (${teamId}, ${mixed}, ${size}, ${start}::timestamptz, ${end}, ${sessions}, 1, ${messages}, ${last}::timestamptz)`);
+    values (${t.teamId}, ${mixed}, ${size}, ${start}::timestamptz, ${end}, ${sessions}, 1, ${messages}, ${last}::timestamptz)`);
   await t.db.execute(sql`
     insert into session_statistics_buckets
       (team_id, experiment_id, session_id, platform, bucket_size, bucket_start, bucket_end, human_message_count, last_activity_at)
-    values (${teamId}, ${mixed}, ${mixedSession}, 'web', ${size}, ${start}::timestamptz, ${end}, ${messages}, ${last}::timestamptz)`);
+    values (${t.teamId}, ${mixed}, ${mixedSession}, 'web', ${size}, ${start}::timestamptz, ${end}, ${messages}, ${last}::timestamptz)`);
 }
 
 function experimentPoint(
@@ -309,16 +311,16 @@ describe('statement count', () => {
       sql`
       with e as (
         insert into experiments (team_id, name)
-        select ${teamId}, 'series ' || g from generate_series(1, ${PAGE}) g returning id
+        select ${t.teamId}, 'series ' || g from generate_series(1, ${PAGE}) g returning id
       ),
-      c as (insert into chats (team_id, created_at) select ${teamId}, now() from e returning id),
+      c as (insert into chats (team_id, created_at) select ${t.teamId}, now() from e returning id),
       paired as (
         select e.id as experiment_id, c.id as chat_id
         from (select id, row_number() over (order by id) as rn from e) e
         join (select id, row_number() over (order by id) as rn from c) c using (rn)
       )
       insert into experiment_sessions (team_id, experiment_id, chat_id, created_at)
-      select ${teamId}, experiment_id, chat_id, timestamptz '2027-06-01T00:00:00Z' from paired
+      select ${t.teamId}, experiment_id, chat_id, timestamptz '2027-06-01T00:00:00Z' from paired
       returning experiment_id, id as session_id`,
     );
     for (const row of rows) {
@@ -331,12 +333,12 @@ describe('statement count', () => {
     await t.db.execute(sql`
       insert into experiment_statistics_buckets
         (team_id, experiment_id, bucket_size, bucket_start, bucket_end, session_count, human_message_count)
-      select ${teamId}, i.id, 'hour', h.start, h.start + interval '1 hour', 1, 1
+      select ${t.teamId}, i.id, 'hour', h.start, h.start + interval '1 hour', 1, 1
       from unnest(${bigintArray(experimentIds)}) as i(id) cross join ${hours}`);
     await t.db.execute(sql`
       insert into session_statistics_buckets
         (team_id, experiment_id, session_id, platform, bucket_size, bucket_start, bucket_end, human_message_count)
-      select ${teamId}, s.experiment_id, s.id, s.platform, 'hour', h.start, h.start + interval '1 hour', 1
+      select ${t.teamId}, s.experiment_id, s.id, s.platform, 'hour', h.start, h.start + interval '1 hour', 1
       from experiment_sessions s cross join ${hours}
       where s.id = any(${bigintArray(sessionIds)})`);
   });

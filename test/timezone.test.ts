@@ -9,20 +9,17 @@ import { createDb, type NodePgStatDb } from '../src/db/create-db.js';
 import { queryRows } from '../src/db/types.js';
 import { getExperimentTotals } from '../src/read/get-experiment-totals.js';
 import { refreshFull } from '../src/rebuild/refresh-full.js';
-import { verify } from '../src/verify/verify.js';
 import { ChatFixture, experimentBuckets } from './helpers/fixtures.js';
-import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';
+import { EXCLUDED_PLATFORMS, expectCacheExact, useTestDatabase } from './helpers/setup.js';
 
-let t: TestDatabase;
+const t = useTestDatabase();
 let ny: NodePgStatDb;
 
 beforeAll(async () => {
-  t = await createTestDatabase();
   ny = createDb(`${t.url}?options=${encodeURIComponent('-c TimeZone=America/New_York')}`, { max: 2 });
 });
 afterAll(async () => {
   await ny.close();
-  await t.drop();
 });
 
 it('really runs the session in New York time', async () => {
@@ -42,7 +39,11 @@ it('gives UTC hourly buckets and exact instants with a non-UTC session TimeZone'
     ['human', '2026-03-08T06:59:59Z'],
     ['human', '2026-03-08T07:00:00.123Z'],
   ]);
-  await refreshFull(ny, { experimentIds: [exp], excludedPlatforms: ['evaluations'], batchExperiments: 10 });
+  await refreshFull(ny, {
+    experimentIds: [exp],
+    excludedPlatforms: EXCLUDED_PLATFORMS,
+    batchExperiments: 10,
+  });
   const buckets = await experimentBuckets(ny, exp);
   expect(buckets.map((b) => [b.bucketStart, b.bucketEnd, b.humanMessages])).toEqual([
     ['2026-03-08T04:00:00.000Z', '2026-03-08T05:00:00.000Z', 1],
@@ -57,10 +58,5 @@ it('gives UTC hourly buckets and exact instants with a non-UTC session TimeZone'
   expect((await experimentBuckets(t.db, exp)).map((b) => b.bucketStart)).toEqual(
     buckets.map((b) => b.bucketStart),
   );
-  const result = await verify(ny, {
-    experimentIds: [exp],
-    excludedPlatforms: ['evaluations'],
-    batchExperiments: 10,
-  });
-  expect(result.mismatches).toEqual([]);
+  await expectCacheExact(ny, { experimentIds: [exp], batchExperiments: 10 });
 });

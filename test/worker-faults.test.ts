@@ -12,8 +12,15 @@ import { toNumber } from '../src/db/types.js';
 import { seedWorkload } from '../src/seed/seed-workload.js';
 import { workloadSize } from '../src/seed/workload-size.js';
 import { getStatus } from '../src/status/get-status.js';
-import { verify } from '../src/verify/verify.js';
-import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';
+import { freePort } from './helpers/free-port.js';
+import { expectCacheExact, useTestDatabase } from './helpers/setup.js';
+import { waitFor } from './helpers/wait-for.js';
+import {
+  backendAlive,
+  holdExperimentLocks,
+  workerBatchesApplying,
+  workerBatchesHeldMidClaim,
+} from './helpers/worker-locks.js';
 import {
   completed,
   dropPrefix,
@@ -23,19 +30,16 @@ import {
   WorkerProcess,
 } from './helpers/worker-process.js';
 
-const EXCLUDED = ['evaluations'];
-let t: TestDatabase;
+const t = useTestDatabase();
 const prefixes: string[] = [];
 const workers: WorkerProcess[] = [];
 
 beforeAll(async () => {
-  t = await createTestDatabase();
   await seedWorkload(t.db, { seed: 9, size: workloadSize(4_000, { experiments: 8 }) });
 });
 afterAll(async () => {
   await Promise.all(workers.map((w) => w.stop('SIGKILL')));
   for (const p of prefixes) await dropPrefix(p);
-  await t.drop();
 });
 
 function newPrefix(): string {
@@ -54,11 +58,6 @@ async function pending(): Promise<number> {
   return (await getStatus(t.db)).pending.count;
 }
 
-async function expectExact(): Promise<void> {
-  const result = await verify(t.db, { excludedPlatforms: EXCLUDED, batchExperiments: 10 });
-  expect(result.mismatches).toEqual([]);
-}
-
 /**
  * Queues a refresh that takes seconds: many late human messages in distinct (chat, hour) keys,
  * applied one change row per transaction.
@@ -71,28 +70,14 @@ async function queueSlowWork(rows: number): Promise<void> {
     cross join lateral (select chat_id from experiment_sessions order by id offset (g % 50) limit 1) s`);
 }
 
-async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 /** Resolves once the queue has an active job named `name`; returns its id. */
 async function activeJob(prefix: string, name: string): Promise<string> {
   const { queue, close } = inspectQueue(prefix);
   try {
-    let id: string | undefined;
-    await waitUntil(
-      async () => {
-        id = (await queue.getActive()).find((j) => j.name === name)?.id;
-        return id !== undefined;
-      },
-      30_000,
-      `an active ${name} job`,
-    );
-    return id as string;
+    return await waitFor(async () => (await queue.getActive()).find((j) => j.name === name)?.id, {
+      timeoutMs: 30_000,
+      what: `an active ${name} job`,
+    });
   } finally {
     await close();
   }
@@ -107,7 +92,12 @@ it('SIGTERM during a long refresh: the running job finishes, then the worker exi
   await w.waitForLog(completed('refresh'));
   await queueSlowWork(300);
   await activeJob(prefix, 'refresh');
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  // The signal must land mid-refresh: wait until a batch of it is applying (its transaction holds
+  // experiment locks).
+  await waitFor(async () => (await workerBatchesApplying(t.db)).length > 0, {
+    timeoutMs: 30_000,
+    what: 'a refresh batch of the worker holding experiment locks',
+  });
   const sentAt = w.logs.length;
   expect(await w.stop('SIGTERM')).toBe(0);
   const after = w.logs.slice(sentAt).map((l) => l.msg);
@@ -117,7 +107,7 @@ it('SIGTERM during a long refresh: the running job finishes, then the worker exi
   expect(finished?.changesProcessed).toBeGreaterThan(0);
   expect(after).toContain('worker stopped');
   expect(await pending()).toBe(0);
-  await expectExact();
+  await expectCacheExact(t.db, { batchExperiments: 10 });
 }, 180_000);
 
 it('past the shutdown deadline the job is abandoned (exit 0) and retried; a second signal exits at once', async () => {
@@ -142,16 +132,19 @@ it('past the shutdown deadline the job is abandoned (exit 0) and retried; a seco
   await b.waitForLog((l) => l.msg === 'worker started');
   // Once a's job is found stalled, b takes it over: the queue of changes starts to shrink.
   const left = await pending();
-  await waitUntil(async () => (await pending()) < left - 5, 30_000, 'b to be mid-refresh');
+  await waitFor(async () => (await pending()) < left - 5, { timeoutMs: 30_000, what: 'b to be mid-refresh' });
   b.child.kill('SIGTERM');
   await b.waitForLog((l) => l.msg === 'signal received');
   expect(await b.stop('SIGTERM')).toBe(1);
   expect(b.logs.map((l) => l.msg)).toContain('second signal: exiting now');
 
   const c = startWorker(env);
-  await waitUntil(async () => (await pending()) === 0, 120_000, 'the abandoned work to be redone');
+  await waitFor(async () => (await pending()) === 0, {
+    timeoutMs: 120_000,
+    what: 'the abandoned work to be redone',
+  });
   await c.waitForLog(completed('refresh'), 30_000, c.logs.length);
-  await expectExact();
+  await expectCacheExact(t.db, { batchExperiments: 10 });
   expect(await c.stop('SIGTERM')).toBe(0);
 }, 240_000);
 
@@ -160,21 +153,43 @@ it('kill -9 during a refresh: the transaction rolls back, the stalled job is ret
   const env = fastWorkerEnv(t.url, prefix, { STATCACHE_BATCH_CHANGES: '1' });
   const a = startWorker(env);
   await a.waitForLog(completed('refresh'));
-  await queueSlowWork(800);
-  const jobId = await activeJob(prefix, 'refresh');
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  await a.stop('SIGKILL');
+  // Every experiment's lock is held while a refreshes, so its batch claims change rows and then
+  // waits, in flight, until after the kill: the kill lands inside a refresh transaction, not between two.
+  const locks = await holdExperimentLocks(t.url);
+  let jobId: string | undefined;
+  let backend: number | undefined;
+  try {
+    await queueSlowWork(800);
+    jobId = await activeJob(prefix, 'refresh');
+    backend = await waitFor(async () => (await workerBatchesHeldMidClaim(t.db))[0], {
+      timeoutMs: 30_000,
+      what: "a's refresh batch holding claimed statcache_changes rows and waiting for an experiment lock",
+    });
+    // In flight at the kill: its claim made and uncommitted, its transaction waiting on our locks.
+    expect(await workerBatchesHeldMidClaim(t.db)).toContain(backend);
+    await a.stop('SIGKILL');
+  } finally {
+    await locks.release();
+  }
+  // The batch's backend, its client gone, ends without a commit: its claim rolls back.
+  await waitFor(async () => !(await backendAlive(t.db, backend as number)), {
+    timeoutMs: 30_000,
+    what: `the killed worker's backend (pid ${backend}) to end`,
+  });
   expect(await pending()).toBeGreaterThan(0);
   const b = startWorker(env);
   // The killed job is found stalled (its lock expired) and runs again on the surviving worker.
   await b.waitForLog((l) => l.msg === 'job completed' && l.id === jobId, 120_000);
-  await waitUntil(async () => (await pending()) === 0, 120_000, 'the queue of changes to drain');
-  await expectExact();
+  await waitFor(async () => (await pending()) === 0, {
+    timeoutMs: 120_000,
+    what: 'the queue of changes to drain',
+  });
+  await expectCacheExact(t.db, { batchExperiments: 10 });
   expect(await b.stop('SIGTERM')).toBe(0);
 }, 240_000);
 
 it('a Redis restarted under a running worker: it reconnects and carries on', async () => {
-  const port = 6400 + Math.floor(Math.random() * 500);
+  const port = await freePort();
   const redisUrl = `redis://127.0.0.1:${port}`;
   const startRedis = async (): Promise<ChildProcess> => {
     const child = spawn(
@@ -184,9 +199,9 @@ it('a Redis restarted under a running worker: it reconnects and carries on', asy
         stdio: 'ignore',
       },
     );
-    await waitUntil(
+    await waitFor(
       () =>
-        new Promise((resolve) => {
+        new Promise<boolean>((resolve) => {
           const socket = tcpConnect(port, '127.0.0.1');
           socket.once('connect', () => {
             socket.destroy();
@@ -194,8 +209,7 @@ it('a Redis restarted under a running worker: it reconnects and carries on', asy
           });
           socket.once('error', () => resolve(false));
         }),
-      10_000,
-      'redis-server to listen',
+      { timeoutMs: 10_000, what: `redis-server to listen on port ${port}` },
     );
     return child;
   };
@@ -203,8 +217,10 @@ it('a Redis restarted under a running worker: it reconnects and carries on', asy
   try {
     const w = startWorker(fastWorkerEnv(t.url, newPrefix(), { REDIS_URL: redisUrl }));
     await w.waitForLog(completed('refresh'));
+    const killedAt = w.logs.length;
     redis.kill('SIGKILL');
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // Restart only once the worker has seen Redis go away.
+    await w.waitForLog((l) => l.msg === 'redis connection error', 30_000, killedAt);
     const down = w.logs.length;
     redis = await startRedis();
     // It reconnects, puts the schedulers back into the empty Redis, and refreshes again.
@@ -213,8 +229,11 @@ it('a Redis restarted under a running worker: it reconnects and carries on', asy
                            select chat_id, 'human', now() from experiment_sessions order by id limit 3`);
     const again = await w.waitForLog(completed('refresh'), 30_000, down);
     expect(again).toBeDefined();
-    await waitUntil(async () => (await pending()) === 0, 30_000, 'the new messages to be refreshed');
-    await expectExact();
+    await waitFor(async () => (await pending()) === 0, {
+      timeoutMs: 30_000,
+      what: 'the new messages to be refreshed',
+    });
+    await expectCacheExact(t.db, { batchExperiments: 10 });
     expect(w.child.exitCode).toBeNull();
     expect(await w.stop('SIGTERM')).toBe(0);
   } finally {
@@ -239,15 +258,19 @@ it('PostgreSQL unreachable: jobs fail with one clear line each, the worker stays
         `^cannot connect to PostgreSQL at 127\\.0\\.0\\.1:${port}/${t.name} \\(.+\\); check DATABASE_URL and that the server is running$`,
       ),
     );
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    // Still up after a failed job: it goes on to run (and fail) the next one.
+    await w.waitForLog((l) => l.msg === 'job failed', 30_000, w.logs.indexOf(failure) + 1);
     expect(w.child.exitCode).toBeNull();
     await proxy.open(port);
     await t.db.execute(sql`insert into chat_messages (chat_id, message_type, created_at)
                            select chat_id, 'human', now() from experiment_sessions order by id desc limit 2`);
     const back = w.logs.length;
     await w.waitForLog(completed('refresh'), 30_000, back);
-    await waitUntil(async () => (await pending()) === 0, 30_000, 'the refresh after PostgreSQL came back');
-    await expectExact();
+    await waitFor(async () => (await pending()) === 0, {
+      timeoutMs: 30_000,
+      what: 'the refresh after PostgreSQL came back',
+    });
+    await expectCacheExact(t.db, { batchExperiments: 10 });
     expect(await w.stop('SIGTERM')).toBe(0);
   } finally {
     await proxy.close();

@@ -11,7 +11,8 @@ import { seedWorkload } from '../src/seed/seed-workload.js';
 import { workloadSize } from '../src/seed/workload-size.js';
 import { verify } from '../src/verify/verify.js';
 import { runCli } from './helpers/cli.js';
-import { createEmptyDatabase, createTestDatabase, type TestDatabase } from './helpers/test-db.js';
+import { EXCLUDED_PLATFORMS, expectCacheExact, useTestDatabase } from './helpers/setup.js';
+import { createEmptyDatabase } from './helpers/test-db.js';
 import {
   completed,
   dropPrefix,
@@ -21,19 +22,16 @@ import {
   WorkerProcess,
 } from './helpers/worker-process.js';
 
-const EXCLUDED = ['evaluations'];
-let t: TestDatabase;
+const t = useTestDatabase();
 const prefix = uniquePrefix();
 const workers: WorkerProcess[] = [];
 
 beforeAll(async () => {
-  t = await createTestDatabase();
   await seedWorkload(t.db, { seed: 5, size: workloadSize(3_000, { experiments: 6 }) });
 });
 afterAll(async () => {
   await Promise.all(workers.map((w) => w.stop('SIGKILL')));
   await dropPrefix(prefix);
-  await t.drop();
 });
 
 function startWorker(extra: Record<string, string> = {}): WorkerProcess {
@@ -144,7 +142,7 @@ describe('enqueue', () => {
 
 describe('verify-sample', () => {
   it('logs drift with its numbers and the next refresh heals it', async () => {
-    await refreshFull(t.db, { excludedPlatforms: EXCLUDED, batchExperiments: 10 });
+    await refreshFull(t.db, { excludedPlatforms: EXCLUDED_PLATFORMS, batchExperiments: 10 });
     const [row] = await queryRows<{ experiment_id: unknown }>(
       t.db,
       sql`update experiment_statistics_buckets set human_message_count = human_message_count + 7
@@ -155,7 +153,7 @@ describe('verify-sample', () => {
     );
     const experimentId = toNumber(row?.experiment_id);
     expect(
-      (await verify(t.db, { excludedPlatforms: EXCLUDED, batchExperiments: 10 })).mismatches,
+      (await verify(t.db, { excludedPlatforms: EXCLUDED_PLATFORMS, batchExperiments: 10 })).mismatches,
     ).toHaveLength(1);
     const w = startWorker();
     await w.waitForLog((l) => l.msg === 'worker started');
@@ -174,9 +172,7 @@ describe('verify-sample', () => {
     // The queued rebuild is applied by a refresh after it.
     await w.waitForLog(completed('refresh'), 30_000, w.logs.indexOf(done));
     await w.waitForLog(completed('refresh'), 30_000, w.logs.indexOf(done) + 1);
-    expect((await verify(t.db, { excludedPlatforms: EXCLUDED, batchExperiments: 10 })).mismatches).toEqual(
-      [],
-    );
+    await expectCacheExact(t.db, { batchExperiments: 10 });
     expect(await w.stop('SIGTERM')).toBe(0);
   });
 });

@@ -7,8 +7,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { seedWorkload } from '../src/seed/seed-workload.js';
 import { workloadSize } from '../src/seed/workload-size.js';
 import { getStatus } from '../src/status/get-status.js';
-import { verify } from '../src/verify/verify.js';
-import { createTestDatabase, type TestDatabase } from './helpers/test-db.js';
+import { expectCacheExact, useTestDatabase } from './helpers/setup.js';
+import { waitFor } from './helpers/wait-for.js';
 import {
   completed,
   dropPrefix,
@@ -17,20 +17,17 @@ import {
   WorkerProcess,
 } from './helpers/worker-process.js';
 
-const EXCLUDED = ['evaluations'];
 const WRITE_MS = 5_000;
-let t: TestDatabase;
+const t = useTestDatabase();
 const prefix = uniquePrefix();
 const workers: WorkerProcess[] = [];
 
 beforeAll(async () => {
-  t = await createTestDatabase();
   await seedWorkload(t.db, { seed: 13, size: workloadSize(5_000, { experiments: 10 }) });
 });
 afterAll(async () => {
   await Promise.all(workers.map((w) => w.stop('SIGKILL')));
   await dropPrefix(prefix);
-  await t.drop();
 });
 
 it('two workers and a stream of writes end exact', async () => {
@@ -54,16 +51,14 @@ it('two workers and a stream of writes end exact', async () => {
     writes += 1;
   }
   expect(writes).toBeGreaterThan(50);
-  const deadline = Date.now() + 45_000;
-  while ((await getStatus(t.db)).pending.count > 0) {
-    if (Date.now() > deadline) throw new Error('changes did not drain within 45 s');
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  await waitFor(async () => (await getStatus(t.db)).pending.count === 0, {
+    timeoutMs: 45_000,
+    what: 'the changes to drain',
+  });
   // A refresh that claimed the last rows may still be committing its recounts: wait for one more run each.
   const marks = workers.map((w) => w.logs.length);
   await Promise.all(workers.map((w, i) => w.waitForLog(completed('refresh'), 30_000, marks[i])));
-  const result = await verify(t.db, { excludedPlatforms: EXCLUDED, batchExperiments: 10 });
-  expect(result.mismatches).toEqual([]);
+  await expectCacheExact(t.db, { batchExperiments: 10 });
   for (const w of workers)
     expect(w.logs.filter((l) => l.msg === 'job completed' && l.job === 'refresh').length).toBeGreaterThan(0);
   expect(await Promise.all(workers.map((w) => w.stop('SIGTERM')))).toEqual([0, 0]);

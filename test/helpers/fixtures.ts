@@ -1,5 +1,6 @@
 /** Inserts chat platform rows with plain SQL, the way an adopter's application would. */
 import { sql } from 'drizzle-orm';
+import { DEFAULT_EXCLUDED_PLATFORMS } from '../../src/config.js';
 import { queryRows, type StatDb, toDate, toNumber } from '../../src/db/types.js';
 
 const iso = (value: unknown): string | null => toDate(value)?.toISOString() ?? null;
@@ -10,7 +11,15 @@ let counter = 0;
 const unique = (prefix: string) => `${prefix}-${process.pid}-${++counter}`;
 
 export class ChatFixture {
-  constructor(private readonly db: StatDb) {}
+  /**
+   * `db`, or a function returning it: the shared setup (setup.ts) hands out a fixture before its
+   * beforeAll has created the file's database, so the fixture looks the database up on each insert.
+   */
+  constructor(private readonly database: StatDb | (() => StatDb)) {}
+
+  private get db(): StatDb {
+    return typeof this.database === 'function' ? this.database() : this.database;
+  }
 
   async team(slug = unique('team')): Promise<number> {
     return this.id(sql`insert into teams (slug) values (${slug}) returning id`);
@@ -127,7 +136,7 @@ export async function sessionBuckets(
 export async function liveExperimentTotals(
   db: StatDb,
   experimentId: number,
-  excludedPlatforms: string[] = ['evaluations'],
+  excludedPlatforms: readonly string[] = DEFAULT_EXCLUDED_PLATFORMS,
 ): Promise<{ sessions: number; participants: number; humanMessages: number; lastActivityAt: string | null }> {
   const [row] = await queryRows<Record<string, unknown>>(
     db,
