@@ -4,13 +4,14 @@
  */
 import { sql } from 'drizzle-orm';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { shapeAt } from '../src/buckets/shape.js';
 import { queryRows, toNumber } from '../src/db/types.js';
 import { getExperimentTotals } from '../src/read/get-experiment-totals.js';
 import { getSessionTotals } from '../src/read/get-session-totals.js';
 import { refreshFull } from '../src/rebuild/refresh-full.js';
 import { refreshIncremental } from '../src/refresh/refresh-incremental.js';
 import { getStatus } from '../src/status/get-status.js';
-import { experimentBuckets } from './helpers/fixtures.js';
+import { experimentBuckets, sessionBuckets } from './helpers/fixtures.js';
 import { EXCLUDED_PLATFORMS, expectCacheExact, useTestDatabase } from './helpers/setup.js';
 
 const t = useTestDatabase();
@@ -189,6 +190,35 @@ describe('sessions', () => {
     await expectExactAfterRefresh();
     expect(await experimentBuckets(t.db, exp)).toEqual([]);
     expect((await getSessionTotals(t.db, [s.id])).get(s.id)?.humanMessages).toBe(0);
+  });
+
+  it("a session whose buckets are coarser than its experiment's, deleted by deleting its chat", async () => {
+    const exp = await f.experiment(teamId);
+    const s = await f.session({ teamId, experimentId: exp, createdAt: '2026-02-20T10:00:00Z' });
+    await f.messages(s.chatId, [['human', '2026-02-20T10:30:00Z']]);
+    await expectExactAfterRefresh();
+    // Moving the session in time rebuilds its buckets whole in the policy's shape: its 20 February
+    // turns daily, while the experiment's hour holding the message stays hourly.
+    await exec(sql`update experiment_sessions set created_at = '2026-03-01T00:00:00Z' where id = ${s.id}`);
+    const policy = { hourlyRetentionHours: 1, dailyRetentionDays: 2 };
+    await refreshIncremental(t.db, {
+      excludedPlatforms: EXCLUDED_PLATFORMS,
+      batchChanges: 7,
+      batchExperiments: 10,
+      bucketShape: shapeAt(policy, new Date('2026-03-01T00:00:00Z')),
+    });
+    expect((await sessionBuckets(t.db, s.id)).map((b) => b.bucketStart)).toEqual([
+      '2026-02-20T00:00:00.000Z',
+    ]);
+    expect((await experimentBuckets(t.db, exp)).map((b) => [b.bucketSize, b.bucketStart])).toEqual([
+      ['hour', '2026-02-20T10:00:00.000Z'],
+      ['hour', '2026-03-01T00:00:00.000Z'],
+    ]);
+    // The chat's delete cascades to the messages and the session: the only record of the hour its
+    // message counted in is the session's daily bucket.
+    await exec(sql`delete from chats where id = ${s.chatId}`);
+    await expectExactAfterRefresh();
+    expect(await experimentBuckets(t.db, exp)).toEqual([]);
   });
 
   it('a session row deleted on its own (its chat and messages stay, counted nowhere)', async () => {

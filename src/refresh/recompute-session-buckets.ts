@@ -13,13 +13,31 @@ import { CLAIMED } from './claim-changes.js';
  * sessions that no longer exist). Adds to the batch an experiment key for every hour in which a
  * rebuilt session has human messages: a recount made earlier (another batch) may have read this
  * session's buckets before they moved, and the experiment's buckets there may be finer than the
- * session's (so one key per coarse bucket would miss hours). Returns buckets written.
+ * session's (so one key per coarse bucket would miss hours); and keys for what the deleted buckets
+ * covered. Returns buckets written.
  */
 export async function rebuildWholeSessions(tx: Executor, shape: BucketShape): Promise<number> {
   const size = bucketSizeSql(sql`h.bucket_start`, shape);
-  // = any(array(...)): index probes per session, never a scan of the bucket table.
-  await tx.execute(sql`delete from session_statistics_buckets
-                       where session_id = any(array(select distinct session_id from ${CLAIMED} where kind = 'session'))`);
+  await tx.execute(sql`
+    with gone as (
+      -- = any(array(...)): index probes per session, never a scan of the bucket table.
+      delete from session_statistics_buckets
+      where session_id = any(array(select distinct session_id from ${CLAIMED} where kind = 'session'))
+      returning experiment_id, bucket_size, bucket_start, bucket_end
+    )
+    -- What the deleted buckets counted must be recounted where they were filed. A session that is
+    -- gone (its chat deleted, messages first) leaves no other record of its hours: an hourly bucket
+    -- names its hour; a daily or monthly one may hold messages of any finer experiment bucket
+    -- inside it, so each of those is keyed (by primary key ranges, at most a month of hours).
+    insert into ${CLAIMED} (kind, experiment_id, at)
+    select 'experiment_hour', g.experiment_id, g.bucket_start from gone g
+    union
+    select 'experiment_hour', g.experiment_id, b.bucket_start
+    from gone g
+    join experiment_statistics_buckets b
+      on b.experiment_id = g.experiment_id and b.bucket_size in ('hour', 'day')
+     and b.bucket_start >= g.bucket_start and b.bucket_start < g.bucket_end
+    where g.bucket_size <> 'hour'`);
   const [row] = await queryRows<{ written: unknown }>(
     tx,
     sql`
