@@ -11,6 +11,7 @@ import { registerRefresh } from './commands/refresh.js';
 import { registerSeed } from './commands/seed.js';
 import { registerServe } from './commands/serve.js';
 import { registerSessions } from './commands/sessions.js';
+import { registerSource } from './commands/source.js';
 import { registerStatus } from './commands/status.js';
 import { registerTotals } from './commands/totals.js';
 import { registerVerify } from './commands/verify.js';
@@ -36,6 +37,7 @@ for (const register of [
   registerWorker,
   registerEnqueue,
   registerServe,
+  registerSource,
 ]) {
   register(program);
 }

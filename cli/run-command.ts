@@ -11,6 +11,7 @@ import { type Executor, queryRows, type StatDb, toNumber } from '../src/db/types
 import { translateConnectionError } from '../src/errors/connection-errors.js';
 import { NotFoundError, SchemaNotMigratedError } from '../src/errors/error-classes.js';
 import { outcomeOf } from '../src/errors/error-kind.js';
+import { assertProfileRunnable } from '../src/source/assert-profile-runnable.js';
 import { printJson } from './output.js';
 
 export interface CommandContext {
@@ -27,6 +28,8 @@ interface RunOptions {
   noDatabase?: boolean;
   /** Connections in the pool. @defaultValue 2 (one-shot commands run one statement at a time) */
   poolSize?: number;
+  /** The command works under any source profile (`statcache source`). */
+  anySource?: boolean;
 }
 
 /** Runs `body` with a context; returns the exit code it chose (or 0). Never throws. */
@@ -38,6 +41,7 @@ export async function runCommand(
   let config: StatcacheConfig;
   try {
     config = loadConfig();
+    if (!options.anySource) assertProfileRunnable(config.source);
   } catch (error) {
     return reportError(error, json, undefined);
   }

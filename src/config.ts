@@ -5,6 +5,8 @@
 import { CronExpressionParser } from 'cron-parser';
 import { type CompressionPolicy, DEFAULT_COMPRESSION_POLICY } from './buckets/shape.js';
 import { ConfigError } from './errors/error-classes.js';
+import { resolveSourceProfile } from './source/resolve-source-profile.js';
+import type { SourceProfile } from './source/source-profile.js';
 import { DAY_MS, HOUR_MS } from './time/durations.js';
 
 /** Log levels, as pino names them. */
@@ -53,6 +55,11 @@ export interface StatcacheConfig {
   worker: WorkerConfig;
   /** @defaultValue 'info' */
   logLevel: LogLevel;
+  /**
+   * Where the platform keeps what statcache reads (STATCACHE_SOURCE: `statcache`, `ocs`, or a JSON
+   * profile file). @defaultValue the statcache demo schema
+   */
+  source: SourceProfile;
 }
 
 export interface WorkerConfig {
@@ -120,6 +127,7 @@ export function loadConfig(env: Env = process.env): StatcacheConfig {
     compression: parsePolicy(env),
     worker: parseWorker(env),
     logLevel: parseLogLevel(env.LOG_LEVEL),
+    source: resolveSourceProfile(env.STATCACHE_SOURCE),
   };
 }
 

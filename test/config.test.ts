@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { ConfigError } from '../src/errors/error-classes.js';
+import { OCS_PROFILE, STATCACHE_PROFILE } from '../src/source/builtin-profiles.js';
 
 describe('loadConfig', () => {
   it('has working defaults', () => {
@@ -25,6 +26,7 @@ describe('loadConfig', () => {
         jobLockMs: 30000,
       },
       logLevel: 'info',
+      source: STATCACHE_PROFILE,
     });
   });
 
@@ -48,6 +50,7 @@ describe('loadConfig', () => {
         STATCACHE_JOB_BACKOFF_MS: '100',
         STATCACHE_JOB_LOCK_MS: '2000',
         LOG_LEVEL: 'DEBUG',
+        STATCACHE_SOURCE: 'ocs',
       }),
     ).toEqual({
       databaseUrl: 'postgresql://u:p@db:6432/chat',
@@ -69,6 +72,7 @@ describe('loadConfig', () => {
         jobLockMs: 2000,
       },
       logLevel: 'debug',
+      source: OCS_PROFILE,
     });
   });
 

@@ -20,6 +20,20 @@ export class ConfigError extends StatcacheError {
   }
 }
 
+/** A source profile (STATCACHE_SOURCE, built in or a JSON file) that statcache cannot use. */
+export class SourceProfileError extends StatcacheError {
+  override name = 'SourceProfileError';
+  constructor(
+    /** The profile: a built-in one's name, or the file's path. */
+    readonly origin: string,
+    /** The key at fault, e.g. `sessions.createdAt` (empty for the file as a whole). */
+    readonly key: string,
+    problem: string,
+  ) {
+    super(`source profile ${origin}: ${key ? `${key} ` : ''}${problem}`);
+  }
+}
+
 /** A caller passed arguments a function or command cannot accept (bad id, date, sort key, limit). */
 export class InvalidInputError extends StatcacheError {
   override name = 'InvalidInputError';
