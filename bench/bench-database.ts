@@ -2,7 +2,7 @@
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { createDb, type NodePgStatDb } from '../src/db/create-db.js';
-import { migrate } from '../src/db/migrate.js';
+import { migrate } from '../src/install/migrate.js';
 import { seedWorkload } from '../src/seed/seed-workload.js';
 import { workloadSize } from '../src/seed/workload-size.js';
 import { note, timed } from './measure.js';
@@ -57,7 +57,7 @@ export async function createBenchDatabase(
     await admin(adminUrl, (client) => client.query(`drop database if exists ${name} with (force)`));
   };
   try {
-    await migrate(db);
+    await migrate(db, { createSourceTables: true });
     note(`seeding ${messages.toLocaleString('en')} messages into ${name}`);
     const seeded = await timed(() => seedWorkload(db, { seed: SEED, size }));
     note(`seeded in ${(seeded.ms / 1000).toFixed(1)} s`);

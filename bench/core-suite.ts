@@ -14,6 +14,7 @@ import { insertExperimentBuckets } from '../src/rebuild/insert-experiment-bucket
 import { insertParticipantFirsts } from '../src/rebuild/insert-participant-firsts.js';
 import { insertSessionBuckets } from '../src/rebuild/insert-session-buckets.js';
 import { refreshFull } from '../src/rebuild/refresh-full.js';
+import { STATCACHE_PROFILE } from '../src/source/builtin-profiles.js';
 import { updateVersionsCache } from '../src/versions/update-versions-cache.js';
 import { formatMs, median, note, percentile, timed } from './measure.js';
 import { resetCache } from './reset-state.js';
@@ -52,10 +53,10 @@ async function floor(db: NodePgStatDb, ids: readonly number[]): Promise<void> {
       sql`truncate experiment_statistics_buckets, session_statistics_buckets, statcache_experiment_participants,
                statcache_experiment_totals`,
     );
-    await insertParticipantFirsts(tx, ids, EXCLUDED);
-    await insertExperimentBuckets(tx, ids, EXCLUDED, HOURLY_SHAPE);
-    await insertSessionBuckets(tx, ids, HOURLY_SHAPE);
-    await updateVersionsCache(tx, { experimentIds: ids });
+    await insertParticipantFirsts(tx, ids, EXCLUDED, STATCACHE_PROFILE);
+    await insertExperimentBuckets(tx, ids, EXCLUDED, HOURLY_SHAPE, STATCACHE_PROFILE);
+    await insertSessionBuckets(tx, ids, HOURLY_SHAPE, STATCACHE_PROFILE);
+    await updateVersionsCache(tx, { experimentIds: ids }, STATCACHE_PROFILE);
   });
 }
 

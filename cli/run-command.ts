@@ -5,13 +5,15 @@
 import { sql } from 'drizzle-orm';
 import { loadConfig, type StatcacheConfig } from '../src/config.js';
 import { createDb } from '../src/db/create-db.js';
-import { schemaStatus } from '../src/db/migrate.js';
 import { bigintArray } from '../src/db/params.js';
 import { type Executor, queryRows, type StatDb, toNumber } from '../src/db/types.js';
 import { translateConnectionError } from '../src/errors/connection-errors.js';
 import { NotFoundError, SchemaNotMigratedError } from '../src/errors/error-classes.js';
 import { outcomeOf } from '../src/errors/error-kind.js';
+import { schemaStatus } from '../src/install/migrate.js';
 import { assertProfileRunnable } from '../src/source/assert-profile-runnable.js';
+import { isExperimentRow, relationSql } from '../src/source/relation-sql.js';
+import type { SourceProfile } from '../src/source/source-profile.js';
 import { printJson } from './output.js';
 
 export interface CommandContext {
@@ -61,12 +63,20 @@ async function assertMigrated(db: StatDb): Promise<void> {
   if (applied < expected) throw new SchemaNotMigratedError(applied, expected);
 }
 
-/** Throws NotFoundError naming every id in `ids` that is not an experiment. */
-export async function assertExperimentsExist(db: Executor, ids: readonly number[]): Promise<void> {
+/**
+ * Throws NotFoundError naming every id in `ids` that is not an experiment of `source`: unknown ids,
+ * and rows that are published versions of an experiment rather than experiments of their own.
+ */
+export async function assertExperimentsExist(
+  db: Executor,
+  ids: readonly number[],
+  source: SourceProfile,
+): Promise<void> {
+  const E = relationSql(source, 'experiments', 'e');
   const rows = await queryRows<{ id: unknown }>(
     db,
     sql`select i.id from unnest(${bigintArray(ids)}) as i(id)
-        where not exists (select 1 from experiments e where e.id = i.id)
+        where not exists (select 1 from ${E.from} where ${E.id} = i.id and ${isExperimentRow(E)})
         order by i.id`,
   );
   if (rows.length > 0) throw new NotFoundError('experiment', [...new Set(rows.map((r) => toNumber(r.id)))]);

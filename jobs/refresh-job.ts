@@ -22,6 +22,7 @@ async function handleRefresh({ db, config }: JobContext, data: RefreshPayload): 
       excludedPlatforms: config.excludedPlatforms,
       batchExperiments: config.batchExperiments,
       bucketShape,
+      source: config.source,
     });
     return {
       bucketsWritten: full.experimentBuckets + full.sessionBuckets,
@@ -32,6 +33,7 @@ async function handleRefresh({ db, config }: JobContext, data: RefreshPayload): 
   }
   const result = await refreshIncremental(db, {
     excludedPlatforms: config.excludedPlatforms,
+    source: config.source,
     batchChanges: config.batchChanges,
     batchExperiments: config.batchExperiments,
     bucketShape,

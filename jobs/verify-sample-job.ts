@@ -7,6 +7,8 @@
 import { sql } from 'drizzle-orm';
 import { bigintArray } from '../src/db/params.js';
 import { type Executor, queryRows, toNumber } from '../src/db/types.js';
+import { isExperimentRow, relationSql } from '../src/source/relation-sql.js';
+import type { SourceProfile } from '../src/source/source-profile.js';
 import type { Mismatch } from '../src/verify/mismatch.js';
 import { verify } from '../src/verify/verify.js';
 import type { JobContext } from './context.js';
@@ -24,22 +26,25 @@ async function handleVerifySample(
   { db, config, logger }: JobContext,
   data: VerifySamplePayload,
 ): Promise<JobSummary> {
+  const E = relationSql(config.source, 'experiments', 'e');
   const experimentIds = data.experimentIds?.length
     ? data.experimentIds
     : (
         await queryRows<{ id: unknown }>(
           db,
-          sql`select id from experiments order by random() limit ${config.worker.verifySample}`,
+          sql`select ${E.id} as id from ${E.from} where ${isExperimentRow(E)}
+              order by random() limit ${config.worker.verifySample}`,
         )
       ).map((r) => toNumber(r.id));
   const result = await verify(db, {
     experimentIds,
     excludedPlatforms: config.excludedPlatforms,
     batchExperiments: config.batchExperiments,
+    source: config.source,
   });
   for (const mismatch of result.mismatches.slice(0, MAX_LOGGED))
     logger.warn({ mismatch }, 'verify-sample mismatch');
-  const healed = result.mismatches.length > 0 ? await queueRebuilds(db, result.mismatches) : 0;
+  const healed = result.mismatches.length > 0 ? await queueRebuilds(db, result.mismatches, config.source) : 0;
   if (result.mismatches.length > 0)
     logger.warn(
       { mismatches: result.mismatches.length, experimentsQueued: healed },
@@ -70,8 +75,12 @@ export const verifySampleJob: JobDefinition<'verify-sample', VerifySamplePayload
   handle: handleVerifySample,
 };
 
-/** One `experiment` change row per experiment owning a mismatch (sessions via their experiment). */
-async function queueRebuilds(db: Executor, mismatches: Mismatch[]): Promise<number> {
+/**
+ * One `experiment` change row per experiment owning a mismatch (sessions via their experiment, looked
+ * up in `source`'s sessions table).
+ */
+async function queueRebuilds(db: Executor, mismatches: Mismatch[], source: SourceProfile): Promise<number> {
+  const S = relationSql(source, 'sessions', 's');
   const experiments = new Set<number>();
   const sessions = new Set<number>();
   for (const m of mismatches) {
@@ -85,7 +94,7 @@ async function queueRebuilds(db: Executor, mismatches: Mismatch[]): Promise<numb
     sql`with ids as (
           select unnest(${bigintArray([...experiments])}) as id
           union
-          select experiment_id from experiment_sessions where id = any(${bigintArray([...sessions])})
+          select ${S.experimentId} from ${S.from} where ${S.id} = any(${bigintArray([...sessions])})
         ),
         queued as (insert into statcache_changes (kind, experiment_id) select 'experiment', id from ids returning 1)
         select count(*) as queued from queued`,

@@ -8,9 +8,9 @@ import type { Logger } from 'pino';
 import { shapeAt } from '../src/buckets/shape.js';
 import type { StatcacheConfig } from '../src/config.js';
 import { createDb } from '../src/db/create-db.js';
-import { schemaStatus } from '../src/db/migrate.js';
 import { translateConnectionError } from '../src/errors/connection-errors.js';
 import { SchemaNotMigratedError } from '../src/errors/error-classes.js';
+import { schemaStatus } from '../src/install/migrate.js';
 import { ensureBuilt } from '../src/rebuild/ensure-built.js';
 import type { JobContext } from './context.js';
 import type { JobSummary } from './job-definition.js';
@@ -60,6 +60,7 @@ export async function startWorker(config: StatcacheConfig, logger: Logger): Prom
     excludedPlatforms: config.excludedPlatforms,
     batchExperiments: config.batchExperiments,
     bucketShape: shapeAt(config.compression, new Date()),
+    source: config.source,
   }).catch((error: unknown) => {
     throw translateConnectionError(error, config.databaseUrl);
   });

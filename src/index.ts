@@ -21,7 +21,6 @@ export {
 export { type LogLevel, loadConfig, type StatcacheConfig } from './config.js';
 export { type CreateDbOptions, createDb, type NodePgStatDb } from './db/create-db.js';
 export { createPgliteDb, type PgliteStatDb } from './db/create-pglite-db.js';
-export { type MigrateResult, migrate, schemaStatus } from './db/migrate.js';
 export type { StatDb } from './db/types.js';
 export {
   ConfigError,
@@ -31,6 +30,7 @@ export {
   SchemaNotMigratedError,
   StatcacheError,
 } from './errors/error-classes.js';
+export { type MigrateResult, migrate, schemaStatus } from './install/migrate.js';
 export { getExperimentSeries } from './read/get-experiment-series.js';
 export { getExperimentTotals } from './read/get-experiment-totals.js';
 export { getSessionSeries } from './read/get-session-series.js';
@@ -50,7 +50,12 @@ export {
   type SessionSortKey,
 } from './read/list-sessions.js';
 export { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, type SortOrder } from './read/page-options.js';
-export type { ExperimentSeriesPoint, SeriesRange, SessionSeriesPoint } from './read/series-types.js';
+export type {
+  ExperimentSeriesPoint,
+  SeriesOptions,
+  SeriesRange,
+  SessionSeriesPoint,
+} from './read/series-types.js';
 export type { ExperimentTotals, Page, SessionTotals } from './read/totals-types.js';
 export {
   type RefreshFullOptions,
@@ -66,6 +71,7 @@ export {
 export * as schema from './schema/index.js';
 export { type SeedOptions, type SeedResult, seedWorkload } from './seed/seed-workload.js';
 export { type WorkloadSize, workloadSize } from './seed/workload-size.js';
+export type { SourceProfile } from './source/source-profile.js';
 export { type CacheStatus, getStatus } from './status/get-status.js';
 export type { Mismatch, VerifyResult } from './verify/mismatch.js';
 export { type VerifyOptions, verify } from './verify/verify.js';

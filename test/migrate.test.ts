@@ -8,12 +8,13 @@ import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { migrate as migrateNodePg } from 'drizzle-orm/node-postgres/migrator';
 import { afterEach, expect, it } from 'vitest';
-import { MIGRATIONS_TABLE, migrate } from '../src/db/migrate.js';
-import { expectedMigrations, migrationsFolder } from '../src/db/migrations-folder.js';
 import { queryRows, toNumber } from '../src/db/types.js';
+import { MIGRATIONS_TABLE, migrate } from '../src/install/migrate.js';
+import { expectedMigrations, migrationsFolder } from '../src/install/migrations-folder.js';
 import { getExperimentTotals } from '../src/read/get-experiment-totals.js';
 import { getSessionTotals } from '../src/read/get-session-totals.js';
 import { refreshFull } from '../src/rebuild/refresh-full.js';
+import { OCS_PROFILE } from '../src/source/builtin-profiles.js';
 import { runCli } from './helpers/cli.js';
 import { EXCLUDED_PLATFORMS, expectCacheExact } from './helpers/setup.js';
 import { createEmptyDatabase, type TestDatabase } from './helpers/test-db.js';
@@ -30,7 +31,9 @@ async function emptyDatabase(): Promise<TestDatabase> {
 
 it('three processes migrating an empty database at once all succeed and apply each migration once', async () => {
   const t = await emptyDatabase();
-  const results = await Promise.all([1, 2, 3].map(() => runCli(['migrate', '--json'], t.url)));
+  const results = await Promise.all(
+    [1, 2, 3].map(() => runCli(['migrate', '--create-source-tables', '--json'], t.url)),
+  );
   for (const r of results) expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
   const applied = results.map((r) => JSON.parse(r.stdout).applied as number).sort();
   const total = expectedMigrations().length;
@@ -38,6 +41,41 @@ it('three processes migrating an empty database at once all succeed and apply ea
   const [row] = await queryRows<{ n: unknown }>(t.db, sql`select count(*) as n from statcache_migrations`);
   expect(toNumber(row?.n)).toBe(total);
   expect(await migrate(t.db)).toEqual({ applied: 0, total });
+  // Once the tables exist, a plain migrate finds the profile satisfied.
+  expect((await runCli(['migrate'], t.url)).code).toBe(0);
+});
+
+it('never invents the source tables: on an empty database it exits 2 naming them and writes nothing', async () => {
+  const t = await emptyDatabase();
+  const r = await runCli(['migrate'], t.url);
+  expect(r.code).toBe(2);
+  expect(r.stderr.trim()).toBe(
+    'statcache: the database does not match source profile statcache: missing tables teams, experiments, ' +
+      'participants, chats, experiment_sessions, chat_messages, tags, chat_message_tags; run `statcache source` for ' +
+      "details, set STATCACHE_SOURCE to your platform's profile, or create statcache's demo tables with " +
+      '`statcache migrate --create-source-tables`',
+  );
+  const [row] = await queryRows<{ n: unknown }>(
+    t.db,
+    sql`select count(*) as n from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = 'public'`,
+  );
+  expect(toNumber(row?.n)).toBe(0);
+  await expect(migrate(t.db)).rejects.toThrow('the database does not match source profile statcache');
+});
+
+it('names a missing column of an existing table, and refuses --create-source-tables for another profile', async () => {
+  const t = await emptyDatabase();
+  await migrate(t.db, { createSourceTables: true });
+  await t.db.execute(sql`alter table chat_messages rename column message_type to kind`);
+  const r = await runCli(['migrate'], t.url);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toContain(
+    'the database does not match source profile statcache: missing columns chat_messages.message_type (messages.type);',
+  );
+  await expect(migrate(t.db, { source: OCS_PROFILE, createSourceTables: true })).rejects.toThrow(
+    "--create-source-tables creates statcache's demo tables only, not those of source profile ocs",
+  );
 });
 
 it('adds only what statcache owns to an existing chat database, touching no data', async () => {
@@ -169,7 +207,10 @@ it('upgrading a cache built before 0006 files each session bucket under its plat
            (1, 1, 1, 'day', '2026-03-01T00:00:00Z', '2026-03-02T00:00:00Z', 3, '2026-03-01T18:00:00Z'),
            (1, 1, 2, 'hour', '2026-04-01T09:00:00Z', '2026-04-01T10:00:00Z', 1, '2026-04-01T09:10:00Z'),
            (1, 1, 99, 'hour', '2026-04-01T09:00:00Z', '2026-04-01T10:00:00Z', 4, '2026-04-01T09:20:00Z')`);
-  expect(await migrate(t.db)).toEqual({ applied: 1, total: expectedMigrations().length });
+  expect(await migrate(t.db)).toEqual({
+    applied: expectedMigrations().length - 6,
+    total: expectedMigrations().length,
+  });
   const rows = await queryRows<{ session_id: unknown; bucket_size: string; platform: string }>(
     t.db,
     sql`select session_id, bucket_size, platform from session_statistics_buckets order by session_id, bucket_size`,
@@ -179,14 +220,12 @@ it('upgrading a cache built before 0006 files each session bucket under its plat
     [1, 'hour', 'web'],
     [2, 'hour', 'evaluations'],
   ]);
-  // Writers must name the platform from now on: no default is left behind.
-  const failed = await t.db
-    .execute(sql`insert into session_statistics_buckets
-      (team_id, experiment_id, session_id, bucket_size, bucket_start, bucket_end, human_message_count)
-      values (1, 1, 1, 'hour', '2026-04-02T09:00:00Z', '2026-04-02T10:00:00Z', 1)`)
-    .then(
-      () => null,
-      (error: { cause?: { message?: string } }) => error,
-    );
-  expect(failed?.cause?.message).toMatch(/null value in column "platform"/);
+  // No default is left behind (0006 dropped its backfill default; 0007 lets a session without a
+  // platform, which some source profiles allow, be filed as NULL).
+  const [column] = await queryRows<{ column_default: string | null; is_nullable: string }>(
+    t.db,
+    sql`select column_default, is_nullable from information_schema.columns
+        where table_name = 'session_statistics_buckets' and column_name = 'platform'`,
+  );
+  expect(column).toEqual({ column_default: null, is_nullable: 'YES' });
 });

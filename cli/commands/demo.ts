@@ -9,9 +9,9 @@ import type { Command } from 'commander';
 import { shapeAt } from '../../src/buckets/shape.js';
 import { createDb } from '../../src/db/create-db.js';
 import { createPgliteDb } from '../../src/db/create-pglite-db.js';
-import { migrate } from '../../src/db/migrate.js';
 import type { StatDb } from '../../src/db/types.js';
 import { InvalidInputError } from '../../src/errors/error-classes.js';
+import { migrate } from '../../src/install/migrate.js';
 import { listExperiments } from '../../src/read/list-experiments.js';
 import { refreshFull } from '../../src/rebuild/refresh-full.js';
 import { seedWorkload } from '../../src/seed/seed-workload.js';
@@ -50,7 +50,7 @@ export function registerDemo(program: Command): void {
         }
         try {
           const started = Date.now();
-          const migrated = await migrate(db);
+          const migrated = await migrate(db, { createSourceTables: true });
           logLine(`demo: schema ready (${migrated.applied} migration(s) applied)`);
           try {
             const seeded = await seedWorkload(db, { seed: DEMO_SEED, size: workloadSize(options.messages) });
@@ -65,6 +65,7 @@ export function registerDemo(program: Command): void {
             excludedPlatforms: config.excludedPlatforms,
             batchExperiments: config.batchExperiments,
             bucketShape: shapeAt(config.compression, new Date()),
+            source: config.source,
           });
           logLine(
             `demo: full refresh wrote ${refreshed.experimentBuckets} experiment and ${refreshed.sessionBuckets} session buckets in ${(refreshed.durationMs / 1000).toFixed(2)} s`,

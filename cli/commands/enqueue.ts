@@ -44,7 +44,7 @@ export function registerEnqueue(program: Command): void {
       runCommand({ json: options.json }, async ({ db, config, json }) => {
         // Planned first: a job that takes no --experiment is refused before anything is read or written.
         const run = planManualRun(definition, options.experiment);
-        if (options.experiment) await assertExperimentsExist(db, options.experiment);
+        if (options.experiment) await assertExperimentsExist(db, options.experiment, config.source);
         const redis = await connectCommandRedis(config.redisUrl);
         const queue = createQueue(redis, config.worker);
         try {

@@ -32,6 +32,7 @@ export function registerRefresh(program: Command): void {
           }
           const result = await refreshIncremental(db, {
             excludedPlatforms: config.excludedPlatforms,
+            source: config.source,
             batchChanges: config.batchChanges,
             batchExperiments: config.batchExperiments,
             bucketShape,
@@ -53,12 +54,13 @@ export function registerRefresh(program: Command): void {
             );
           return 0;
         }
-        if (options.experiment) await assertExperimentsExist(db, options.experiment);
+        if (options.experiment) await assertExperimentsExist(db, options.experiment, config.source);
         const result = await refreshFull(db, {
           experimentIds: options.experiment,
           excludedPlatforms: config.excludedPlatforms,
           batchExperiments: config.batchExperiments,
           bucketShape,
+          source: config.source,
           onProgress: (p) => {
             const now = Date.now();
             if (now - lastPrint < PROGRESS_INTERVAL_MS) return;

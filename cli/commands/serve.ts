@@ -42,6 +42,7 @@ export function registerServe(program: Command): void {
           db,
           metrics,
           excludedPlatforms: config.excludedPlatforms,
+          source: config.source,
           queueBoard: queue ? createQueueBoard(queue) : undefined,
           queueStatus: queue ? () => getQueueStatus(queue, config.worker.queuePrefix) : undefined,
         });

@@ -40,10 +40,11 @@ export function registerSessions(program: Command): void {
     .option('--offset <n>', 'rows to skip', intInRange(0, Number.MAX_SAFE_INTEGER), 0)
     .option('--json', 'print one JSON document')
     .action((options: Options) =>
-      runCommand({ json: options.json }, async ({ db, json }) => {
-        await assertExperimentsExist(db, [options.experiment]);
+      runCommand({ json: options.json }, async ({ config, db, json }) => {
+        await assertExperimentsExist(db, [options.experiment], config.source);
         const page = await listSessions(db, {
           experimentId: options.experiment,
+          source: config.source,
           sortBy: options.sort,
           order: options.order,
           limit: options.limit,
@@ -63,7 +64,7 @@ export function registerSessions(program: Command): void {
             ['session', 'platform', 'participant', 'human messages', 'last activity (UTC)', 'versions'],
             page.rows.map((r) => [
               r.sessionId,
-              r.platform,
+              r.platform ?? '-',
               r.participantIdentifier ?? '-',
               r.humanMessages,
               formatTime(r.lastActivityAt),

@@ -13,9 +13,9 @@ export function registerTotals(program: Command): void {
     .requiredOption('--experiment <ids>', 'experiment ids, e.g. 1,2,3', parseIdList)
     .option('--json', 'print one JSON document')
     .action((options: { experiment: number[]; json?: boolean }) =>
-      runCommand({ json: options.json }, async ({ db, json }) => {
-        await assertExperimentsExist(db, options.experiment);
-        const totals = await getExperimentTotals(db, options.experiment);
+      runCommand({ json: options.json }, async ({ config, db, json }) => {
+        await assertExperimentsExist(db, options.experiment, config.source);
+        const totals = await getExperimentTotals(db, options.experiment, { source: config.source });
         const rows = options.experiment.map((id) => {
           const t = totals.get(id);
           return {

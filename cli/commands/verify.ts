@@ -18,11 +18,12 @@ export function registerVerify(program: Command): void {
     .option('--json', 'print one JSON document')
     .action((options: { experiment?: number[]; json?: boolean }) =>
       runCommand({ json: options.json }, async ({ db, config, json }) => {
-        if (options.experiment) await assertExperimentsExist(db, options.experiment);
+        if (options.experiment) await assertExperimentsExist(db, options.experiment, config.source);
         const result = await verify(db, {
           experimentIds: options.experiment,
           excludedPlatforms: config.excludedPlatforms,
           batchExperiments: config.batchExperiments,
+          source: config.source,
         });
         if (json) printJson(result);
         else {

@@ -34,6 +34,19 @@ export class SourceProfileError extends StatcacheError {
   }
 }
 
+/** The database lacks tables or columns the source profile names (statcache cannot run on it). */
+export class SourceMismatchError extends StatcacheError {
+  override name = 'SourceMismatchError';
+  constructor(
+    readonly profile: string,
+    readonly problems: string,
+  ) {
+    super(
+      `the database does not match source profile ${profile}: ${problems}; run \`statcache source\` for details, set STATCACHE_SOURCE to your platform's profile, or create statcache's demo tables with \`statcache migrate --create-source-tables\``,
+    );
+  }
+}
+
 /** A caller passed arguments a function or command cannot accept (bad id, date, sort key, limit). */
 export class InvalidInputError extends StatcacheError {
   override name = 'InvalidInputError';

@@ -10,6 +10,7 @@ import {
   NotFoundError,
   RedisUnreachableError,
   SchemaNotMigratedError,
+  SourceMismatchError,
   SourceProfileError,
 } from './error-classes.js';
 
@@ -96,7 +97,12 @@ export function isUnreachableCode(code: string | undefined): boolean {
 /** The kind of `error`. */
 export function classifyError(error: unknown): ErrorKind {
   if (error instanceof InvalidInputError) return 'bad-input';
-  if (error instanceof ConfigError || error instanceof SourceProfileError) return 'bad-config';
+  if (
+    error instanceof ConfigError ||
+    error instanceof SourceProfileError ||
+    error instanceof SourceMismatchError
+  )
+    return 'bad-config';
   if (error instanceof NotFoundError) return 'not-found';
   if (error instanceof SchemaNotMigratedError) return 'not-migrated';
   if (error instanceof DatabaseUnreachableError || error instanceof RedisUnreachableError)

@@ -13,6 +13,7 @@ import { getExperimentSeries } from '../read/get-experiment-series.js';
 import { getExperimentTrend } from '../read/get-experiment-trend.js';
 import { EXPERIMENT_SORT_KEYS, listExperiments } from '../read/list-experiments.js';
 import { listSessions, SESSION_SORT_KEYS } from '../read/list-sessions.js';
+import type { SourceProfile } from '../source/source-profile.js';
 import { getStatus } from '../status/get-status.js';
 import { DAY_MS } from '../time/durations.js';
 import type { Metrics } from './metrics.js';
@@ -22,6 +23,8 @@ export interface AppOptions {
   db: StatDb;
   metrics: Metrics;
   excludedPlatforms: readonly string[];
+  /** Where the platform keeps its tables; every read helper takes it. @defaultValue the statcache demo schema */
+  source?: SourceProfile;
   /**
    * The queue's dashboard, mounted at /queues (QUEUE_BOARD_PATH): bull-board's router, built for that
    * base path in jobs/queue-board.ts; omitted without Redis.
@@ -54,7 +57,7 @@ function findPublicDir(from: string): string {
 }
 
 export function createApp(options: AppOptions): express.Express {
-  const { db } = options;
+  const { db, source } = options;
   const app = express();
   app.disable('x-powered-by');
   app.use((req, res, next) => {
@@ -75,6 +78,7 @@ export function createApp(options: AppOptions): express.Express {
       order: q.order(req.query),
       limit: q.limit(req.query),
       offset: q.offset(req.query),
+      source,
     });
     if (!result.teamFound) throw notFound('team', teamId as number, 'team');
     res.json({ rows: result.rows, total: result.total });
@@ -88,6 +92,7 @@ export function createApp(options: AppOptions): express.Express {
       order: q.order(req.query),
       limit: q.limit(req.query),
       offset: q.offset(req.query),
+      source,
     });
     if (!result.experimentFound) throw notFound('experiment', experimentId, 'id');
     res.json({ rows: result.rows, total: result.total });
@@ -96,7 +101,7 @@ export function createApp(options: AppOptions): express.Express {
   app.get('/api/experiments/:id/series', async (req, res) => {
     const experimentId = q.parseId(req.params.id, 'id');
     const range = rangeOf(req);
-    const trend = await getExperimentTrend(db, experimentId, range);
+    const trend = await getExperimentTrend(db, experimentId, { ...range, source });
     if (!trend) throw notFound('experiment', experimentId, 'id');
     res.json({ ...trend, from: range.from, to: range.to });
   });
@@ -105,7 +110,7 @@ export function createApp(options: AppOptions): express.Express {
   app.get('/api/series', async (req, res) => {
     const ids = q.idList(req.query, 'experiments', MAX_SERIES_IDS);
     const range = rangeOf(req);
-    const series = await getExperimentSeries(db, ids, range);
+    const series = await getExperimentSeries(db, ids, { ...range, source });
     res.json({ from: range.from, to: range.to, series: Object.fromEntries(series) });
   });
 

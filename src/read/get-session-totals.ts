@@ -2,6 +2,9 @@
 import { sql } from 'drizzle-orm';
 import { bigintArray } from '../db/params.js';
 import { queryRows, type StatDb, toDate, toNumber } from '../db/types.js';
+import { STATCACHE_PROFILE } from '../source/builtin-profiles.js';
+import { relationSql } from '../source/relation-sql.js';
+import type { SourceProfile } from '../source/source-profile.js';
 import type { SessionTotals } from './totals-types.js';
 import { assertIds } from './validate-ids.js';
 
@@ -15,14 +18,18 @@ interface Row {
 /**
  * Returns a Map from each requested session id to its totals; ids without buckets read as zeros
  * and unknown ids also have no versions. One SQL statement whatever the number of ids.
+ *
+ * @param options.source - where the platform keeps its tables. @defaultValue the statcache demo schema
  */
 export async function getSessionTotals(
   db: StatDb,
   ids: readonly number[],
+  options: { source?: SourceProfile } = {},
 ): Promise<Map<number, SessionTotals>> {
   assertIds(ids, 'session');
   const totals = new Map<number, SessionTotals>();
   if (ids.length === 0) return totals;
+  const S = relationSql(options.source ?? STATCACHE_PROFILE, 'sessions', 's');
   // Parameters: $1 session ids (bigint[]).
   const rows = await queryRows<Row>(
     db,
@@ -30,11 +37,11 @@ export async function getSessionTotals(
     select i.id,
            coalesce(sum(b.human_message_count), 0)::bigint as human_messages,
            max(b.last_activity_at) as last_activity_at,
-           coalesce(s.cached_experiment_versions, '{}'::text[]) as experiment_versions
+           coalesce(${S.versionsCache}, '{}'::text[]) as experiment_versions
     from (select distinct unnest(${bigintArray(ids)}) as id) as i
-    left join experiment_sessions s on s.id = i.id
+    left join ${S.from} on ${S.id} = i.id
     left join session_statistics_buckets b on b.session_id = i.id
-    group by i.id, s.cached_experiment_versions`,
+    group by i.id, ${S.versionsCache}`,
   );
   const byId = new Map<number, SessionTotals>();
   for (const row of rows) {

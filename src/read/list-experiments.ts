@@ -2,6 +2,9 @@
 import { type SQL, sql } from 'drizzle-orm';
 import { queryRows, type StatDb, toDate, toNumber } from '../db/types.js';
 import { InvalidInputError } from '../errors/error-classes.js';
+import { STATCACHE_PROFILE } from '../source/builtin-profiles.js';
+import { isExperimentRow, relationSql } from '../source/relation-sql.js';
+import type { SourceProfile } from '../source/source-profile.js';
 import { type PageOptions, resolvePage, type SortOrder } from './page-options.js';
 import type { ExperimentTotals, Page } from './totals-types.js';
 
@@ -25,6 +28,8 @@ const COLUMNS: Record<ExperimentSortKey, { expression: SQL; defaultOrder: SortOr
 export interface ListExperimentsOptions extends PageOptions<ExperimentSortKey> {
   /** Only this team's experiments; every experiment when omitted. */
   teamId?: number;
+  /** Where the platform keeps its tables. @defaultValue the statcache demo schema */
+  source?: SourceProfile;
 }
 
 export interface ExperimentRow extends ExperimentTotals {
@@ -48,7 +53,9 @@ interface Row {
 /**
  * Lists experiments with totals (one statcache_experiment_totals row each, kept equal to the sum
  * of the experiment's buckets), sorted (nulls last, then by id) and paged in SQL, plus the total
- * number of experiments. Experiments without buckets read as zeros. Exactly one statement.
+ * number of experiments. Only experiments of their own are listed and counted (never a published
+ * version kept as an experiment row). Experiments without buckets read as zeros. Exactly one
+ * statement, with the source profile's names.
  */
 export async function listExperiments(
   db: StatDb,
@@ -58,19 +65,26 @@ export async function listExperiments(
   if (options.teamId !== undefined && (!Number.isSafeInteger(options.teamId) || options.teamId < 1)) {
     throw new InvalidInputError(`teamId must be a positive whole number (got '${String(options.teamId)}')`);
   }
-  const teamFilter = options.teamId === undefined ? sql`true` : sql`e.team_id = ${options.teamId}`;
+  const source = options.source ?? STATCACHE_PROFILE;
+  const E = relationSql(source, 'experiments', 'e');
+  const T = relationSql(source, 'teams', 'tm');
+  const teamFilter = options.teamId === undefined ? sql`true` : sql`${E.teamId} = ${options.teamId}`;
+  const teamFound =
+    options.teamId === undefined
+      ? sql`true`
+      : sql`exists (select 1 from ${T.from} where ${T.id} = ${options.teamId})`;
   // Parameters: team id (when given), limit, offset. The outer left join returns one row even for
   // an empty page, so the total count always arrives.
   const rows = await queryRows<Row>(
     db,
     sql`
     with totals as (
-      select e.id, e.team_id, e.name,
+      select ${E.id} as id, ${E.teamId} as team_id, ${E.name} as name,
              coalesce(x.session_count, 0) as sessions, coalesce(x.participant_count, 0) as participants,
              coalesce(x.human_message_count, 0) as human_messages, x.last_activity_at
-      from experiments e
-      left join statcache_experiment_totals x on x.experiment_id = e.id
-      where ${teamFilter}
+      from ${E.from}
+      left join statcache_experiment_totals x on x.experiment_id = ${E.id}
+      where ${teamFilter} and ${isExperimentRow(E)}
     ),
     page as (
       -- A top-N sort of the experiments, not a full sort and a window over them.
@@ -79,7 +93,7 @@ export async function listExperiments(
       limit ${page.limit} offset ${page.offset}
     )
     select (select count(*) from totals) as total,
-           ${options.teamId === undefined ? sql`true` : sql`exists (select 1 from teams where id = ${options.teamId})`} as team_found,
+           ${teamFound} as team_found,
            t.*
     from (select 1) as one
     left join page t on true

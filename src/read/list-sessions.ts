@@ -2,6 +2,9 @@
 import { type SQL, sql } from 'drizzle-orm';
 import { queryRows, type StatDb, toDate, toNumber } from '../db/types.js';
 import { InvalidInputError } from '../errors/error-classes.js';
+import { STATCACHE_PROFILE } from '../source/builtin-profiles.js';
+import { isExperimentRow, relationSql } from '../source/relation-sql.js';
+import type { SourceProfile } from '../source/source-profile.js';
 import { type PageOptions, resolvePage, type SortOrder } from './page-options.js';
 import type { Page, SessionTotals } from './totals-types.js';
 
@@ -17,13 +20,16 @@ const COLUMNS: Record<SessionSortKey, { expression: SQL; defaultOrder: SortOrder
 
 export interface ListSessionsOptions extends PageOptions<SessionSortKey> {
   experimentId: number;
+  /** Where the platform keeps its tables. @defaultValue the statcache demo schema */
+  source?: SourceProfile;
 }
 
 export interface SessionRow extends SessionTotals {
   sessionId: number;
   participantId: number | null;
   participantIdentifier: string | null;
-  platform: string;
+  /** NULL when the session has none (a nullable platform in the source profile). */
+  platform: string | null;
   createdAt: Date;
 }
 
@@ -33,7 +39,7 @@ interface Row {
   id: unknown;
   participant_id: unknown;
   participant_identifier: string | null;
-  platform: string;
+  platform: string | null;
   created_at: unknown;
   human_messages: unknown;
   last_activity_at: unknown;
@@ -42,7 +48,8 @@ interface Row {
 
 /**
  * Lists an experiment's sessions (every platform) with totals and cached versions, sorted (nulls
- * last, then by id) and paged in SQL, plus the total number of sessions. Exactly one statement.
+ * last, then by id) and paged in SQL, plus the total number of sessions. Exactly one statement, with
+ * the source profile's names.
  */
 export async function listSessions(
   db: StatDb,
@@ -54,22 +61,26 @@ export async function listSessions(
       `experimentId must be a positive whole number (got '${String(options.experimentId)}')`,
     );
   }
+  const source = options.source ?? STATCACHE_PROFILE;
+  const S = relationSql(source, 'sessions', 's');
+  const P = relationSql(source, 'participants', 'p');
+  const E = relationSql(source, 'experiments', 'e');
   // Parameters: experiment id, limit, offset.
   const rows = await queryRows<Row>(
     db,
     sql`
     with totals as (
-      select s.id, s.participant_id, p.identifier as participant_identifier, s.platform, s.created_at,
-             s.cached_experiment_versions as experiment_versions,
+      select ${S.id} as id, ${S.participantId} as participant_id, ${P.identifier} as participant_identifier,
+             ${S.platform} as platform, ${S.createdAt} as created_at, ${S.versionsCache} as experiment_versions,
              coalesce(b.human_messages, 0) as human_messages, b.last_activity_at
-      from experiment_sessions s
-      left join participants p on p.id = s.participant_id
+      from ${S.from}
+      left join ${P.from} on ${P.id} = ${S.participantId}
       left join lateral (
         select sum(x.human_message_count)::bigint as human_messages, max(x.last_activity_at) as last_activity_at
         from session_statistics_buckets x
-        where x.session_id = s.id
+        where x.session_id = ${S.id}
       ) b on true
-      where s.experiment_id = ${options.experimentId}
+      where ${S.experimentId} = ${options.experimentId}
     ),
     page as (
       select t.*, row_number() over (order by ${page.orderBy}) as position
@@ -78,7 +89,8 @@ export async function listSessions(
       limit ${page.limit} offset ${page.offset}
     )
     select (select count(*) from totals) as total,
-           exists (select 1 from experiments where id = ${options.experimentId}) as experiment_found,
+           exists (select 1 from ${E.from} where ${E.id} = ${options.experimentId} and ${isExperimentRow(E)})
+             as experiment_found,
            page.*
     from (select 1) as one
     left join page on true

@@ -3,6 +3,7 @@
  * it at. Counts are numbers, times are Dates (UTC instants) or null.
  */
 import type { BucketSize } from '../buckets/bucket-sizes.js';
+import type { SourceProfile } from '../source/source-profile.js';
 
 export interface ExperimentSeriesPoint {
   /** The bucket's size: 'hour', 'day' or 'month'. */
@@ -33,4 +34,10 @@ export interface SessionSeriesPoint {
 export interface SeriesRange {
   from: Date;
   to: Date;
+}
+
+/** What the experiment series and trend helpers take: the range, and where the platform keeps its tables. */
+export interface SeriesOptions extends SeriesRange {
+  /** @defaultValue the statcache demo schema */
+  source?: SourceProfile;
 }

@@ -2,15 +2,23 @@
 import { sql } from 'drizzle-orm';
 import { bigintArray } from '../db/params.js';
 import { type Executor, execCount } from '../db/types.js';
+import { isExperimentRow, relationSql } from '../source/relation-sql.js';
+import type { SourceProfile } from '../source/source-profile.js';
 
 /**
  * Deletes every bucket, of every size, of the experiments in `experimentIds` and of their sessions
  * (also session buckets still filed under an experiment the session has since left), and their
- * participants' first sessions and the experiments' totals.
+ * participants' first sessions and the experiments' totals. `source` names the platform's sessions
+ * table.
  * Parameters: $1 experiment ids (bigint[]). Returns buckets deleted.
  */
-export async function deleteScopeBuckets(tx: Executor, experimentIds: readonly number[]): Promise<number> {
+export async function deleteScopeBuckets(
+  tx: Executor,
+  experimentIds: readonly number[],
+  source: SourceProfile,
+): Promise<number> {
   const ids = bigintArray(experimentIds);
+  const S = relationSql(source, 'sessions', 's');
   const experimentRows = await execCount(
     tx,
     sql`delete from experiment_statistics_buckets where experiment_id = any(${ids})`,
@@ -27,7 +35,7 @@ export async function deleteScopeBuckets(tx: Executor, experimentIds: readonly n
   const movedRows = await execCount(
     tx,
     sql`delete from session_statistics_buckets
-        where session_id = any(array(select id from experiment_sessions where experiment_id = any(${ids})))`,
+        where session_id = any(array(select ${S.id} from ${S.from} where ${S.experimentId} = any(${ids})))`,
   );
   const sessionRows = filedRows + movedRows;
   // Participants of experiments deleted since are removed with them (their ids are in the scope of
@@ -38,23 +46,27 @@ export async function deleteScopeBuckets(tx: Executor, experimentIds: readonly n
 }
 
 /**
- * Deletes buckets (and totals) whose experiment or session no longer exists (deleted experiments,
- * teams, sessions). Returns buckets deleted.
+ * Deletes buckets (and totals) whose experiment or session no longer exists in `source` (deleted
+ * experiments, teams, sessions). Only experiment rows count as an experiment: what is filed under a
+ * published-version row (a profile with `experiments.versionOf`) is removed like an orphan.
+ * Returns buckets deleted.
  */
-export async function deleteOrphanBuckets(tx: Executor): Promise<number> {
+export async function deleteOrphanBuckets(tx: Executor, source: SourceProfile): Promise<number> {
+  const E = relationSql(source, 'experiments', 'e');
+  const S = relationSql(source, 'sessions', 's');
   const experimentRows = await execCount(
     tx,
     sql`delete from experiment_statistics_buckets b
-        where not exists (select 1 from experiments e where e.id = b.experiment_id)`,
+        where not exists (select 1 from ${E.from} where ${E.id} = b.experiment_id and ${isExperimentRow(E)})`,
   );
   const sessionRows = await execCount(
     tx,
     sql`delete from session_statistics_buckets b
-        where not exists (select 1 from experiment_sessions s where s.id = b.session_id)`,
+        where not exists (select 1 from ${S.from} where ${S.id} = b.session_id)`,
   );
   await tx.execute(sql`delete from statcache_experiment_participants p
-      where not exists (select 1 from experiments e where e.id = p.experiment_id)`);
+      where not exists (select 1 from ${E.from} where ${E.id} = p.experiment_id and ${isExperimentRow(E)})`);
   await tx.execute(sql`delete from statcache_experiment_totals t
-      where not exists (select 1 from experiments e where e.id = t.experiment_id)`);
+      where not exists (select 1 from ${E.from} where ${E.id} = t.experiment_id and ${isExperimentRow(E)})`);
   return experimentRows + sessionRows;
 }

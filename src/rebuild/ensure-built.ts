@@ -7,7 +7,8 @@ import { type RefreshFullOptions, type RefreshResult, refreshFull } from './refr
 /**
  * Runs a full rebuild if no unscoped full rebuild was ever recorded, holding a transaction-level
  * advisory lock while it runs: a second process waits, then finds the cache built and returns
- * null. Needs a pool of at least two connections (the lock holds one).
+ * null. Needs a pool of at least two connections (the lock holds one). `options` (its `source`
+ * profile included) go to refreshFull as given.
  */
 export async function ensureBuilt(db: StatDb, options: RefreshFullOptions): Promise<RefreshResult | null> {
   return db.transaction(async (tx) => {

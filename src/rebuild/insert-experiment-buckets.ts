@@ -10,16 +10,19 @@ import {
 } from '../buckets/upsert-sql.js';
 import { bigintArray, textArray } from '../db/params.js';
 import { type Executor, queryRows, toNumber } from '../db/types.js';
+import { platformCounted, relationSql } from '../source/relation-sql.js';
+import type { SourceProfile } from '../source/source-profile.js';
 
 /**
  * Inserts (or overwrites) the buckets of every experiment in `experimentIds`, computed from the
- * chat tables: hourly, or daily/monthly where `shape` says the policy has compressed the range, so
- * a rebuild of old history never writes its hours first. Callers delete the scope's old buckets
- * first, in the same transaction, so buckets that no longer have source rows disappear.
+ * platform's tables as `source` names them (sessions, messages, experiments): hourly, or
+ * daily/monthly where `shape` says the policy has compressed the range, so a rebuild of old history
+ * never writes its hours first. Callers delete the scope's old buckets first, in the same
+ * transaction, so buckets that no longer have source rows disappear.
  *
  * Parameters: experiment ids (bigint[]), excluded platforms (text[]), the shape's boundaries.
- * Counted sessions are those of the batch whose platform is not excluded. Three rollups are
- * unioned and summed per (experiment, bucket):
+ * Counted sessions are those of the batch whose platform is not excluded (a NULL platform counts).
+ * Three rollups are unioned and summed per (experiment, bucket):
  *   sessions by created_at; participants by their first counted session with the experiment;
  *   human messages of counted sessions by message created_at, with the latest as last activity.
  * The scope's totals (statcache_experiment_totals) are written from the same rows in the same
@@ -31,7 +34,11 @@ export async function insertExperimentBuckets(
   experimentIds: readonly number[],
   excludedPlatforms: readonly string[],
   shape: BucketShape,
+  source: SourceProfile,
 ): Promise<number> {
+  const S = relationSql(source, 'sessions', 's');
+  const M = relationSql(source, 'messages', 'm');
+  const E = relationSql(source, 'experiments', 'e');
   const start = (ts: SQL) => bucketStartSql(ts, shape);
   const size = bucketSizeSql(sql`r.bucket_start`, shape);
   const [row] = await queryRows<{ written: unknown }>(
@@ -40,10 +47,11 @@ export async function insertExperimentBuckets(
     with written as (
     insert into experiment_statistics_buckets as c ${EXPERIMENT_BUCKET_COLUMNS}
     with counted_sessions as materialized (
-      select s.experiment_id, s.participant_id, s.chat_id, s.created_at
-      from experiment_sessions s
-      where s.experiment_id = any(${bigintArray(experimentIds)})
-        and s.platform <> all(${textArray(excludedPlatforms)})
+      select ${S.experimentId} as experiment_id, ${S.participantId} as participant_id, ${S.chatId} as chat_id,
+             ${S.createdAt} as created_at
+      from ${S.from}
+      where ${S.experimentId} = any(${bigintArray(experimentIds)})
+        and ${platformCounted(S.platform, textArray(excludedPlatforms))}
     ),
     rollup as (
       select experiment_id, ${start(sql`created_at`)} as bucket_start,
@@ -61,17 +69,17 @@ export async function insertExperimentBuckets(
       ) first_sessions
       group by 1, 2
       union all
-      select cs.experiment_id, ${start(sql`m.created_at`)}, 0, 0, count(*), max(m.created_at)
+      select cs.experiment_id, ${start(M.createdAt)}, 0, 0, count(*), max(${M.createdAt})
       from counted_sessions cs
-      join chat_messages m on m.chat_id = cs.chat_id
-      where m.message_type = 'human'
+      join ${M.from} on ${M.chatId} = cs.chat_id
+      where ${M.type} = 'human'
       group by 1, 2
     )
-    select e.team_id, r.experiment_id, ${size}, r.bucket_start, ${bucketEndSql(size, sql`r.bucket_start`)},
+    select ${E.teamId}, r.experiment_id, ${size}, r.bucket_start, ${bucketEndSql(size, sql`r.bucket_start`)},
            sum(r.sessions), sum(r.participants), sum(r.messages), max(r.last_at), now()
     from rollup r
-    join experiments e on e.id = r.experiment_id
-    group by e.team_id, r.experiment_id, r.bucket_start
+    join ${E.from} on ${E.id} = r.experiment_id
+    group by ${E.teamId}, r.experiment_id, r.bucket_start
     ${REPLACE_EXPERIMENT_BUCKET}
     returning experiment_id, session_count, new_participant_count, human_message_count, last_activity_at
     ),

@@ -3,27 +3,32 @@ import { sql } from 'drizzle-orm';
 import { REPLACE_PARTICIPANT_FIRST } from '../buckets/upsert-sql.js';
 import { bigintArray, textArray } from '../db/params.js';
 import { type Executor, execCount } from '../db/types.js';
+import { platformCounted, relationSql } from '../source/relation-sql.js';
+import type { SourceProfile } from '../source/source-profile.js';
 
 /**
  * Records each participant's first counted session per experiment of `experimentIds` (callers
- * delete the scope's old rows first, in the same transaction).
+ * delete the scope's old rows first, in the same transaction), from `source`'s sessions table. A
+ * session counts unless its platform is excluded (a NULL platform counts).
  * Parameters: $1 experiment ids (bigint[]), $2 excluded platforms (text[]). Returns rows written.
  */
 export function insertParticipantFirsts(
   tx: Executor,
   experimentIds: readonly number[],
   excludedPlatforms: readonly string[],
+  source: SourceProfile,
 ): Promise<number> {
+  const S = relationSql(source, 'sessions', 's');
   return execCount(
     tx,
     sql`
     insert into statcache_experiment_participants (experiment_id, participant_id, first_session_at)
-    select s.experiment_id, s.participant_id, min(s.created_at)
-    from experiment_sessions s
-    where s.experiment_id = any(${bigintArray(experimentIds)})
-      and s.participant_id is not null
-      and s.platform <> all(${textArray(excludedPlatforms)})
-    group by s.experiment_id, s.participant_id
+    select ${S.experimentId}, ${S.participantId}, min(${S.createdAt})
+    from ${S.from}
+    where ${S.experimentId} = any(${bigintArray(experimentIds)})
+      and ${S.participantId} is not null
+      and ${platformCounted(S.platform, textArray(excludedPlatforms))}
+    group by ${S.experimentId}, ${S.participantId}
     ${REPLACE_PARTICIPANT_FIRST}`,
   );
 }

@@ -4,6 +4,7 @@ import { lockExperiments } from '../buckets/lock-experiments.js';
 import type { BucketShape } from '../buckets/shape.js';
 import type { Executor, StatDb } from '../db/types.js';
 import { withDeadlockRetry } from '../db/with-deadlock-retry.js';
+import type { SourceProfile } from '../source/source-profile.js';
 import { updateVersionsCache } from '../versions/update-versions-cache.js';
 import { deleteScopeBuckets } from './delete-scope-buckets.js';
 import { insertExperimentBuckets } from './insert-experiment-buckets.js';
@@ -22,20 +23,27 @@ export interface BatchResult {
  * first sessions and their sessions' versions cache, inside the caller's transaction, after taking
  * the experiments' refresh locks. READ COMMITTED on purpose: each statement reads after the locks
  * are held, and anything a writer commits between two statements left a change row that the
- * incremental refresh will apply.
+ * incremental refresh will apply. `source` names the platform's tables every statement reads.
  */
 export async function rebuildExperiments(
   tx: Executor,
   experimentIds: readonly number[],
   excludedPlatforms: readonly string[],
   shape: BucketShape,
+  source: SourceProfile,
 ): Promise<BatchResult> {
   await lockExperiments(tx, experimentIds);
-  await deleteScopeBuckets(tx, experimentIds);
-  await insertParticipantFirsts(tx, experimentIds, excludedPlatforms);
-  const experimentBuckets = await insertExperimentBuckets(tx, experimentIds, excludedPlatforms, shape);
-  const sessionBuckets = await insertSessionBuckets(tx, experimentIds, shape);
-  const versionsUpdated = await updateVersionsCache(tx, { experimentIds });
+  await deleteScopeBuckets(tx, experimentIds, source);
+  await insertParticipantFirsts(tx, experimentIds, excludedPlatforms, source);
+  const experimentBuckets = await insertExperimentBuckets(
+    tx,
+    experimentIds,
+    excludedPlatforms,
+    shape,
+    source,
+  );
+  const sessionBuckets = await insertSessionBuckets(tx, experimentIds, shape, source);
+  const versionsUpdated = await updateVersionsCache(tx, { experimentIds }, source);
   return { experimentBuckets, sessionBuckets, versionsUpdated };
 }
 
@@ -45,8 +53,9 @@ export function rebuildBatch(
   experimentIds: readonly number[],
   excludedPlatforms: readonly string[],
   shape: BucketShape,
+  source: SourceProfile,
 ): Promise<BatchResult> {
   return withDeadlockRetry(() =>
-    db.transaction((tx) => rebuildExperiments(tx, experimentIds, excludedPlatforms, shape)),
+    db.transaction((tx) => rebuildExperiments(tx, experimentIds, excludedPlatforms, shape, source)),
   );
 }

@@ -3,10 +3,12 @@
  * experiments, each batch its own transaction (see rebuild-batch.ts).
  */
 import { type BucketShape, HOURLY_SHAPE } from '../buckets/shape.js';
-import { countExperiments, experimentBatches } from '../db/experiment-batches.js';
 import type { StatDb } from '../db/types.js';
 import { withDeadlockRetry } from '../db/with-deadlock-retry.js';
 import { recordRefreshRun } from '../runs/refresh-runs.js';
+import { STATCACHE_PROFILE } from '../source/builtin-profiles.js';
+import { countExperiments, experimentBatches } from '../source/experiment-batches.js';
+import type { SourceProfile } from '../source/source-profile.js';
 import { deleteOrphanBuckets } from './delete-scope-buckets.js';
 import { currentSnapshot, discardCoveredChanges } from './discard-covered-changes.js';
 import { rebuildBatch } from './rebuild-batch.js';
@@ -25,6 +27,8 @@ export interface RefreshFullOptions {
   bucketShape?: BucketShape;
   /** Called after each batch, for progress output. */
   onProgress?: (progress: RefreshProgress) => void;
+  /** Where the platform keeps its tables. @defaultValue the statcache demo schema */
+  source?: SourceProfile;
 }
 
 export interface RefreshProgress {
@@ -47,9 +51,13 @@ export interface RefreshResult {
   durationMs: number;
 }
 
-/** Rebuilds the buckets and versions cache of the given (or all) experiments. */
+/**
+ * Rebuilds the buckets and versions cache of the given (or all) experiments of `options.source`
+ * (its experiment rows, not published versions, when unscoped).
+ */
 export async function refreshFull(db: StatDb, options: RefreshFullOptions): Promise<RefreshResult> {
   const startedAt = new Date();
+  const source = options.source ?? STATCACHE_PROFILE;
   const scoped = options.experimentIds !== undefined;
   const result: RefreshResult = {
     mode: 'full',
@@ -64,13 +72,14 @@ export async function refreshFull(db: StatDb, options: RefreshFullOptions): Prom
   };
   // Changes committed before this point are covered by the batches below (unscoped runs only).
   const snapshot = scoped ? null : await currentSnapshot(db);
-  const experimentsTotal = await countExperiments(db, options.experimentIds);
-  for await (const batch of experimentBatches(db, options.batchExperiments, options.experimentIds)) {
+  const experimentsTotal = await countExperiments(db, options.experimentIds, source);
+  for await (const batch of experimentBatches(db, options.batchExperiments, options.experimentIds, source)) {
     const written = await rebuildBatch(
       db,
       batch,
       options.excludedPlatforms,
       options.bucketShape ?? HOURLY_SHAPE,
+      source,
     );
     result.batches += 1;
     result.experiments += batch.length;
@@ -86,7 +95,7 @@ export async function refreshFull(db: StatDb, options: RefreshFullOptions): Prom
   }
   if (snapshot !== null) {
     result.orphanBucketsDeleted = await withDeadlockRetry(() =>
-      db.transaction((tx) => deleteOrphanBuckets(tx)),
+      db.transaction((tx) => deleteOrphanBuckets(tx, source)),
     );
     result.changesDiscarded = await discardCoveredChanges(db, snapshot);
   }

@@ -3,6 +3,7 @@
 import type { BucketShape } from '../buckets/shape.js';
 import type { Executor } from '../db/types.js';
 import { rebuildExperiments } from '../rebuild/rebuild-batch.js';
+import type { SourceProfile } from '../source/source-profile.js';
 import { updateVersionsCache } from '../versions/update-versions-cache.js';
 import { CLAIMED_VERSION_SESSIONS, type ClaimSummary, lockClaimedExperiments } from './claim-changes.js';
 import { deferExperimentBuckets, recomputeExperimentBuckets } from './recompute-experiment-buckets.js';
@@ -27,25 +28,31 @@ export async function applyWork(
   excludedPlatforms: readonly string[],
   deferExperiments: boolean,
   shape: BucketShape,
+  source: SourceProfile,
 ): Promise<AppliedWork> {
   await lockClaimedExperiments(tx);
   const result: AppliedWork = { experimentBuckets: 0, sessionBuckets: 0, versionsUpdated: 0 };
   if (claim.wholeExperiments.length > 0) {
-    const rebuilt = await rebuildExperiments(tx, claim.wholeExperiments, excludedPlatforms, shape);
+    const rebuilt = await rebuildExperiments(tx, claim.wholeExperiments, excludedPlatforms, shape, source);
     result.experimentBuckets += rebuilt.experimentBuckets;
     result.sessionBuckets += rebuilt.sessionBuckets;
     result.versionsUpdated += rebuilt.versionsUpdated;
   }
-  await recomputeParticipantFirsts(tx, claim.wholeExperiments, excludedPlatforms);
-  result.sessionBuckets += await rebuildWholeSessions(tx, shape);
-  result.sessionBuckets += await recomputeSessionBuckets(tx);
+  await recomputeParticipantFirsts(tx, claim.wholeExperiments, excludedPlatforms, source);
+  result.sessionBuckets += await rebuildWholeSessions(tx, shape, source);
+  result.sessionBuckets += await recomputeSessionBuckets(tx, source);
   if (deferExperiments) await deferExperimentBuckets(tx, claim.wholeExperiments);
   else
     result.experimentBuckets += await recomputeExperimentBuckets(
       tx,
       claim.wholeExperiments,
       excludedPlatforms,
+      source,
     );
-  result.versionsUpdated += await updateVersionsCache(tx, { sessionIdsFrom: CLAIMED_VERSION_SESSIONS });
+  result.versionsUpdated += await updateVersionsCache(
+    tx,
+    { sessionIdsFrom: CLAIMED_VERSION_SESSIONS },
+    source,
+  );
   return result;
 }

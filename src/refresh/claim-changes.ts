@@ -5,6 +5,8 @@
  */
 import { sql } from 'drizzle-orm';
 import { type Executor, queryRows, toNumber } from '../db/types.js';
+import { relationSql } from '../source/relation-sql.js';
+import type { SourceProfile } from '../source/source-profile.js';
 
 /** The temp table every recount statement of one batch reads its keys from. */
 export const CLAIMED = sql.raw('statcache_claimed');
@@ -32,9 +34,17 @@ export interface ClaimRange {
  * Deletes up to `limit` change rows in `range` (skipping rows another refresh holds) into
  * statcache_claimed(kind, experiment_id, session_id, participant_id, at, current_experiment_id),
  * resolving chats the trigger could not resolve to their session as it is now, and each session to
- * its current experiment (to lock it). Parameters: $1 after id, $2 max id, $3 limit.
+ * its current experiment (to lock it), in `source`'s sessions table. Parameters: $1 after id, $2 max
+ * id, $3 limit.
  */
-export async function claimChanges(tx: Executor, range: ClaimRange, limit: number): Promise<ClaimSummary> {
+export async function claimChanges(
+  tx: Executor,
+  range: ClaimRange,
+  limit: number,
+  source: SourceProfile,
+): Promise<ClaimSummary> {
+  const S = relationSql(source, 'sessions', 's');
+  const Cur = relationSql(source, 'sessions', 'cur');
   const kindFilter = range.experimentKeysOnly ? sql`and kind = 'experiment_hour'` : sql``;
   await tx.execute(sql`
     create temp table ${CLAIMED} on commit drop as
@@ -59,12 +69,12 @@ export async function claimChanges(tx: Executor, range: ClaimRange, limit: numbe
     -- Keys written without a session (new messages, versions) resolve it as it is now; keys whose
     -- trigger resolved it look up where that session is now, to lock that experiment too.
     left join lateral (
-      select s.id, s.experiment_id from experiment_sessions s
-      where c.chat_id is not null and c.session_id is null and s.chat_id = c.chat_id
+      select ${S.id} as id, ${S.experimentId} as experiment_id from ${S.from}
+      where c.chat_id is not null and c.session_id is null and ${S.chatId} = c.chat_id
     ) s on true
     left join lateral (
-      select cur.experiment_id from experiment_sessions cur
-      where c.kind in ('session', 'message_hour') and c.session_id is not null and cur.id = c.session_id
+      select ${Cur.experimentId} as experiment_id from ${Cur.from}
+      where c.kind in ('session', 'message_hour') and c.session_id is not null and ${Cur.id} = c.session_id
     ) cur on true`);
   const [row] = await queryRows<{ changes: unknown; all: boolean; whole: unknown[] | null }>(
     tx,

@@ -4,6 +4,8 @@
  */
 import { type SQL, sql } from 'drizzle-orm';
 import type { BucketSize } from '../buckets/bucket-sizes.js';
+import { platformCounted, relationSql } from '../source/relation-sql.js';
+import type { SourceProfile } from '../source/source-profile.js';
 
 /**
  * Sessions still waiting for a `session` change (from the partial index on session changes). Rows
@@ -22,11 +24,12 @@ export const PENDING_SESSIONS = sql`
  * are checked against their row as it is now. Without this, a refresh recounting the old
  * experiment while another applies the move would count the session there for good.
  */
-function countedIn(excluded: SQL): SQL {
+function countedIn(excluded: SQL, source: SourceProfile): SQL {
+  const S = relationSql(source, 'sessions', 's');
   return sql`case when sb.session_id in (select session_id from pending_sessions)
-      then exists (select 1 from experiment_sessions s where s.id = sb.session_id
-                     and s.experiment_id = t.experiment_id and s.platform <> all(${excluded}))
-      else sb.platform <> all(${excluded}) end`;
+      then exists (select 1 from ${S.from} where ${S.id} = sb.session_id
+                     and ${S.experimentId} = t.experiment_id and ${platformCounted(S.platform, excluded)})
+      else ${platformCounted(sql`sb.platform`, excluded)} end`;
 }
 
 const sizeLiteral = (size: BucketSize) => sql.raw(`'${size}'`);
@@ -36,26 +39,28 @@ const sizeLiteral = (size: BucketSize) => sql.raw(`'${size}'`);
  * branch per size, so every probe is an index range on (experiment_id, bucket_size, bucket_start);
  * `when` (on t alone) only switches a branch on or off.
  */
-function filedInRange(size: BucketSize, when: SQL, start: SQL, excluded: SQL): SQL {
+function filedInRange(size: BucketSize, when: SQL, start: SQL, excluded: SQL, source: SourceProfile): SQL {
   return sql`
           select sb.human_message_count as messages, sb.last_activity_at as last_at
           from session_statistics_buckets sb
           where ${when} and sb.experiment_id = t.experiment_id and sb.bucket_size = ${sizeLiteral(size)}
-            and ${start} and ${countedIn(excluded)}`;
+            and ${start} and ${countedIn(excluded, source)}`;
 }
 
 /**
  * A session whose bucket of `size` is coarser than t and around it: its human messages inside t,
  * counted from source. Exact index probes that find nothing unless such a bucket exists.
  */
-function coarserAround(size: BucketSize, when: SQL, excluded: SQL): SQL {
+function coarserAround(size: BucketSize, when: SQL, excluded: SQL, source: SourceProfile): SQL {
+  const S = relationSql(source, 'sessions', 's');
+  const M = relationSql(source, 'messages', 'm');
   return sql`
-          select count(m.*) as messages, max(m.created_at) as last_at
+          select count(*) as messages, max(${M.createdAt}) as last_at
           from session_statistics_buckets sb
-          join experiment_sessions s on s.id = sb.session_id and s.experiment_id = t.experiment_id
-                                    and s.platform <> all(${excluded})
-          join chat_messages m on m.chat_id = s.chat_id and m.message_type = 'human'
-                               and m.created_at >= t.bucket_start and m.created_at < t.bucket_end
+          join ${S.from} on ${S.id} = sb.session_id and ${S.experimentId} = t.experiment_id
+                        and ${platformCounted(S.platform, excluded)}
+          join ${M.from} on ${M.chatId} = ${S.chatId} and ${M.type} = 'human'
+                        and ${M.createdAt} >= t.bucket_start and ${M.createdAt} < t.bucket_end
           where ${when} and sb.experiment_id = t.experiment_id and sb.bucket_size = ${sizeLiteral(size)}
             and sb.bucket_start = date_trunc(${sizeLiteral(size)}, t.bucket_start, 'UTC')`;
 }
@@ -69,31 +74,33 @@ function coarserAround(size: BucketSize, when: SQL, excluded: SQL): SQL {
  * includes session, count, last activity and platform, plus the coarser-around branches. This
  * keeps a late message into a compressed day or month from re-reading the whole period's traffic.
  */
-export function experimentBucketCountsSql(excluded: SQL): SQL {
+export function experimentBucketCountsSql(excluded: SQL, source: SourceProfile): SQL {
+  const S = relationSql(source, 'sessions', 's');
+  const E = relationSql(source, 'experiments', 'e');
   const startsInRange = sql`sb.bucket_start >= t.bucket_start and sb.bucket_start < t.bucket_end`;
   return sql`
-      select t.*, e.team_id,
-             (select count(*) from experiment_sessions s
-              where s.experiment_id = t.experiment_id and s.created_at >= t.bucket_start and s.created_at < t.bucket_end
-                and s.platform <> all(${excluded})) as sessions,
+      select t.*, ${E.teamId} as team_id,
+             (select count(*) from ${S.from}
+              where ${S.experimentId} = t.experiment_id and ${S.createdAt} >= t.bucket_start and ${S.createdAt} < t.bucket_end
+                and ${platformCounted(S.platform, excluded)}) as sessions,
              (select count(*) from statcache_experiment_participants p
               where p.experiment_id = t.experiment_id
                 and p.first_session_at >= t.bucket_start and p.first_session_at < t.bucket_end) as participants,
              n.messages, n.last_at
       from targets t
-      join experiments e on e.id = t.experiment_id
+      join ${E.from} on ${E.id} = t.experiment_id
       cross join lateral (
         select coalesce(sum(part.messages), 0)::bigint as messages, max(part.last_at) as last_at
         from (
-          ${filedInRange('hour', sql`true`, startsInRange, excluded)}
+          ${filedInRange('hour', sql`true`, startsInRange, excluded, source)}
           union all
-          ${filedInRange('day', sql`t.bucket_size <> 'hour'`, startsInRange, excluded)}
+          ${filedInRange('day', sql`t.bucket_size <> 'hour'`, startsInRange, excluded, source)}
           union all
-          ${filedInRange('month', sql`t.bucket_size = 'month'`, sql`sb.bucket_start = t.bucket_start`, excluded)}
+          ${filedInRange('month', sql`t.bucket_size = 'month'`, sql`sb.bucket_start = t.bucket_start`, excluded, source)}
           union all
-          ${coarserAround('day', sql`t.bucket_size = 'hour'`, excluded)}
+          ${coarserAround('day', sql`t.bucket_size = 'hour'`, excluded, source)}
           union all
-          ${coarserAround('month', sql`t.bucket_size <> 'month'`, excluded)}
+          ${coarserAround('month', sql`t.bucket_size <> 'month'`, excluded, source)}
         ) part
       ) n`;
 }

@@ -4,6 +4,7 @@ import { coveringBucketsSql } from '../buckets/covering-bucket-sql.js';
 import { EXPERIMENT_BUCKET_COLUMNS, REPLACE_EXPERIMENT_BUCKET } from '../buckets/upsert-sql.js';
 import { bigintArray, textArray } from '../db/params.js';
 import { type Executor, queryRows, toNumber } from '../db/types.js';
+import type { SourceProfile } from '../source/source-profile.js';
 import { CLAIMED } from './claim-changes.js';
 import { experimentBucketCountsSql, PENDING_SESSIONS } from './experiment-bucket-counts-sql.js';
 import { TOTALS_DELTA_CTES } from './totals-delta-sql.js';
@@ -32,6 +33,7 @@ export async function recomputeExperimentBuckets(
   tx: Executor,
   wholeExperiments: readonly number[],
   excludedPlatforms: readonly string[],
+  source: SourceProfile,
 ): Promise<number> {
   const [row] = await queryRows<{ written: unknown; deleted: unknown }>(
     tx,
@@ -40,7 +42,7 @@ export async function recomputeExperimentBuckets(
     keys as (${claimedExperimentHours(wholeExperiments)}),
     targets as (${coveringBucketsSql('experiment', sql`keys`)}),
     -- Materialized so the session and participant counts run once per bucket.
-    computed as materialized (${experimentBucketCountsSql(textArray(excludedPlatforms))}),
+    computed as materialized (${experimentBucketCountsSql(textArray(excludedPlatforms), source)}),
     nonzero as (
       select * from computed where sessions > 0 or participants > 0 or messages > 0
     ),

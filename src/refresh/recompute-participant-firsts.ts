@@ -3,6 +3,8 @@ import { sql } from 'drizzle-orm';
 import { REPLACE_PARTICIPANT_FIRST } from '../buckets/upsert-sql.js';
 import { bigintArray, textArray } from '../db/params.js';
 import { type Executor, queryRows, toNumber } from '../db/types.js';
+import { platformCounted, relationSql } from '../source/relation-sql.js';
+import type { SourceProfile } from '../source/source-profile.js';
 import { CLAIMED } from './claim-changes.js';
 
 /**
@@ -15,7 +17,9 @@ export async function recomputeParticipantFirsts(
   tx: Executor,
   wholeExperiments: readonly number[],
   excludedPlatforms: readonly string[],
+  source: SourceProfile,
 ): Promise<number> {
+  const S = relationSql(source, 'sessions', 's');
   const [row] = await queryRows<{ moved: unknown }>(
     tx,
     sql`
@@ -28,9 +32,9 @@ export async function recomputeParticipantFirsts(
              -- Only the participant's own sessions are read (index on participant_id); filtering
              -- the experiment in the aggregate keeps the planner from also scanning the
              -- experiment's index, which grows with the experiment's history.
-             (select min(s.created_at) filter (where s.experiment_id = p.experiment_id
-                                                  and s.platform <> all(${textArray(excludedPlatforms)}))
-              from experiment_sessions s where s.participant_id = p.participant_id) as first_at
+             (select min(${S.createdAt}) filter (where ${S.experimentId} = p.experiment_id
+                                 and ${platformCounted(S.platform, textArray(excludedPlatforms))})
+              from ${S.from} where ${S.participantId} = p.participant_id) as first_at
       from pairs p
     ),
     moved as (

@@ -5,6 +5,8 @@ import type { BucketShape } from '../buckets/shape.js';
 import { bucketEndSql, bucketSizeSql, bucketStartSql } from '../buckets/shape-sql.js';
 import { REPLACE_SESSION_BUCKET, SESSION_BUCKET_COLUMNS } from '../buckets/upsert-sql.js';
 import { type Executor, queryRows, toNumber } from '../db/types.js';
+import { relationSql } from '../source/relation-sql.js';
+import type { SourceProfile } from '../source/source-profile.js';
 import { CLAIMED } from './claim-changes.js';
 
 /**
@@ -16,7 +18,13 @@ import { CLAIMED } from './claim-changes.js';
  * session's (so one key per coarse bucket would miss hours); and keys for what the deleted buckets
  * covered. Returns buckets written.
  */
-export async function rebuildWholeSessions(tx: Executor, shape: BucketShape): Promise<number> {
+export async function rebuildWholeSessions(
+  tx: Executor,
+  shape: BucketShape,
+  source: SourceProfile,
+): Promise<number> {
+  const S = relationSql(source, 'sessions', 's');
+  const M = relationSql(source, 'messages', 'm');
   const size = bucketSizeSql(sql`h.bucket_start`, shape);
   await tx.execute(sql`
     with gone as (
@@ -42,10 +50,13 @@ export async function rebuildWholeSessions(tx: Executor, shape: BucketShape): Pr
     tx,
     sql`
     with source as materialized (
-      select s.team_id, s.experiment_id, s.id, s.platform, m.created_at
+      select s.team_id, s.experiment_id, s.id, s.platform, ${M.createdAt} as created_at
       from (select distinct session_id from ${CLAIMED} where kind = 'session') w
-      cross join lateral (select s.* from experiment_sessions s where s.id = w.session_id) s
-      join chat_messages m on m.chat_id = s.chat_id and m.message_type = 'human'
+      cross join lateral (
+        select ${S.teamId} as team_id, ${S.experimentId} as experiment_id, ${S.id} as id, ${S.platform} as platform,
+               ${S.chatId} as chat_id
+        from ${S.from} where ${S.id} = w.session_id) s
+      join ${M.from} on ${M.chatId} = s.chat_id and ${M.type} = 'human'
     ),
     written as (
       insert into session_statistics_buckets ${SESSION_BUCKET_COLUMNS}
@@ -71,7 +82,9 @@ export async function rebuildWholeSessions(tx: Executor, shape: BucketShape): Pr
  * the hour. Buckets whose count drops to zero, or whose session is gone, are deleted. Returns
  * buckets written plus deleted.
  */
-export async function recomputeSessionBuckets(tx: Executor): Promise<number> {
+export async function recomputeSessionBuckets(tx: Executor, source: SourceProfile): Promise<number> {
+  const S = relationSql(source, 'sessions', 's');
+  const M = relationSql(source, 'messages', 'm');
   const [row] = await queryRows<{ written: unknown; deleted: unknown }>(
     tx,
     sql`
@@ -86,13 +99,14 @@ export async function recomputeSessionBuckets(tx: Executor): Promise<number> {
       select t.*, s.team_id, s.experiment_id, s.platform, n.messages, n.last_at
       from targets t
       cross join lateral (
-        select s.team_id, s.experiment_id, s.platform, s.chat_id from experiment_sessions s where s.id = t.session_id
+        select ${S.teamId} as team_id, ${S.experimentId} as experiment_id, ${S.platform} as platform, ${S.chatId} as chat_id
+        from ${S.from} where ${S.id} = t.session_id
       ) s
       cross join lateral (
-        select count(*) as messages, max(m.created_at) as last_at
-        from chat_messages m
-        where m.chat_id = s.chat_id and m.message_type = 'human'
-          and m.created_at >= t.bucket_start and m.created_at < t.bucket_end
+        select count(*) as messages, max(${M.createdAt}) as last_at
+        from ${M.from}
+        where ${M.chatId} = s.chat_id and ${M.type} = 'human'
+          and ${M.createdAt} >= t.bucket_start and ${M.createdAt} < t.bucket_end
       ) n
       where n.messages > 0
     ),

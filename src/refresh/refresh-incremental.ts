@@ -10,6 +10,8 @@ import { queryRows, type StatDb, toNumber } from '../db/types.js';
 import { withDeadlockRetry } from '../db/with-deadlock-retry.js';
 import { refreshFull } from '../rebuild/refresh-full.js';
 import { FULL_BUILD_RECORDED, recordRefreshRun } from '../runs/refresh-runs.js';
+import { STATCACHE_PROFILE } from '../source/builtin-profiles.js';
+import type { SourceProfile } from '../source/source-profile.js';
 import { type AppliedWork, applyWork } from './apply-work.js';
 import { type ClaimRange, claimChanges } from './claim-changes.js';
 
@@ -25,6 +27,8 @@ export interface RefreshIncrementalOptions {
    */
   bucketShape?: BucketShape;
   onProgress?: (progress: { batches: number; changes: number; elapsedMs: number }) => void;
+  /** Where the platform keeps its tables. @defaultValue the statcache demo schema */
+  source?: SourceProfile;
 }
 
 export interface IncrementalResult {
@@ -51,6 +55,7 @@ export async function refreshIncremental(
 ): Promise<IncrementalResult> {
   const startedAt = new Date();
   const shape: BucketShape = options.bucketShape ?? HOURLY_SHAPE;
+  const source = options.source ?? STATCACHE_PROFILE;
   const result: IncrementalResult = {
     mode: 'incremental',
     changes: 0,
@@ -79,7 +84,7 @@ export async function refreshIncremental(
         ? { kind: 'needs-full' }
         : await withDeadlockRetry(() =>
             db.transaction(async (tx): Promise<BatchOutcome> => {
-              const work = await claimChanges(tx, range, options.batchChanges);
+              const work = await claimChanges(tx, range, options.batchChanges, source);
               if (work.changes === 0) return { kind: 'empty' };
               // Throwing rolls the claim back: the full rebuild discards the changes it covers itself.
               if (work.all) throw new NeedsFullRebuild();
@@ -92,7 +97,7 @@ export async function refreshIncremental(
               return {
                 kind: 'applied',
                 changes: work.changes,
-                ...(await applyWork(tx, work, options.excludedPlatforms, defer, shape)),
+                ...(await applyWork(tx, work, options.excludedPlatforms, defer, shape, source)),
               };
             }),
           ).catch((error: unknown) => {
@@ -106,6 +111,7 @@ export async function refreshIncremental(
           excludedPlatforms: options.excludedPlatforms,
           batchExperiments: options.batchExperiments,
           bucketShape: shape,
+          source,
         });
         result.fullRebuild = true;
         result.experimentBuckets += full.experimentBuckets;

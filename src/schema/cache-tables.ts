@@ -59,7 +59,9 @@ export const sessionStatisticsBuckets = pgTable(
      * The session's platform when the bucket was written (copied like team and experiment), so
      * the experiment recount can leave out excluded platforms without reading every session row.
      */
-    platform: text('platform').notNull(),
+    // NULL when the session has none (a nullable platform in the source profile, e.g. OCS's API
+    // sessions); NULL never matches an excluded platform.
+    platform: text('platform'),
     bucketSize: text('bucket_size').$type<BucketSize>().notNull(),
     bucketStart: tsz('bucket_start').notNull(),
     bucketEnd: tsz('bucket_end').notNull(),

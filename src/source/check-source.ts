@@ -184,3 +184,28 @@ async function findIndexes(db: Executor, profile: SourceProfile): Promise<IndexC
     index: rows[i]?.index ?? null,
   }));
 }
+
+/**
+ * What is wrong, in one line: the missing tables, the missing columns and the unusable types (with
+ * the profile keys), and a missing content type row.
+ */
+export function describeMismatch(check: SourceCheck): string {
+  const tables = [...new Set(check.columns.filter((c) => c.status === 'missing table').map((c) => c.table))];
+  const columns = check.columns
+    .filter((c) => c.status === 'missing column')
+    .map((c) => `${c.table}.${c.column} (${c.key})`);
+  const types = check.columns
+    .filter((c) => c.status === 'unusable type')
+    .map((c) => `${c.table}.${c.column} is ${c.type}, ${c.key} needs ${c.kind}`);
+  const parts = [
+    tables.length > 0 ? `missing tables ${tables.join(', ')}` : '',
+    columns.length > 0 ? `missing columns ${columns.join(', ')}` : '',
+    types.length > 0 ? `unusable types: ${types.join('; ')}` : '',
+    check.contentType && check.contentType.id === null
+      ? `no content type row matching ${Object.entries(check.contentType.match)
+          .map(([column, value]) => `${column} = '${value}'`)
+          .join(' and ')}`
+      : '',
+  ];
+  return parts.filter(Boolean).join('; ');
+}

@@ -14,7 +14,8 @@ export interface SessionBucketValues {
   lastActivityAt: string | null;
   /** Where the bucket is filed: its session's experiment and platform (the experiment recount trusts them). */
   experimentId: number;
-  platform: string;
+  /** NULL when the session has no platform (a nullable platform in the source profile). */
+  platform: string | null;
 }
 
 /** A stored bucket differs from the recount; `null` on one side means that bucket should not / does exist. */

@@ -6,6 +6,8 @@ import { sql } from 'drizzle-orm';
 import type { BucketSize } from '../buckets/bucket-sizes.js';
 import { bigintArray, textArray } from '../db/params.js';
 import { type Executor, queryRows, toDate, toNumber } from '../db/types.js';
+import { platformCounted, relationSql } from '../source/relation-sql.js';
+import type { SourceProfile } from '../source/source-profile.js';
 import type { ExperimentBucketMismatch, ExperimentBucketValues } from './mismatch.js';
 
 interface Row {
@@ -27,34 +29,39 @@ interface Row {
 /**
  * Compares the stored buckets of `experimentIds` with a recount from source and returns the
  * differences. Live hours are placed in the stored month or day bucket covering them when one
- * exists, else in their own hour, so coarser buckets are checked as sums of their hours.
+ * exists, else in their own hour, so coarser buckets are checked as sums of their hours. Sessions
+ * with a NULL platform count. `source` names the sessions and messages tables.
  * Parameters: $1 experiment ids (bigint[]), $2 excluded platforms (text[]).
  */
 export async function recountExperimentBuckets(
   tx: Executor,
   experimentIds: readonly number[],
   excludedPlatforms: readonly string[],
+  source: SourceProfile,
 ): Promise<ExperimentBucketMismatch[]> {
   const ids = bigintArray(experimentIds);
+  const S = relationSql(source, 'sessions', 's');
+  const M = relationSql(source, 'messages', 'm');
   const rows = await queryRows<Row>(
     tx,
     sql`
     with live_sessions as (
-      select s.experiment_id, s.chat_id, s.created_at,
-             case when s.participant_id is not null
-                   and row_number() over (partition by s.experiment_id, s.participant_id order by s.created_at, s.id) = 1
+      select ${S.experimentId} as experiment_id, ${S.chatId} as chat_id, ${S.createdAt} as created_at,
+             case when ${S.participantId} is not null
+                   and row_number() over (partition by ${S.experimentId}, ${S.participantId}
+                                          order by ${S.createdAt}, ${S.id}) = 1
                   then 1 else 0 end as is_first
-      from experiment_sessions s
-      where s.experiment_id = any(${ids}) and not (s.platform = any(${textArray(excludedPlatforms)}))
+      from ${S.from}
+      where ${S.experimentId} = any(${ids}) and ${platformCounted(S.platform, textArray(excludedPlatforms))}
     ),
     events as (
       select experiment_id, created_at as at, 1 as sessions, is_first as participants, 0 as messages,
              null::timestamptz as last_at
       from live_sessions
       union all
-      select ls.experiment_id, m.created_at, 0, 0, 1, m.created_at
-      from live_sessions ls join chat_messages m on m.chat_id = ls.chat_id
-      where m.message_type = 'human'
+      select ls.experiment_id, ${M.createdAt}, 0, 0, 1, ${M.createdAt}
+      from live_sessions ls join ${M.from} on ${M.chatId} = ls.chat_id
+      where ${M.type} = 'human'
     ),
     hourly as (
       select experiment_id, date_trunc('hour', at, 'UTC') as hour, sum(sessions) as sessions,

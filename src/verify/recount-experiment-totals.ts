@@ -6,6 +6,8 @@
 import { sql } from 'drizzle-orm';
 import { bigintArray, textArray } from '../db/params.js';
 import { type Executor, queryRows, toNumber } from '../db/types.js';
+import { platformCounted, relationSql } from '../source/relation-sql.js';
+import type { SourceProfile } from '../source/source-profile.js';
 import type { ExperimentTotalsMismatch } from './mismatch.js';
 import { experimentValues } from './recount-experiment-buckets.js';
 
@@ -25,30 +27,33 @@ interface Row {
 
 /**
  * Compares the stored totals of `experimentIds` with a recount from source; an experiment with
- * nothing to count must have no totals row. Parameters: $1 experiment ids (bigint[]), $2 excluded
- * platforms (text[]).
+ * nothing to count must have no totals row. Sessions with a NULL platform count. `source` names the
+ * sessions and messages tables. Parameters: $1 experiment ids (bigint[]), $2 excluded platforms (text[]).
  */
 export async function recountExperimentTotals(
   tx: Executor,
   experimentIds: readonly number[],
   excludedPlatforms: readonly string[],
+  source: SourceProfile,
 ): Promise<ExperimentTotalsMismatch[]> {
   const ids = bigintArray(experimentIds);
+  const S = relationSql(source, 'sessions', 's');
+  const M = relationSql(source, 'messages', 'm');
   const rows = await queryRows<Row>(
     tx,
     sql`
     with live_sessions as materialized (
-      select s.experiment_id, s.participant_id, s.chat_id
-      from experiment_sessions s
-      where s.experiment_id = any(${ids}) and not (s.platform = any(${textArray(excludedPlatforms)}))
+      select ${S.experimentId} as experiment_id, ${S.participantId} as participant_id, ${S.chatId} as chat_id
+      from ${S.from}
+      where ${S.experimentId} = any(${ids}) and ${platformCounted(S.platform, textArray(excludedPlatforms))}
     ),
     by_session as (
       select experiment_id, count(*) as sessions, count(distinct participant_id) as participants
       from live_sessions group by 1
     ),
     by_message as (
-      select ls.experiment_id, count(*) as messages, max(m.created_at) as last_at
-      from live_sessions ls join chat_messages m on m.chat_id = ls.chat_id and m.message_type = 'human'
+      select ls.experiment_id, count(*) as messages, max(${M.createdAt}) as last_at
+      from live_sessions ls join ${M.from} on ${M.chatId} = ls.chat_id and ${M.type} = 'human'
       group by 1
     ),
     expected as (

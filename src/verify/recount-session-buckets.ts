@@ -3,6 +3,8 @@ import { sql } from 'drizzle-orm';
 import type { BucketSize } from '../buckets/bucket-sizes.js';
 import { bigintArray } from '../db/params.js';
 import { type Executor, queryRows, toDate, toNumber } from '../db/types.js';
+import { linksMessage, relationSql } from '../source/relation-sql.js';
+import type { SourceProfile } from '../source/source-profile.js';
 import { EXPERIMENT_VERSION_CATEGORY } from '../versions/update-versions-cache.js';
 import type { SessionBucketMismatch, SessionVersionsMismatch } from './mismatch.js';
 
@@ -14,35 +16,40 @@ interface BucketRow {
   x_messages: unknown;
   x_last: unknown;
   x_experiment: unknown;
-  x_platform: string;
+  x_platform: string | null;
   b_present: boolean;
   b_messages: unknown;
   b_last: unknown;
   b_experiment: unknown;
-  b_platform: string;
+  b_platform: string | null;
 }
 
 /**
  * Compares stored session buckets of the sessions of `experimentIds` (and any bucket still filed
  * under those experiments) with a recount from source: counts, last activity, and the experiment
- * and platform each is filed under. Parameters: $1 experiment ids (bigint[]).
+ * and platform each is filed under. `source` names the sessions and messages tables.
+ * Parameters: $1 experiment ids (bigint[]).
  */
 export async function recountSessionBuckets(
   tx: Executor,
   experimentIds: readonly number[],
+  source: SourceProfile,
 ): Promise<SessionBucketMismatch[]> {
   const ids = bigintArray(experimentIds);
+  const S = relationSql(source, 'sessions', 's');
+  const M = relationSql(source, 'messages', 'm');
   const rows = await queryRows<BucketRow>(
     tx,
     sql`
     with sessions as (
-      select id, chat_id, experiment_id, platform from experiment_sessions where experiment_id = any(${ids})
+      select ${S.id} as id, ${S.chatId} as chat_id, ${S.experimentId} as experiment_id, ${S.platform} as platform
+      from ${S.from} where ${S.experimentId} = any(${ids})
     ),
     hourly as (
-      select s.id as session_id, s.experiment_id, s.platform, date_trunc('hour', m.created_at, 'UTC') as hour,
-             count(*) as messages, max(m.created_at) as last_at
-      from sessions s join chat_messages m on m.chat_id = s.chat_id
-      where m.message_type = 'human'
+      select bs.id as session_id, bs.experiment_id, bs.platform, date_trunc('hour', ${M.createdAt}, 'UTC') as hour,
+             count(*) as messages, max(${M.createdAt}) as last_at
+      from sessions bs join ${M.from} on ${M.chatId} = bs.chat_id
+      where ${M.type} = 'human'
       group by 1, 2, 3, 4
     ),
     stored as materialized (
@@ -76,7 +83,7 @@ export async function recountSessionBuckets(
                       and b.bucket_start = x.bucket_start
     where x.session_id is null or b.session_id is null
        or x.messages <> b.human_message_count or x.last_at is distinct from b.last_activity_at
-       or x.experiment_id <> b.experiment_id or x.platform <> b.platform
+       or x.experiment_id <> b.experiment_id or x.platform is distinct from b.platform
     order by 1, 3`,
   );
   return rows.map((r) => ({
@@ -89,7 +96,7 @@ export async function recountSessionBuckets(
   }));
 }
 
-function sessionValues(messages: unknown, last: unknown, experimentId: unknown, platform: string) {
+function sessionValues(messages: unknown, last: unknown, experimentId: unknown, platform: string | null) {
   return {
     humanMessages: toNumber(messages),
     lastActivityAt: toDate(last)?.toISOString() ?? null,
@@ -98,29 +105,38 @@ function sessionValues(messages: unknown, last: unknown, experimentId: unknown, 
   };
 }
 
-/** Sessions of `experimentIds` whose cached_experiment_versions differs from their chat's tags. */
+/**
+ * Sessions of `experimentIds` whose versions cache differs from their chat's experiment-version tags.
+ * `source` names the sessions, messages, tag-link and tags tables (a generic link table counts only
+ * its chat-message rows).
+ */
 export async function recountSessionVersions(
   tx: Executor,
   experimentIds: readonly number[],
+  source: SourceProfile,
 ): Promise<SessionVersionsMismatch[]> {
+  const S = relationSql(source, 'sessions', 's');
+  const M = relationSql(source, 'messages', 'm');
+  const L = relationSql(source, 'tagLinks', 'mt');
+  const T = relationSql(source, 'tags', 't');
   const rows = await queryRows<{ id: unknown; expected: string[]; actual: string[] }>(
     tx,
     sql`
-    select s.id, coalesce(v.versions, '{}'::text[]) as expected, s.cached_experiment_versions as actual
-    from experiment_sessions s
+    select ${S.id} as id, coalesce(v.versions, '{}'::text[]) as expected, ${S.versionsCache} as actual
+    from ${S.from}
     left join lateral (
       select array_agg(d.name order by statcache_natural_sort_key(d.name) collate "C", d.name collate "C") as versions
       from (
-        select distinct t.name
-        from chat_messages m
-        join chat_message_tags mt on mt.message_id = m.id
-        join tags t on t.id = mt.tag_id
-        where m.chat_id = s.chat_id and t.category = ${EXPERIMENT_VERSION_CATEGORY}
+        select distinct ${T.name}::text as name
+        from ${M.from}
+        join ${L.from} on ${linksMessage(source, L, M.id)}
+        join ${T.from} on ${T.id} = ${L.tagId}
+        where ${M.chatId} = ${S.chatId} and ${T.category} = ${EXPERIMENT_VERSION_CATEGORY}
       ) d
     ) v on true
-    where s.experiment_id = any(${bigintArray(experimentIds)})
-      and s.cached_experiment_versions is distinct from coalesce(v.versions, '{}'::text[])
-    order by s.id`,
+    where ${S.experimentId} = any(${bigintArray(experimentIds)})
+      and ${S.versionsCache} is distinct from coalesce(v.versions, '{}'::text[])
+    order by ${S.id}`,
   );
   return rows.map((r) => ({
     kind: 'session_versions',

@@ -4,9 +4,12 @@
  * recount and the stored buckets come from the same snapshot even while writers are active.
  */
 import { sql } from 'drizzle-orm';
-import { countExperiments, experimentBatches } from '../db/experiment-batches.js';
 import { bigintArray } from '../db/params.js';
 import { queryRows, type StatDb, toNumber } from '../db/types.js';
+import { STATCACHE_PROFILE } from '../source/builtin-profiles.js';
+import { countExperiments, experimentBatches } from '../source/experiment-batches.js';
+import { isExperimentRow, relationSql } from '../source/relation-sql.js';
+import type { SourceProfile } from '../source/source-profile.js';
 import { findOrphanBuckets } from './find-orphan-buckets.js';
 import { findOverlappingBuckets } from './find-overlapping-buckets.js';
 import type { Mismatch, VerifyResult } from './mismatch.js';
@@ -20,25 +23,35 @@ export interface VerifyOptions {
   excludedPlatforms: readonly string[];
   batchExperiments: number;
   onProgress?: (progress: { experimentsDone: number; experimentsTotal: number; mismatches: number }) => void;
+  /** Where the platform keeps its tables. @defaultValue the statcache demo schema */
+  source?: SourceProfile;
 }
 
-/** Recounts and compares; resolves with what was checked and every mismatch found. */
+/**
+ * Recounts and compares, reading the source tables by `options.source`'s names; resolves with what
+ * was checked (experiment rows only: an id that is a published version or unknown is not an
+ * experiment) and every mismatch found.
+ */
 export async function verify(db: StatDb, options: VerifyOptions): Promise<VerifyResult> {
+  const source = options.source ?? STATCACHE_PROFILE;
+  const E = relationSql(source, 'experiments', 'e');
+  const S = relationSql(source, 'sessions', 's');
   const result: VerifyResult = { checked: { experiments: 0, sessions: 0 }, mismatches: [] };
-  const experimentsTotal = await countExperiments(db, options.experimentIds);
-  for await (const batch of experimentBatches(db, options.batchExperiments, options.experimentIds)) {
+  const experimentsTotal = await countExperiments(db, options.experimentIds, source);
+  for await (const batch of experimentBatches(db, options.batchExperiments, options.experimentIds, source)) {
     const { sessions, mismatches } = await db.transaction(
       async (tx) => {
+        const ids = bigintArray(batch);
         const [counts] = await queryRows<{ experiments: unknown; sessions: unknown }>(
           tx,
-          sql`select (select count(*) from experiments where id = any(${bigintArray(batch)})) as experiments,
-                     (select count(*) from experiment_sessions where experiment_id = any(${bigintArray(batch)})) as sessions`,
+          sql`select (select count(*) from ${E.from} where ${E.id} = any(${ids}) and ${isExperimentRow(E)}) as experiments,
+                     (select count(*) from ${S.from} where ${S.experimentId} = any(${ids})) as sessions`,
         );
         const found: Mismatch[] = [
-          ...(await recountExperimentBuckets(tx, batch, options.excludedPlatforms)),
-          ...(await recountExperimentTotals(tx, batch, options.excludedPlatforms)),
-          ...(await recountSessionBuckets(tx, batch)),
-          ...(await recountSessionVersions(tx, batch)),
+          ...(await recountExperimentBuckets(tx, batch, options.excludedPlatforms, source)),
+          ...(await recountExperimentTotals(tx, batch, options.excludedPlatforms, source)),
+          ...(await recountSessionBuckets(tx, batch, source)),
+          ...(await recountSessionVersions(tx, batch, source)),
           ...(await findOverlappingBuckets(tx, batch)),
         ];
         result.checked.experiments += toNumber(counts?.experiments);
@@ -55,7 +68,7 @@ export async function verify(db: StatDb, options: VerifyOptions): Promise<Verify
     });
   }
   if (options.experimentIds === undefined) {
-    result.mismatches.push(...(await findOrphanBuckets(db)));
+    result.mismatches.push(...(await findOrphanBuckets(db, source)));
   }
   return result;
 }

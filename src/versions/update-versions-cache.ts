@@ -1,7 +1,10 @@
-/** experiment_sessions.cached_experiment_versions for a set of sessions, in one statement. */
+/** The sessions' versions cache (the profile's sessions.versionsCache column), in one statement. */
 import { type SQL, sql } from 'drizzle-orm';
 import { bigintArray } from '../db/params.js';
 import { type Executor, execCount } from '../db/types.js';
+import { quoted } from '../source/quoted.js';
+import { linksMessage, relationSql } from '../source/relation-sql.js';
+import type { SourceProfile } from '../source/source-profile.js';
 
 /** The tag category whose names are experiment versions. */
 export const EXPERIMENT_VERSION_CATEGORY = 'experiment_version';
@@ -16,28 +19,38 @@ export type VersionsScope = { experimentIds: readonly number[] } | { sessionIdsF
  * Sets each session's cached versions to the distinct names of `experiment_version` tags on any
  * message of its chat, in natural order (statcache_natural_sort_key, then byte order). Rows whose
  * value is already right are not touched, so a refresh does not churn the platform's table; rows
- * are updated in id order so concurrent refreshes lock them in the same order.
+ * are updated in id order so concurrent refreshes lock them in the same order. `source` names the
+ * sessions, messages, tag and tag-link tables (a generic link table counts only its links to
+ * messages); names are read as text, since a profile's may be varchar.
  *
  * Parameters: $1 experiment ids (bigint[]), or those of the caller's subquery. Returns the number of sessions changed.
  */
-export function updateVersionsCache(tx: Executor, scope: VersionsScope): Promise<number> {
+export function updateVersionsCache(
+  tx: Executor,
+  scope: VersionsScope,
+  source: SourceProfile,
+): Promise<number> {
+  const S = relationSql(source, 'sessions', 's');
+  const M = relationSql(source, 'messages', 'm');
+  const L = relationSql(source, 'tagLinks', 'mt');
+  const T = relationSql(source, 'tags', 't');
   const where: SQL =
     'experimentIds' in scope
-      ? sql`s.experiment_id = any(${bigintArray(scope.experimentIds)})`
-      : sql`s.id in (${scope.sessionIdsFrom})`;
+      ? sql`${S.experimentId} = any(${bigintArray(scope.experimentIds)})`
+      : sql`${S.id} in (${scope.sessionIdsFrom})`;
   return execCount(
     tx,
     sql`
     with scope as (
-      select s.id, s.chat_id from experiment_sessions s where ${where}
+      select ${S.id} as id, ${S.chatId} as chat_id from ${S.from} where ${where}
     ),
     names as (
-      select distinct sc.id as session_id, t.name
+      select distinct sc.id as session_id, ${T.name}::text as name
       from scope sc
-      join chat_messages m on m.chat_id = sc.chat_id
-      join chat_message_tags mt on mt.message_id = m.id
-      join tags t on t.id = mt.tag_id
-      where t.category = ${EXPERIMENT_VERSION_CATEGORY}
+      join ${M.from} on ${M.chatId} = sc.chat_id
+      join ${L.from} on ${linksMessage(source, L, M.id)}
+      join ${T.from} on ${T.id} = ${L.tagId}
+      where ${T.category} = ${EXPERIMENT_VERSION_CATEGORY}
     ),
     versions as (
       select sc.id as session_id,
@@ -48,15 +61,15 @@ export function updateVersionsCache(tx: Executor, scope: VersionsScope): Promise
       group by sc.id
     ),
     stale as (
-      select s.id, v.versions
-      from experiment_sessions s join versions v on v.session_id = s.id
-      where s.cached_experiment_versions is distinct from v.versions
-      order by s.id
+      select ${S.id} as id, v.versions
+      from ${S.from} join versions v on v.session_id = ${S.id}
+      where ${S.versionsCache} is distinct from v.versions
+      order by ${S.id}
       for update of s
     )
-    update experiment_sessions s
-    set cached_experiment_versions = stale.versions
+    update ${S.from}
+    set ${quoted(source.sessions.versionsCache)} = stale.versions
     from stale
-    where s.id = stale.id`,
+    where ${S.id} = stale.id`,
   );
 }

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { createDb } from '../../src/db/create-db.js';
-import { migrate } from '../../src/db/migrate.js';
+import { migrate } from '../../src/install/migrate.js';
 import { ADMIN_DATABASE_URL, databaseUrl } from './env.js';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
@@ -19,7 +19,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   await admin.query(`drop database if exists ${template}`);
   await admin.query(`create database ${template}`);
   const db = createDb(databaseUrl(template), { max: 1 });
-  await migrate(db);
+  await migrate(db, { createSourceTables: true });
   await db.close();
   project.provide('templateDatabase', template);
   return async () => {

@@ -85,7 +85,8 @@ const MISMATCHES_SHOWN = 20;
 
 /**
  * Runs verify (every experiment unless `experimentIds` is given; excluded platforms and batch size
- * default to production's) and asserts it finds no mismatch. On failure the message lists the
+ * default to production's, the source profile to statcache's demo schema unless `source` is given)
+ * and asserts it finds no mismatch. On failure the message lists the
  * mismatches one JSON line each. Resolves with the result, for tests that also check `checked`.
  */
 export async function expectCacheExact(

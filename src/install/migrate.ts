@@ -1,6 +1,8 @@
 /**
  * Applies statcache's migrations. Safe when several processes run it at once: they queue on one
  * session-level advisory lock, and each applies only what is still missing after it gets the lock.
+ * It never invents the platform's tables: the source profile's tables and columns must be there
+ * (checked before anything is written), unless `createSourceTables` asks for statcache's demo ones.
  */
 import { sql } from 'drizzle-orm';
 import { drizzle as drizzleNodePg } from 'drizzle-orm/node-postgres';
@@ -8,15 +10,29 @@ import { migrate as migrateNodePg } from 'drizzle-orm/node-postgres/migrator';
 import type { PgliteDatabase } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
-import { lockMigrate, unlockMigrate } from './advisory-locks.js';
+import { lockMigrate, unlockMigrate } from '../db/advisory-locks.js';
+import { queryRows, type StatDb, toNumber } from '../db/types.js';
+import { InvalidInputError, SourceMismatchError } from '../errors/error-classes.js';
+import { STATCACHE_PROFILE } from '../source/builtin-profiles.js';
+import { checkSource, describeMismatch } from '../source/check-source.js';
+import type { SourceProfile } from '../source/source-profile.js';
 import { expectedMigrations, migrationsFolder } from './migrations-folder.js';
-import { queryRows, type StatDb, toNumber } from './types.js';
 
 /** Where applied migrations are recorded: our own table, so a platform's own drizzle table is untouched. */
 export const MIGRATIONS_TABLE = {
   migrationsSchema: 'public',
   migrationsTable: 'statcache_migrations',
 } as const;
+
+export interface MigrateOptions {
+  /** The platform's schema to install on. @defaultValue the statcache demo schema */
+  source?: SourceProfile;
+  /**
+   * Create statcache's demo chat tables where they are missing (the demo, the seed's databases, the
+   * tests). Only for the statcache profile: a platform's own tables are never created.
+   */
+  createSourceTables?: boolean;
+}
 
 export interface MigrateResult {
   /** Migrations applied by this call (0 when the database was already up to date). */
@@ -25,8 +41,12 @@ export interface MigrateResult {
   total: number;
 }
 
-/** Applies every pending migration to `db` (a createDb or PGlite database). */
-export async function migrate(db: StatDb): Promise<MigrateResult> {
+/**
+ * Applies every pending migration to `db` (a createDb or PGlite database). Throws
+ * SourceMismatchError, having written nothing, when the profile's tables or columns are missing.
+ */
+export async function migrate(db: StatDb, options: MigrateOptions = {}): Promise<MigrateResult> {
+  await assertSourcePresent(db, options);
   const config = { migrationsFolder: migrationsFolder(), ...MIGRATIONS_TABLE };
   const client = (db as { $client?: unknown }).$client;
   if (client instanceof pg.Pool) {
@@ -52,6 +72,21 @@ export async function migrate(db: StatDb): Promise<MigrateResult> {
   await migratePglite(db as unknown as PgliteDatabase, config);
   const after = await appliedCount(db);
   return { applied: after - before, total: after };
+}
+
+/** The source tables must exist (or be statcache's demo tables, created on request by migration 0000). */
+async function assertSourcePresent(db: StatDb, options: MigrateOptions): Promise<void> {
+  const source = options.source ?? STATCACHE_PROFILE;
+  if (options.createSourceTables) {
+    if (source !== STATCACHE_PROFILE)
+      throw new InvalidInputError(
+        `--create-source-tables creates statcache's demo tables only, not those of source profile ${source.name}; unset STATCACHE_SOURCE or drop the option`,
+        'create-source-tables',
+      );
+    return;
+  }
+  const check = await checkSource(db, source);
+  if (!check.ok) throw new SourceMismatchError(source.name, describeMismatch(check));
 }
 
 /** Number of statcache migrations recorded in the database (0 when never migrated). */

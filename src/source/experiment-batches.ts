@@ -1,16 +1,22 @@
 /** Splits work into bounded batches of experiment ids, for refresh and verify alike. */
 import { sql } from 'drizzle-orm';
-import { type Executor, queryRows, toNumber } from './types.js';
+import { type Executor, queryRows, toNumber } from '../db/types.js';
+import { STATCACHE_PROFILE } from './builtin-profiles.js';
+import { isExperimentRow, relationSql } from './relation-sql.js';
+import type { SourceProfile } from './source-profile.js';
 
 /**
  * Yields batches of at most `size` experiment ids: the given ids (deduplicated, ascending), or every
- * experiment in id order by keyset pages (one query per batch, never one per experiment).
+ * experiment of `source` (its own rows, not published versions) in id order by keyset pages (one
+ * query per batch, never one per experiment).
  */
 export async function* experimentBatches(
   db: Executor,
   size: number,
   experimentIds?: readonly number[],
+  source: SourceProfile = STATCACHE_PROFILE,
 ): AsyncGenerator<number[]> {
+  const E = relationSql(source, 'experiments', 'e');
   if (experimentIds !== undefined) {
     const ids = [...new Set(experimentIds)].sort((a, b) => a - b);
     for (let i = 0; i < ids.length; i += size) yield ids.slice(i, i + size);
@@ -20,7 +26,8 @@ export async function* experimentBatches(
   for (;;) {
     const rows = await queryRows<{ id: unknown }>(
       db,
-      sql`select id from experiments where id > ${after} order by id limit ${size}`,
+      sql`select ${E.id} as id from ${E.from} where ${E.id} > ${after} and ${isExperimentRow(E)}
+          order by ${E.id} limit ${size}`,
     );
     if (rows.length === 0) return;
     const ids = rows.map((r) => toNumber(r.id));
@@ -30,8 +37,16 @@ export async function* experimentBatches(
 }
 
 /** Number of experiments a run over `experimentIds` (or all) will visit, for progress output. */
-export async function countExperiments(db: Executor, experimentIds?: readonly number[]): Promise<number> {
+export async function countExperiments(
+  db: Executor,
+  experimentIds?: readonly number[],
+  source: SourceProfile = STATCACHE_PROFILE,
+): Promise<number> {
   if (experimentIds !== undefined) return new Set(experimentIds).size;
-  const [row] = await queryRows<{ n: unknown }>(db, sql`select count(*) as n from experiments`);
+  const E = relationSql(source, 'experiments', 'e');
+  const [row] = await queryRows<{ n: unknown }>(
+    db,
+    sql`select count(*) as n from ${E.from} where ${isExperimentRow(E)}`,
+  );
   return toNumber(row?.n);
 }
