@@ -9,6 +9,7 @@ import { sql } from 'drizzle-orm';
 import { migrate as migrateNodePg } from 'drizzle-orm/node-postgres/migrator';
 import { afterEach, expect, it } from 'vitest';
 import { queryRows, toNumber } from '../src/db/types.js';
+import { createDemoTables } from '../src/install/install-source.js';
 import { MIGRATIONS_TABLE, migrate } from '../src/install/migrate.js';
 import { expectedMigrations, migrationsFolder } from '../src/install/migrations-folder.js';
 import { getExperimentTotals } from '../src/read/get-experiment-totals.js';
@@ -161,6 +162,8 @@ async function migrateUpTo(t: TestDatabase, tag: string, index: number): Promise
     expect(journal.entries.findIndex((e) => e.tag === tag)).toBe(index);
     journal.entries = journal.entries.slice(0, index);
     await writeFile(journalPath, JSON.stringify(journal));
+    // Caches built by older releases sat on the demo tables, which migration 0000 created back then.
+    await createDemoTables(t.db);
     await migrateNodePg(t.db, { migrationsFolder: old, ...MIGRATIONS_TABLE });
   } finally {
     await rm(old, { recursive: true, force: true });

@@ -1,17 +1,20 @@
 /**
  * Profile-driven SQL on a schema statcache did not name: the demo tables renamed, with names that
  * need quoting (upper case, spaces), described by a profile. The full rebuild, verify and every read
- * helper under that profile give exactly what they give under the statcache profile before the rename.
+ * helper under that profile give exactly what they give under the statcache profile before the rename,
+ * and the capture triggers generated for it feed an exact incremental refresh.
  */
 import { sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../src/db/types.js';
+import { installSource } from '../src/install/install-source.js';
 import { getExperimentSeries } from '../src/read/get-experiment-series.js';
 import { getExperimentTotals } from '../src/read/get-experiment-totals.js';
 import { getSessionTotals } from '../src/read/get-session-totals.js';
 import { listExperiments } from '../src/read/list-experiments.js';
 import { listSessions } from '../src/read/list-sessions.js';
 import { refreshFull } from '../src/rebuild/refresh-full.js';
+import { refreshIncremental } from '../src/refresh/refresh-incremental.js';
 import { seedWorkload } from '../src/seed/seed-workload.js';
 import { workloadSize } from '../src/seed/workload-size.js';
 import { STATCACHE_PROFILE } from '../src/source/builtin-profiles.js';
@@ -44,7 +47,7 @@ const RENAMED: SourceProfile = {
     versionsCache: 'cached_experiment_versions',
   },
   messages: { table: 'Chat Message', id: 'id', chatId: 'chat_id', type: 'Kind', createdAt: 'sent at' },
-  tags: { table: 'tags', id: 'id', name: 'name', category: 'group' },
+  tags: { table: 'Tag "Labels"', id: 'id', name: 'name', category: 'group' },
   tagLinks: { table: 'message tag', tagId: 'tag_id', messageId: 'msg' },
 };
 
@@ -76,13 +79,8 @@ beforeAll(async () => {
   await refreshFull(t.db, { excludedPlatforms: EXCLUDED_PLATFORMS, batchExperiments: 7 });
   await expectCacheExact(t.db);
   before = await readAll(STATCACHE_PROFILE);
-  // The capture triggers name the demo tables (they are not profile-driven yet): take them off,
-  // then rename, and empty the cache.
-  const triggers = await queryRows<{ name: string; tbl: string }>(
-    t.db,
-    sql`select tgname as name, tgrelid::regclass::text as tbl from pg_trigger where tgname like 'statcache_%'`,
-  );
-  for (const { name, tbl } of triggers) await t.db.execute(sql.raw(`drop trigger "${name}" on ${tbl}`));
+  // Rename (the capture triggers stay attached; their functions still name the demo tables until
+  // installSource generates them for the new names), then empty the cache.
   await t.db.execute(
     sql.raw(`
     alter table teams rename to "Org Team";
@@ -98,11 +96,17 @@ beforeAll(async () => {
     alter table "Chat Message" rename column message_type to "Kind";
     alter table "Chat Message" rename column created_at to "sent at";
     alter table tags rename column category to "group";
+    alter table tags rename to "Tag ""Labels""";
     alter table chat_message_tags rename to "message tag";
-    alter table "message tag" rename column message_id to msg;
+    alter table "message tag" rename column message_id to msg;`),
+  );
+  await installSource(t.db, RENAMED);
+  await t.db.execute(
+    sql.raw(`
     update "Conversation" set cached_experiment_versions = '{}';
     delete from experiment_statistics_buckets; delete from session_statistics_buckets;
-    delete from statcache_experiment_totals; delete from statcache_experiment_participants;`),
+    delete from statcache_experiment_totals; delete from statcache_experiment_participants;
+    delete from statcache_changes;`),
   );
 });
 
@@ -120,5 +124,45 @@ describe('a renamed schema described by a profile', () => {
 
   it('every read helper answers what it answered before the rename', async () => {
     expect(await readAll(RENAMED)).toEqual(before);
+  });
+
+  it('the capture triggers generated for the profile feed an exact incremental refresh', async () => {
+    const [session] = await queryRows<{ chat: number }>(
+      t.db,
+      sql`select chat_id as chat from "Conversation" order by id limit 1`,
+    );
+    await t.db.execute(
+      sql.raw(`
+      insert into "Chat Message" (chat_id, "Kind", "sent at")
+        values (${session?.chat}, 'human', '2026-03-01T10:15:00Z'), (${session?.chat}, 'human', '2026-01-05T08:00:00Z');
+      update "Chat Message" set "Kind" = 'ai' where id = (select min(id) from "Chat Message" where "Kind" = 'human');
+      update "Conversation" set "Channel" = 'evaluations' where id = (select max(id) from "Conversation");
+      update "Tag ""Labels""" set name = name || '-renamed' where "group" = 'experiment_version';
+      delete from "Chat Message" where id = (
+        select max(id) from "Chat Message" where "Kind" = 'human' and chat_id <> ${session?.chat});`),
+    );
+    const [pending] = await queryRows<{ n: number }>(
+      t.db,
+      sql`select count(*)::int as n from statcache_changes`,
+    );
+    expect(pending?.n).toBeGreaterThan(0);
+    await refreshIncremental(t.db, {
+      excludedPlatforms: EXCLUDED_PLATFORMS,
+      batchChanges: 5,
+      batchExperiments: 7,
+      source: RENAMED,
+    });
+    const result = await verify(t.db, {
+      excludedPlatforms: EXCLUDED_PLATFORMS,
+      batchExperiments: 7,
+      source: RENAMED,
+    });
+    expect(result.mismatches).toEqual([]);
+    const [renamed] = await queryRows<{ n: number }>(
+      t.db,
+      sql`select count(*)::int as n from "Conversation"
+          where exists (select 1 from unnest(cached_experiment_versions) v where v like '%-renamed')`,
+    );
+    expect(renamed?.n).toBeGreaterThan(0);
   });
 });

@@ -16,6 +16,7 @@ import { InvalidInputError, SourceMismatchError } from '../errors/error-classes.
 import { STATCACHE_PROFILE } from '../source/builtin-profiles.js';
 import { checkSource, describeMismatch } from '../source/check-source.js';
 import type { SourceProfile } from '../source/source-profile.js';
+import { createDemoTables, installSource } from './install-source.js';
 import { expectedMigrations, migrationsFolder } from './migrations-folder.js';
 
 /** Where applied migrations are recorded: our own table, so a platform's own drizzle table is untouched. */
@@ -46,6 +47,7 @@ export interface MigrateResult {
  * SourceMismatchError, having written nothing, when the profile's tables or columns are missing.
  */
 export async function migrate(db: StatDb, options: MigrateOptions = {}): Promise<MigrateResult> {
+  const source = options.source ?? STATCACHE_PROFILE;
   await assertSourcePresent(db, options);
   const config = { migrationsFolder: migrationsFolder(), ...MIGRATIONS_TABLE };
   const client = (db as { $client?: unknown }).$client;
@@ -57,7 +59,9 @@ export async function migrate(db: StatDb, options: MigrateOptions = {}): Promise
       await onConn.execute(lockMigrate());
       try {
         const before = await appliedCount(onConn);
+        if (options.createSourceTables) await createDemoTables(onConn);
         await migrateNodePg(onConn, config);
+        await installSource(onConn, source);
         const after = await appliedCount(onConn);
         return { applied: after - before, total: after };
       } finally {
@@ -69,7 +73,9 @@ export async function migrate(db: StatDb, options: MigrateOptions = {}): Promise
   }
   // PGlite is one connection in one process: nothing to race with.
   const before = await appliedCount(db);
+  if (options.createSourceTables) await createDemoTables(db);
   await migratePglite(db as unknown as PgliteDatabase, config);
+  await installSource(db, source);
   const after = await appliedCount(db);
   return { applied: after - before, total: after };
 }

@@ -134,7 +134,7 @@ export const experimentParticipants = pgTable(
 );
 
 /**
- * Change kinds the capture triggers (drizzle/0003) and the refresh record, and the only values the
+ * Change kinds the capture triggers (src/install/capture-triggers-sql.ts) and the refresh record, and the only values the
  * kind column accepts (its CHECK is built from this list); what each means: docs/design.md, "The keys".
  */
 export const CHANGE_KINDS = [

@@ -1,8 +1,8 @@
 /**
- * The chat platform's own tables, as statcache reads them. statcache never writes to these except
- * the `cached_experiment_versions` column it owns on `experiment_sessions` (see `cache-tables.ts`).
- * On an empty database the first migration creates them (for the demo and tests); on a platform's
- * database that already has them it leaves them alone (every statement is `IF NOT EXISTS`).
+ * statcache's demo chat platform (the `statcache` source profile), as statcache reads it. statcache
+ * never writes to these except the `cached_experiment_versions` column it owns on
+ * `experiment_sessions`. `migrate --create-source-tables` creates them where missing from
+ * drizzle/demo/chat-tables.sql (kept in step with these definitions by hand); the migrations never do.
  */
 import { sql } from 'drizzle-orm';
 import {

@@ -1,0 +1,263 @@
+/**
+ * The change-capture functions and triggers for a source profile, as DDL text (function bodies
+ * cannot take bind parameters, so every profile name is rendered as a quoted identifier and every
+ * profile value as a quoted literal, here and nowhere else). Statement-level AFTER triggers with
+ * transition tables record dirty keys in statcache_changes inside the writer's own transaction, so
+ * a change becomes visible to the refresh exactly when the data it describes commits. Keys, not
+ * deltas: the refresh recomputes from source. What each kind means: docs/design.md, "The keys".
+ */
+
+import type { SourceProfile } from '../source/source-profile.js';
+import { EXPERIMENT_VERSION_CATEGORY } from '../versions/update-versions-cache.js';
+
+/** `"name"`, with embedded quotes doubled: PostgreSQL's quoting of an identifier. */
+export function ident(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** `'value'`, with embedded quotes doubled (standard_conforming_strings, on since PostgreSQL 9.1). */
+export function literal(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
+}
+
+/** The profile's names rendered once, for the templates below. */
+function names(p: SourceProfile) {
+  const table = (t: string) => `${ident(p.schema)}.${ident(t)}`;
+  const ct = p.tagLinks.contentType;
+  return {
+    messages: table(p.messages.table),
+    sessions: table(p.sessions.table),
+    links: table(p.tagLinks.table),
+    tags: table(p.tags.table),
+    experiments: table(p.experiments.table),
+    m: {
+      id: ident(p.messages.id),
+      chatId: ident(p.messages.chatId),
+      type: ident(p.messages.type),
+      createdAt: ident(p.messages.createdAt),
+    },
+    s: {
+      id: ident(p.sessions.id),
+      teamId: ident(p.sessions.teamId),
+      experimentId: ident(p.sessions.experimentId),
+      participantId: ident(p.sessions.participantId),
+      chatId: ident(p.sessions.chatId),
+      platform: ident(p.sessions.platform),
+      createdAt: ident(p.sessions.createdAt),
+    },
+    l: { tagId: ident(p.tagLinks.tagId), messageId: ident(p.tagLinks.messageId) },
+    t: { id: ident(p.tags.id), name: ident(p.tags.name), category: ident(p.tags.category) },
+    e: {
+      id: ident(p.experiments.id),
+      teamId: ident(p.experiments.teamId),
+      versionOf: p.experiments.versionOf === undefined ? null : ident(p.experiments.versionOf),
+    },
+    /** `and <alias>.content_type = (the chat message's id)` for a generic link table, else ''. */
+    linkIsMessage: (alias: string) => {
+      if (!ct) return '';
+      const match = Object.entries(ct.match)
+        .map(([column, value]) => `${ident(column)} = ${literal(value)}`)
+        .join(' AND ');
+      return ` AND ${alias}.${ident(ct.column)} = (SELECT ${ident(ct.id)} FROM ${table(ct.table)} WHERE ${match})`;
+    },
+  };
+}
+
+const VERSION = literal(EXPERIMENT_VERSION_CATEGORY);
+
+/** The DDL statements, in order; each is one statement, idempotent (CREATE OR REPLACE, DROP IF EXISTS). */
+export function captureTriggersSql(profile: SourceProfile): string[] {
+  const n = names(profile);
+  const { m, s, l, t, e } = n;
+  const functions = [
+    // Messages. Hot path (INSERT): one row per distinct (chat, hour) of human messages, no joins; the
+    // refresh resolves the chat to its session when it claims the row. Deleted and updated messages
+    // may already be counted, so their rows carry the session and experiment resolved now: if the
+    // session is deleted next, the row still names the experiment hour to recount. Deletes and
+    // updates also mark the chat's versions (a message's tag links may outlive it).
+    `CREATE OR REPLACE FUNCTION statcache_record_message_sides(old_sides ${n.messages}[], new_sides ${n.messages}[])
+RETURNS void LANGUAGE sql AS $$
+  INSERT INTO statcache_changes (kind, chat_id, experiment_id, session_id, at)
+  SELECT DISTINCT 'message_hour', x.${m.chatId}, es.${s.experimentId}, es.${s.id}, date_trunc('hour', x.${m.createdAt}, 'UTC')
+  FROM (SELECT * FROM unnest(old_sides) UNION ALL SELECT * FROM unnest(new_sides)) x
+  LEFT JOIN ${n.sessions} es ON es.${s.chatId} = x.${m.chatId}
+  WHERE x.${m.type} = 'human'
+  UNION
+  SELECT DISTINCT 'chat_versions', x.${m.chatId}, NULL::bigint, NULL::bigint, NULL::timestamptz
+  FROM (SELECT * FROM unnest(old_sides) UNION ALL SELECT * FROM unnest(new_sides)) x
+$$`,
+    `CREATE OR REPLACE FUNCTION statcache_capture_chat_messages() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO statcache_changes (kind, chat_id, at)
+    SELECT DISTINCT 'message_hour', x.${m.chatId}, date_trunc('hour', x.${m.createdAt}, 'UTC')
+    FROM new_rows x WHERE x.${m.type} = 'human';
+  ELSIF TG_OP = 'DELETE' THEN
+    PERFORM statcache_record_message_sides((SELECT array_agg(o::${n.messages}) FROM old_rows o), '{}'::${n.messages}[]);
+  ELSE
+    -- Only rows whose chat, type or time changed (an edit of content changes no statistic).
+    -- EXECUTE plans with the transition tables' real sizes: a plan cached from a one-row update
+    -- (a nested loop) would make a later bulk update quadratic.
+    EXECUTE $q$
+      SELECT statcache_record_message_sides(
+        (SELECT array_agg(o::${n.messages}) FROM old_rows o WHERE o.${m.id} IN (SELECT ${m.id} FROM (
+          SELECT ${m.id}, ${m.chatId}, ${m.type}, ${m.createdAt} FROM old_rows
+          EXCEPT SELECT ${m.id}, ${m.chatId}, ${m.type}, ${m.createdAt} FROM new_rows) changed)),
+        (SELECT array_agg(x::${n.messages}) FROM new_rows x WHERE x.${m.id} IN (SELECT ${m.id} FROM (
+          SELECT ${m.id}, ${m.chatId}, ${m.type}, ${m.createdAt} FROM new_rows
+          EXCEPT SELECT ${m.id}, ${m.chatId}, ${m.type}, ${m.createdAt} FROM old_rows) changed)))$q$;
+  END IF;
+  RETURN NULL;
+END $$`,
+    // Sessions. Each changed side marks: its experiment's hour of creation, the hours of its chat's
+    // human messages (from the messages, and from the session's buckets: a platform that deletes a
+    // chat's messages before its session, or after, leaves one of the two), its (experiment,
+    // participant) pair, the session's own buckets, and its chat's versions.
+    `CREATE OR REPLACE FUNCTION statcache_record_session_sides(old_sides ${n.sessions}[], new_sides ${n.sessions}[])
+RETURNS void LANGUAGE sql AS $$
+  WITH sides AS (
+    SELECT x.${s.id} AS id, x.${s.experimentId} AS experiment_id, x.${s.participantId} AS participant_id,
+           x.${s.chatId} AS chat_id, x.${s.createdAt} AS created_at
+    FROM (SELECT * FROM unnest(old_sides) UNION ALL SELECT * FROM unnest(new_sides)) x
+  )
+  INSERT INTO statcache_changes (kind, chat_id, experiment_id, session_id, participant_id, at)
+  SELECT 'experiment_hour', NULL::bigint, experiment_id, NULL::bigint, NULL::bigint, date_trunc('hour', created_at, 'UTC') FROM sides
+  UNION
+  SELECT 'experiment_hour', NULL, sd.experiment_id, NULL, NULL, date_trunc('hour', mm.${m.createdAt}, 'UTC')
+  FROM sides sd JOIN ${n.messages} mm ON mm.${m.chatId} = sd.chat_id WHERE mm.${m.type} = 'human'
+  UNION
+  SELECT 'experiment_hour', NULL, sd.experiment_id, NULL, NULL, b.bucket_start
+  FROM sides sd JOIN session_statistics_buckets b ON b.session_id = sd.id
+  UNION
+  SELECT 'participant', NULL, experiment_id, NULL, participant_id, NULL FROM sides WHERE participant_id IS NOT NULL
+  UNION
+  SELECT 'session', NULL, experiment_id, id, NULL, NULL FROM sides
+  UNION
+  SELECT 'chat_versions', chat_id, NULL, NULL, NULL, NULL FROM sides
+$$`,
+    `CREATE OR REPLACE FUNCTION statcache_capture_experiment_sessions() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    PERFORM statcache_record_session_sides('{}'::${n.sessions}[], (SELECT array_agg(x::${n.sessions}) FROM new_rows x));
+  ELSIF TG_OP = 'DELETE' THEN
+    PERFORM statcache_record_session_sides((SELECT array_agg(o::${n.sessions}) FROM old_rows o), '{}'::${n.sessions}[]);
+  ELSE
+    -- Updates that only touch the versions cache (the refresh's own) or other columns are ignored.
+    -- EXECUTE: see statcache_capture_chat_messages.
+    EXECUTE $q$
+      SELECT statcache_record_session_sides(
+        (SELECT array_agg(o::${n.sessions}) FROM old_rows o WHERE o.${s.id} IN (SELECT ${s.id} FROM (
+          SELECT ${sessionColumns(s)} FROM old_rows
+          EXCEPT SELECT ${sessionColumns(s)} FROM new_rows) changed)),
+        (SELECT array_agg(x::${n.sessions}) FROM new_rows x WHERE x.${s.id} IN (SELECT ${s.id} FROM (
+          SELECT ${sessionColumns(s)} FROM new_rows
+          EXCEPT SELECT ${sessionColumns(s)} FROM old_rows) changed)))$q$;
+  END IF;
+  RETURN NULL;
+END $$`,
+    // Tag links: the versions of the chat of every linked or unlinked message (links to other kinds
+    // of rows in a generic link table are not message tags). A link removed by a cascade from tags
+    // no longer finds its tag, so a missing tag counts as a version tag.
+    `CREATE OR REPLACE FUNCTION statcache_record_tag_links(links ${n.links}[])
+RETURNS void LANGUAGE sql AS $$
+  INSERT INTO statcache_changes (kind, chat_id)
+  SELECT DISTINCT 'chat_versions', mm.${m.chatId}
+  FROM unnest(links) ln
+  JOIN ${n.messages} mm ON mm.${m.id} = ln.${l.messageId}
+  LEFT JOIN ${n.tags} tg ON tg.${t.id} = ln.${l.tagId}
+  WHERE (tg.${t.id} IS NULL OR tg.${t.category} = ${VERSION})${n.linkIsMessage('ln')}
+$$`,
+    `CREATE OR REPLACE FUNCTION statcache_capture_chat_message_tags() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    PERFORM statcache_record_tag_links((SELECT array_agg(x::${n.links}) FROM new_rows x));
+  ELSIF TG_OP = 'DELETE' THEN
+    PERFORM statcache_record_tag_links((SELECT array_agg(o::${n.links}) FROM old_rows o));
+  ELSE
+    PERFORM statcache_record_tag_links((SELECT array_agg(o::${n.links}) FROM old_rows o) || (SELECT array_agg(x::${n.links}) FROM new_rows x));
+  END IF;
+  RETURN NULL;
+END $$`,
+    // Tags: a rename or a category change alters the versions of every chat carrying the tag.
+    `CREATE OR REPLACE FUNCTION statcache_capture_tags() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  -- EXECUTE: see statcache_capture_chat_messages.
+  EXECUTE $q$
+    INSERT INTO statcache_changes (kind, chat_id)
+    SELECT DISTINCT 'chat_versions', mm.${m.chatId}
+    FROM (SELECT ${t.id} AS id FROM (SELECT ${t.id}, ${t.name}, ${t.category} FROM old_rows
+                    EXCEPT SELECT ${t.id}, ${t.name}, ${t.category} FROM new_rows) x
+          WHERE x.${t.id} IN (SELECT ${t.id} FROM old_rows WHERE ${t.category} = ${VERSION}
+                              UNION SELECT ${t.id} FROM new_rows WHERE ${t.category} = ${VERSION})) tg
+    JOIN ${n.links} ln ON ln.${l.tagId} = tg.id${n.linkIsMessage('ln')}
+    JOIN ${n.messages} mm ON mm.${m.id} = ln.${l.messageId}$q$;
+  RETURN NULL;
+END $$`,
+    // Experiments: deleted, moved to another team (bucket team_id), or made a version of another
+    // (or no longer one): rebuild the whole experiment.
+    `CREATE OR REPLACE FUNCTION statcache_capture_experiments() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'DELETE' THEN
+    INSERT INTO statcache_changes (kind, experiment_id) SELECT 'experiment', o.${e.id} FROM old_rows o;
+  ELSE
+    -- EXECUTE: see statcache_capture_chat_messages.
+    EXECUTE $q$
+      INSERT INTO statcache_changes (kind, experiment_id)
+      SELECT DISTINCT 'experiment', ${e.id} FROM (SELECT ${experimentColumns(e)} FROM old_rows
+                                                  EXCEPT SELECT ${experimentColumns(e)} FROM new_rows) changed$q$;
+  END IF;
+  RETURN NULL;
+END $$`,
+    // TRUNCATE has no transition table: ask for a full rebuild.
+    `CREATE OR REPLACE FUNCTION statcache_capture_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO statcache_changes (kind) VALUES ('all');
+  RETURN NULL;
+END $$`,
+  ];
+  const triggers: [string, string, 'INSERT' | 'UPDATE' | 'DELETE' | 'TRUNCATE'][] = [
+    [n.messages, 'statcache_capture_chat_messages', 'INSERT'],
+    [n.messages, 'statcache_capture_chat_messages', 'UPDATE'],
+    [n.messages, 'statcache_capture_chat_messages', 'DELETE'],
+    [n.sessions, 'statcache_capture_experiment_sessions', 'INSERT'],
+    [n.sessions, 'statcache_capture_experiment_sessions', 'UPDATE'],
+    [n.sessions, 'statcache_capture_experiment_sessions', 'DELETE'],
+    [n.links, 'statcache_capture_chat_message_tags', 'INSERT'],
+    [n.links, 'statcache_capture_chat_message_tags', 'UPDATE'],
+    [n.links, 'statcache_capture_chat_message_tags', 'DELETE'],
+    [n.tags, 'statcache_capture_tags', 'UPDATE'],
+    [n.experiments, 'statcache_capture_experiments', 'UPDATE'],
+    [n.experiments, 'statcache_capture_experiments', 'DELETE'],
+    ...[n.messages, n.sessions, n.links, n.tags, n.experiments].map(
+      (table) => [table, 'statcache_capture_truncate', 'TRUNCATE'] as [string, string, 'TRUNCATE'],
+    ),
+  ];
+  return [...functions, ...triggers.flatMap(([table, fn, event]) => triggerSql(table, fn, event))];
+}
+
+/** The session columns a statistic depends on (an update of any other changes nothing). */
+function sessionColumns(s: ReturnType<typeof names>['s']): string {
+  return [s.id, s.teamId, s.experimentId, s.participantId, s.chatId, s.platform, s.createdAt].join(', ');
+}
+
+/** The experiment columns a statistic depends on. */
+function experimentColumns(e: ReturnType<typeof names>['e']): string {
+  return [e.id, e.teamId, ...(e.versionOf ? [e.versionOf] : [])].join(', ');
+}
+
+/** DROP and CREATE of one statement-level trigger, named `statcache_capture_<event>`. */
+function triggerSql(table: string, fn: string, event: 'INSERT' | 'UPDATE' | 'DELETE' | 'TRUNCATE'): string[] {
+  const name = `statcache_capture_${event.toLowerCase()}`;
+  const referencing =
+    event === 'INSERT'
+      ? ' REFERENCING NEW TABLE AS new_rows'
+      : event === 'UPDATE'
+        ? ' REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows'
+        : event === 'DELETE'
+          ? ' REFERENCING OLD TABLE AS old_rows'
+          : '';
+  return [
+    `DROP TRIGGER IF EXISTS ${name} ON ${table}`,
+    `CREATE TRIGGER ${name} AFTER ${event} ON ${table}${referencing} FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`,
+  ];
+}

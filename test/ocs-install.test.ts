@@ -1,0 +1,238 @@
+/**
+ * statcache on Open Chat Studio's tables as Django creates them (test/fixtures/ocs): migrate adds
+ * only what statcache owns, and rows written the way Django writes them (every NOT NULL column,
+ * deferred foreign keys, cascades as separate statements, tag links through the generic table) end
+ * exact after a refresh, by verify's recount and by the definitions in the README.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { sql } from 'drizzle-orm';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queryRows, toNumber } from '../src/db/types.js';
+import { migrate } from '../src/install/migrate.js';
+import { getExperimentTotals } from '../src/read/get-experiment-totals.js';
+import { getSessionTotals } from '../src/read/get-session-totals.js';
+import { listExperiments } from '../src/read/list-experiments.js';
+import { refreshIncremental } from '../src/refresh/refresh-incremental.js';
+import { OCS_PROFILE } from '../src/source/builtin-profiles.js';
+import { verify } from '../src/verify/verify.js';
+import { OcsFixture } from './helpers/ocs-fixture.js';
+import { EXCLUDED_PLATFORMS } from './helpers/setup.js';
+import { createEmptyDatabase, type TestDatabase } from './helpers/test-db.js';
+
+let t: TestDatabase;
+const f = new OcsFixture(() => t.db);
+const source = OCS_PROFILE;
+
+async function tables(): Promise<string[]> {
+  const rows = await queryRows<{ name: string }>(
+    t.db,
+    sql`select c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = 'public' and c.relkind = 'r' order by 1`,
+  );
+  return rows.map((r) => r.name);
+}
+
+beforeAll(async () => {
+  t = await createEmptyDatabase();
+  const client = new pg.Client({ connectionString: t.url });
+  await client.connect();
+  await client.query(readFileSync(resolve('test/fixtures/ocs/schema.sql'), 'utf8'));
+  await client.end();
+});
+afterAll(async () => {
+  await t?.drop();
+});
+
+const refresh = () =>
+  refreshIncremental(t.db, {
+    excludedPlatforms: EXCLUDED_PLATFORMS,
+    batchChanges: 7,
+    batchExperiments: 3,
+    source,
+  });
+const expectExact = async () => {
+  const result = await verify(t.db, { excludedPlatforms: EXCLUDED_PLATFORMS, batchExperiments: 3, source });
+  expect(result.mismatches).toEqual([]);
+  return result;
+};
+
+describe('migrate under the ocs profile', () => {
+  it("adds statcache's own tables, the versions column, missing indexes and triggers, and nothing else", async () => {
+    const before = await tables();
+    await migrate(t.db, { source });
+    const added = (await tables()).filter((name) => !before.includes(name));
+    expect(added.every((name) => name.startsWith('statcache_') || name.endsWith('_statistics_buckets'))).toBe(
+      true,
+    );
+    expect(added).toContain('statcache_changes');
+    // No demo table is invented.
+    for (const demo of [
+      'teams',
+      'experiments',
+      'experiment_sessions',
+      'chat_messages',
+      'tags',
+      'chat_message_tags',
+    ])
+      expect(before.includes(demo) || !(await tables()).includes(demo)).toBe(true);
+    const [column] = await queryRows<{ type: string; nullable: string; fallback: string }>(
+      t.db,
+      sql`select data_type as type, is_nullable as nullable, column_default as fallback from information_schema.columns
+          where table_name = 'experiments_experimentsession' and column_name = 'cached_experiment_versions'`,
+    );
+    expect(column).toEqual({ type: 'ARRAY', nullable: 'NO', fallback: "'{}'::text[]" });
+    const indexes = await queryRows<{ name: string; def: string }>(
+      t.db,
+      sql`select indexname as name, indexdef as def from pg_indexes where indexname like 'statcache_experiments%'`,
+    );
+    expect(indexes.map((i) => i.def)).toEqual([
+      expect.stringMatching(
+        /ON public\.experiments_experimentsession USING btree \(experiment_id, created_at\)$/,
+      ),
+    ]);
+    const triggers = await queryRows<{ tbl: string; n: number }>(
+      t.db,
+      sql`select tgrelid::regclass::text as tbl, count(*)::int as n from pg_trigger
+          where tgname like 'statcache_capture_%' group by 1 order by 1`,
+    );
+    expect(triggers).toEqual([
+      { tbl: 'annotations_customtaggeditem', n: 4 },
+      { tbl: 'annotations_tag', n: 2 },
+      { tbl: 'chat_chatmessage', n: 4 },
+      { tbl: 'experiments_experiment', n: 3 },
+      { tbl: 'experiments_experimentsession', n: 4 },
+    ]);
+    // Running it again changes nothing.
+    expect((await migrate(t.db, { source })).applied).toBe(0);
+  });
+});
+
+describe('Django-style writes end exact', () => {
+  let team: number;
+  let botA: number;
+  let versionA: number;
+  let botB: number;
+  let apiSession: { id: number; chatId: number };
+  let evalSession: { id: number; chatId: number };
+  let webSession: { id: number; chatId: number };
+
+  beforeAll(async () => {
+    const owner = await f.user();
+    team = await f.team();
+    botA = await f.experiment(team, owner, { name: 'A' });
+    versionA = await f.experiment(team, owner, { versionOf: botA, name: 'A' });
+    botB = await f.experiment(team, owner, { name: 'B' });
+    const p1 = await f.participant(team);
+    const p2 = await f.participant(team);
+    apiSession = await f.session({
+      teamId: team,
+      experimentId: botA,
+      participantId: p1,
+      createdAt: '2026-06-01T10:00:00Z',
+      platform: null,
+    });
+    evalSession = await f.session({
+      teamId: team,
+      experimentId: botA,
+      participantId: p2,
+      createdAt: '2026-06-01T11:00:00Z',
+      platform: 'evaluations',
+    });
+    webSession = await f.session({
+      teamId: team,
+      experimentId: botB,
+      participantId: p2,
+      createdAt: '2026-06-02T09:00:00Z',
+      platform: 'web',
+    });
+    const [, ai1, , ai2] = await f.messages(apiSession.chatId, [
+      ['human', '2026-06-01T10:01:00Z'],
+      ['ai', '2026-06-01T10:01:05Z'],
+      ['human', '2026-06-01T12:30:00Z'],
+      ['ai', '2026-06-01T12:30:05Z'],
+    ]);
+    await f.messages(evalSession.chatId, [['human', '2026-06-01T11:05:00Z']]);
+    const [webHuman] = await f.messages(webSession.chatId, [
+      ['human', '2026-06-02T09:10:00Z'],
+      ['ai', '2026-06-02T09:10:02Z'],
+    ]);
+    const v10 = await f.tag(team, 'v10');
+    const v2 = await f.tag(team, 'v2-unreleased');
+    const topic = await f.tag(team, 'billing', 'topic');
+    await f.link(team, v10, ai1 as number);
+    await f.link(team, v2, ai2 as number);
+    await f.link(team, topic, ai2 as number);
+    // A chat-level link whose object id happens to be a message id: not a message tag.
+    await f.link(team, v10, webHuman as number, 'chat');
+  });
+
+  it('the first refresh builds the cache: NULL platforms count, evaluations do not, a version row is no experiment', async () => {
+    await refresh();
+    await expectExact();
+    const totals = await getExperimentTotals(t.db, [botA, versionA, botB], { source });
+    expect(totals.get(botA)).toEqual({
+      sessions: 1,
+      participants: 1,
+      humanMessages: 2,
+      lastActivityAt: new Date('2026-06-01T12:30:00Z'),
+    });
+    expect(totals.get(versionA)).toEqual({
+      sessions: 0,
+      participants: 0,
+      humanMessages: 0,
+      lastActivityAt: null,
+    });
+    expect(totals.get(botB)?.humanMessages).toBe(1);
+    const page = await listExperiments(t.db, { teamId: team, source });
+    expect(page.total).toBe(2);
+    const sessions = await getSessionTotals(t.db, [apiSession.id, webSession.id], { source });
+    expect(sessions.get(apiSession.id)?.experimentVersions).toEqual(['v2-unreleased', 'v10']);
+    expect(sessions.get(webSession.id)?.experimentVersions).toEqual([]);
+  });
+
+  it('platform changes, a tag rename, a message deleted with its tag rows left, a session deleted children-last', async () => {
+    await t.db.execute(
+      sql`update experiments_experimentsession set platform = 'web' where id = ${apiSession.id}`,
+    );
+    await t.db.execute(
+      sql`update experiments_experimentsession set platform = null where id = ${evalSession.id}`,
+    );
+    await t.db.execute(sql`update annotations_tag set name = 'v3' where name = 'v2-unreleased'`);
+    await t.db.execute(
+      sql`delete from chat_chatmessage where id = (select max(id) from chat_chatmessage where chat_id = ${apiSession.chatId} and message_type = 'ai')`,
+    );
+    await f.messages(apiSession.chatId, [['human', '2026-05-20T08:00:00Z']]);
+    await f.deleteSession(webSession);
+    const [pending] = await queryRows<{ n: unknown }>(t.db, sql`select count(*) as n from statcache_changes`);
+    expect(toNumber(pending?.n)).toBeGreaterThan(0);
+    await refresh();
+    await expectExact();
+    const totals = await getExperimentTotals(t.db, [botA, botB], { source });
+    expect(totals.get(botA)).toMatchObject({ sessions: 2, participants: 2, humanMessages: 4 });
+    expect(totals.get(botB)).toEqual({
+      sessions: 0,
+      participants: 0,
+      humanMessages: 0,
+      lastActivityAt: null,
+    });
+    expect(
+      (await getSessionTotals(t.db, [apiSession.id], { source })).get(apiSession.id)?.experimentVersions,
+    ).toEqual(['v10']);
+  });
+
+  it("deleting an experiment with its version rows (Django's order) removes its numbers", async () => {
+    await t.db.transaction(async (tx) => {
+      await tx.execute(sql`delete from chat_chatmessage where chat_id in (
+        select chat_id from experiments_experimentsession where experiment_id = ${botA})`);
+      await tx.execute(sql`delete from experiments_experimentsession where experiment_id = ${botA}`);
+      await tx.execute(sql`delete from experiments_experiment where working_version_id = ${botA}`);
+      await tx.execute(sql`delete from experiments_experiment where id = ${botA}`);
+    });
+    await refresh();
+    await expectExact();
+    expect((await getExperimentTotals(t.db, [botA], { source })).get(botA)?.sessions).toBe(0);
+    expect((await listExperiments(t.db, { teamId: team, source })).total).toBe(1);
+  });
+});
