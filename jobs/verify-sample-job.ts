@@ -7,7 +7,7 @@
 import { sql } from 'drizzle-orm';
 import { bigintArray } from '../src/db/params.js';
 import { type Executor, queryRows, toNumber } from '../src/db/types.js';
-import { isExperimentRow, relationSql } from '../src/source/relation-sql.js';
+import { countedExperiment, isExperimentRow, relationSql } from '../src/source/relation-sql.js';
 import type { SourceProfile } from '../src/source/source-profile.js';
 import type { Mismatch } from '../src/verify/mismatch.js';
 import { verify } from '../src/verify/verify.js';
@@ -94,7 +94,7 @@ async function queueRebuilds(db: Executor, mismatches: Mismatch[], source: Sourc
     sql`with ids as (
           select unnest(${bigintArray([...experiments])}) as id
           union
-          select ${S.experimentId} from ${S.from} where ${S.id} = any(${bigintArray([...sessions])})
+          select ${countedExperiment(source, S.experimentId)} from ${S.from} where ${S.id} = any(${bigintArray([...sessions])})
         ),
         queued as (insert into statcache_changes (kind, experiment_id) select 'experiment', id from ids returning 1)
         select count(*) as queued from queued`,

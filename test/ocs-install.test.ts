@@ -14,6 +14,7 @@ import { migrate } from '../src/install/migrate.js';
 import { getExperimentTotals } from '../src/read/get-experiment-totals.js';
 import { getSessionTotals } from '../src/read/get-session-totals.js';
 import { listExperiments } from '../src/read/list-experiments.js';
+import { listSessions } from '../src/read/list-sessions.js';
 import { refreshIncremental } from '../src/refresh/refresh-incremental.js';
 import { OCS_PROFILE } from '../src/source/builtin-profiles.js';
 import { verify } from '../src/verify/verify.js';
@@ -234,5 +235,78 @@ describe('Django-style writes end exact', () => {
     await expectExact();
     expect((await getExperimentTotals(t.db, [botA], { source })).get(botA)?.sessions).toBe(0);
     expect((await listExperiments(t.db, { teamId: team, source })).total).toBe(1);
+  });
+});
+
+describe('sessions that point at a published-version row (OCS before September 2024)', () => {
+  let team: number;
+  let botC: number;
+  let botD: number;
+  let versionC: number;
+  let legacy: { id: number; chatId: number };
+
+  beforeAll(async () => {
+    const owner = await f.user();
+    team = await f.team();
+    botC = await f.experiment(team, owner, { name: 'C' });
+    botD = await f.experiment(team, owner, { name: 'D' });
+    versionC = await f.experiment(team, owner, { versionOf: botC, name: 'C' });
+    const p = await f.participant(team);
+    legacy = await f.session({
+      teamId: team,
+      experimentId: versionC,
+      participantId: p,
+      createdAt: '2024-05-01T10:00:00Z',
+      platform: 'web',
+    });
+    await f.messages(legacy.chatId, [
+      ['human', '2024-05-01T10:02:00Z'],
+      ['ai', '2024-05-01T10:02:03Z'],
+    ]);
+    const modern = await f.session({
+      teamId: team,
+      experimentId: botC,
+      participantId: p,
+      createdAt: '2026-06-03T10:00:00Z',
+      platform: 'web',
+    });
+    await f.messages(modern.chatId, [['human', '2026-06-03T10:01:00Z']]);
+  });
+
+  it("count under the version's working experiment, by the refresh, verify and the reads", async () => {
+    await refresh();
+    await expectExact();
+    const totals = await getExperimentTotals(t.db, [botC, versionC, botD], { source });
+    expect(totals.get(botC)).toEqual({
+      sessions: 2,
+      participants: 1,
+      humanMessages: 2,
+      lastActivityAt: new Date('2026-06-03T10:01:00Z'),
+    });
+    expect(totals.get(versionC)?.sessions).toBe(0);
+    const page = await listSessions(t.db, { experimentId: botC, source });
+    expect(page.rows.map((r) => r.sessionId)).toContain(legacy.id);
+    expect(page.total).toBe(2);
+  });
+
+  it('follow the version row when it is re-pointed, and leave when deleted the Django way', async () => {
+    await t.db.execute(
+      sql`update experiments_experiment set working_version_id = ${botD} where id = ${versionC}`,
+    );
+    await refresh();
+    await expectExact();
+    let totals = await getExperimentTotals(t.db, [botC, botD], { source });
+    expect(totals.get(botC)).toMatchObject({ sessions: 1, humanMessages: 1 });
+    expect(totals.get(botD)).toMatchObject({ sessions: 1, humanMessages: 1, participants: 1 });
+    await f.deleteSession(legacy);
+    await refresh();
+    await expectExact();
+    totals = await getExperimentTotals(t.db, [botD], { source });
+    expect(totals.get(botD)).toEqual({
+      sessions: 0,
+      participants: 0,
+      humanMessages: 0,
+      lastActivityAt: null,
+    });
   });
 });

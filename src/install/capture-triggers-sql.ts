@@ -203,8 +203,7 @@ BEGIN
     -- EXECUTE: see statcache_capture_chat_messages.
     EXECUTE $q$
       INSERT INTO statcache_changes (kind, experiment_id)
-      SELECT DISTINCT 'experiment', ${e.id} FROM (SELECT ${experimentColumns(e)} FROM old_rows
-                                                  EXCEPT SELECT ${experimentColumns(e)} FROM new_rows) changed$q$;
+      ${experimentKeys(e)}$q$;
   END IF;
   RETURN NULL;
 END $$`,
@@ -243,6 +242,24 @@ function sessionColumns(s: ReturnType<typeof names>['s']): string {
 /** The experiment columns a statistic depends on. */
 function experimentColumns(e: ReturnType<typeof names>['e']): string {
   return [e.id, e.teamId, ...(e.versionOf ? [e.versionOf] : [])].join(', ');
+}
+
+/**
+ * The experiments an update of experiment rows asks to rebuild: each changed row, and, where rows
+ * can be published versions of another (versionOf), the experiment it was and is a version of
+ * (its sessions count there).
+ */
+function experimentKeys(e: ReturnType<typeof names>['e']): string {
+  const columns = experimentColumns(e);
+  if (!e.versionOf)
+    return `SELECT DISTINCT 'experiment', ${e.id} FROM (SELECT ${columns} FROM old_rows EXCEPT SELECT ${columns} FROM new_rows) changed`;
+  return `SELECT DISTINCT 'experiment', k.id FROM (
+        SELECT ${e.id} AS id, ${e.versionOf} AS version_of FROM (SELECT ${columns} FROM old_rows EXCEPT SELECT ${columns} FROM new_rows) o
+        UNION ALL
+        SELECT ${e.id}, ${e.versionOf} FROM (SELECT ${columns} FROM new_rows EXCEPT SELECT ${columns} FROM old_rows) n
+      ) changed
+      CROSS JOIN LATERAL unnest(ARRAY[changed.id, changed.version_of]) AS k(id)
+      WHERE k.id IS NOT NULL`;
 }
 
 /** DROP and CREATE of one statement-level trigger, named `statcache_capture_<event>`. */

@@ -3,7 +3,7 @@ import { type SQL, sql } from 'drizzle-orm';
 import { queryRows, type StatDb, toDate, toNumber } from '../db/types.js';
 import { InvalidInputError } from '../errors/error-classes.js';
 import { STATCACHE_PROFILE } from '../source/builtin-profiles.js';
-import { isExperimentRow, relationSql } from '../source/relation-sql.js';
+import { isExperimentRow, relationSql, withVersionRows } from '../source/relation-sql.js';
 import type { SourceProfile } from '../source/source-profile.js';
 import { type PageOptions, resolvePage, type SortOrder } from './page-options.js';
 import type { Page, SessionTotals } from './totals-types.js';
@@ -80,7 +80,7 @@ export async function listSessions(
         from session_statistics_buckets x
         where x.session_id = ${S.id}
       ) b on true
-      where ${S.experimentId} = ${options.experimentId}
+      where ${S.experimentId} = any(${withVersionRows(source, sql`array[${options.experimentId}]::bigint[]`)})
     ),
     page as (
       select t.*, row_number() over (order by ${page.orderBy}) as position

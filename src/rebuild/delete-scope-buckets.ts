@@ -1,8 +1,9 @@
 /** Removes a batch's buckets before they are recomputed, and buckets whose source is gone. */
+
 import { sql } from 'drizzle-orm';
 import { bigintArray } from '../db/params.js';
 import { type Executor, execCount } from '../db/types.js';
-import { isExperimentRow, relationSql } from '../source/relation-sql.js';
+import { isExperimentRow, relationSql, withVersionRows } from '../source/relation-sql.js';
 import type { SourceProfile } from '../source/source-profile.js';
 
 /**
@@ -35,7 +36,7 @@ export async function deleteScopeBuckets(
   const movedRows = await execCount(
     tx,
     sql`delete from session_statistics_buckets
-        where session_id = any(array(select ${S.id} from ${S.from} where ${S.experimentId} = any(${ids})))`,
+        where session_id = any(array(select ${S.id} from ${S.from} where ${S.experimentId} = any(${withVersionRows(source, ids)})))`,
   );
   const sessionRows = filedRows + movedRows;
   // Participants of experiments deleted since are removed with them (their ids are in the scope of

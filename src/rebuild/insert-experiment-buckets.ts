@@ -10,7 +10,7 @@ import {
 } from '../buckets/upsert-sql.js';
 import { bigintArray, textArray } from '../db/params.js';
 import { type Executor, queryRows, toNumber } from '../db/types.js';
-import { platformCounted, relationSql } from '../source/relation-sql.js';
+import { countedExperiment, platformCounted, relationSql, withVersionRows } from '../source/relation-sql.js';
 import type { SourceProfile } from '../source/source-profile.js';
 
 /**
@@ -47,10 +47,10 @@ export async function insertExperimentBuckets(
     with written as (
     insert into experiment_statistics_buckets as c ${EXPERIMENT_BUCKET_COLUMNS}
     with counted_sessions as materialized (
-      select ${S.experimentId} as experiment_id, ${S.participantId} as participant_id, ${S.chatId} as chat_id,
-             ${S.createdAt} as created_at
+      select ${countedExperiment(source, S.experimentId)} as experiment_id, ${S.participantId} as participant_id,
+             ${S.chatId} as chat_id, ${S.createdAt} as created_at
       from ${S.from}
-      where ${S.experimentId} = any(${bigintArray(experimentIds)})
+      where ${S.experimentId} = any(${withVersionRows(source, bigintArray(experimentIds))})
         and ${platformCounted(S.platform, textArray(excludedPlatforms))}
     ),
     rollup as (

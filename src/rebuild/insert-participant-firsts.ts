@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import { REPLACE_PARTICIPANT_FIRST } from '../buckets/upsert-sql.js';
 import { bigintArray, textArray } from '../db/params.js';
 import { type Executor, execCount } from '../db/types.js';
-import { platformCounted, relationSql } from '../source/relation-sql.js';
+import { countedExperiment, platformCounted, relationSql, withVersionRows } from '../source/relation-sql.js';
 import type { SourceProfile } from '../source/source-profile.js';
 
 /**
@@ -23,12 +23,12 @@ export function insertParticipantFirsts(
     tx,
     sql`
     insert into statcache_experiment_participants (experiment_id, participant_id, first_session_at)
-    select ${S.experimentId}, ${S.participantId}, min(${S.createdAt})
+    select ${countedExperiment(source, S.experimentId)}, ${S.participantId}, min(${S.createdAt})
     from ${S.from}
-    where ${S.experimentId} = any(${bigintArray(experimentIds)})
+    where ${S.experimentId} = any(${withVersionRows(source, bigintArray(experimentIds))})
       and ${S.participantId} is not null
       and ${platformCounted(S.platform, textArray(excludedPlatforms))}
-    group by ${S.experimentId}, ${S.participantId}
+    group by 1, 2
     ${REPLACE_PARTICIPANT_FIRST}`,
   );
 }

@@ -5,7 +5,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { type Executor, queryRows, toNumber } from '../db/types.js';
-import { relationSql } from '../source/relation-sql.js';
+import { countedExperiment, relationSql } from '../source/relation-sql.js';
 import type { SourceProfile } from '../source/source-profile.js';
 
 /** The temp table every recount statement of one batch reads its keys from. */
@@ -60,7 +60,8 @@ export async function claimChanges(
       from claimed group by kind, chat_id, experiment_id, session_id, participant_id, at
     )
     select c.kind,
-           coalesce(c.experiment_id, s.experiment_id) as experiment_id,
+           -- A key naming a published-version row counts under the experiment it is a version of.
+           ${countedExperiment(source, sql`coalesce(c.experiment_id, s.experiment_id)`)} as experiment_id,
            coalesce(c.session_id, s.id) as session_id,
            c.participant_id, c.at, c.n,
            coalesce(cur.experiment_id, s.experiment_id) as current_experiment_id
@@ -69,11 +70,11 @@ export async function claimChanges(
     -- Keys written without a session (new messages, versions) resolve it as it is now; keys whose
     -- trigger resolved it look up where that session is now, to lock that experiment too.
     left join lateral (
-      select ${S.id} as id, ${S.experimentId} as experiment_id from ${S.from}
+      select ${S.id} as id, ${countedExperiment(source, S.experimentId)} as experiment_id from ${S.from}
       where c.chat_id is not null and c.session_id is null and ${S.chatId} = c.chat_id
     ) s on true
     left join lateral (
-      select ${Cur.experimentId} as experiment_id from ${Cur.from}
+      select ${countedExperiment(source, Cur.experimentId)} as experiment_id from ${Cur.from}
       where c.kind in ('session', 'message_hour') and c.session_id is not null and ${Cur.id} = c.session_id
     ) cur on true`);
   const [row] = await queryRows<{ changes: unknown; all: boolean; whole: unknown[] | null }>(

@@ -4,7 +4,7 @@
  */
 import { type SQL, sql } from 'drizzle-orm';
 import type { BucketSize } from '../buckets/bucket-sizes.js';
-import { platformCounted, relationSql } from '../source/relation-sql.js';
+import { countedExperiment, platformCounted, relationSql, withVersionRows } from '../source/relation-sql.js';
 import type { SourceProfile } from '../source/source-profile.js';
 
 /**
@@ -28,7 +28,8 @@ function countedIn(excluded: SQL, source: SourceProfile): SQL {
   const S = relationSql(source, 'sessions', 's');
   return sql`case when sb.session_id in (select session_id from pending_sessions)
       then exists (select 1 from ${S.from} where ${S.id} = sb.session_id
-                     and ${S.experimentId} = t.experiment_id and ${platformCounted(S.platform, excluded)})
+                     and ${countedExperiment(source, S.experimentId)} = t.experiment_id
+                     and ${platformCounted(S.platform, excluded)})
       else ${platformCounted(sql`sb.platform`, excluded)} end`;
 }
 
@@ -57,7 +58,7 @@ function coarserAround(size: BucketSize, when: SQL, excluded: SQL, source: Sourc
   return sql`
           select count(*) as messages, max(${M.createdAt}) as last_at
           from session_statistics_buckets sb
-          join ${S.from} on ${S.id} = sb.session_id and ${S.experimentId} = t.experiment_id
+          join ${S.from} on ${S.id} = sb.session_id and ${countedExperiment(source, S.experimentId)} = t.experiment_id
                         and ${platformCounted(S.platform, excluded)}
           join ${M.from} on ${M.chatId} = ${S.chatId} and ${M.type} = 'human'
                         and ${M.createdAt} >= t.bucket_start and ${M.createdAt} < t.bucket_end
@@ -81,7 +82,7 @@ export function experimentBucketCountsSql(excluded: SQL, source: SourceProfile):
   return sql`
       select t.*, ${E.teamId} as team_id,
              (select count(*) from ${S.from}
-              where ${S.experimentId} = t.experiment_id and ${S.createdAt} >= t.bucket_start and ${S.createdAt} < t.bucket_end
+              where ${S.experimentId} = any(${withVersionRows(source, sql`array[t.experiment_id]`)}) and ${S.createdAt} >= t.bucket_start and ${S.createdAt} < t.bucket_end
                 and ${platformCounted(S.platform, excluded)}) as sessions,
              (select count(*) from statcache_experiment_participants p
               where p.experiment_id = t.experiment_id

@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import { REPLACE_PARTICIPANT_FIRST } from '../buckets/upsert-sql.js';
 import { bigintArray, textArray } from '../db/params.js';
 import { type Executor, queryRows, toNumber } from '../db/types.js';
-import { platformCounted, relationSql } from '../source/relation-sql.js';
+import { countedExperiment, platformCounted, relationSql } from '../source/relation-sql.js';
 import type { SourceProfile } from '../source/source-profile.js';
 import { CLAIMED } from './claim-changes.js';
 
@@ -32,7 +32,7 @@ export async function recomputeParticipantFirsts(
              -- Only the participant's own sessions are read (index on participant_id); filtering
              -- the experiment in the aggregate keeps the planner from also scanning the
              -- experiment's index, which grows with the experiment's history.
-             (select min(${S.createdAt}) filter (where ${S.experimentId} = p.experiment_id
+             (select min(${S.createdAt}) filter (where ${countedExperiment(source, S.experimentId)} = p.experiment_id
                                  and ${platformCounted(S.platform, textArray(excludedPlatforms))})
               from ${S.from} where ${S.participantId} = p.participant_id) as first_at
       from pairs p

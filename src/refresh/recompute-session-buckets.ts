@@ -5,7 +5,7 @@ import type { BucketShape } from '../buckets/shape.js';
 import { bucketEndSql, bucketSizeSql, bucketStartSql } from '../buckets/shape-sql.js';
 import { REPLACE_SESSION_BUCKET, SESSION_BUCKET_COLUMNS } from '../buckets/upsert-sql.js';
 import { type Executor, queryRows, toNumber } from '../db/types.js';
-import { relationSql } from '../source/relation-sql.js';
+import { countedExperiment, relationSql } from '../source/relation-sql.js';
 import type { SourceProfile } from '../source/source-profile.js';
 import { CLAIMED } from './claim-changes.js';
 
@@ -53,7 +53,8 @@ export async function rebuildWholeSessions(
       select s.team_id, s.experiment_id, s.id, s.platform, ${M.createdAt} as created_at
       from (select distinct session_id from ${CLAIMED} where kind = 'session') w
       cross join lateral (
-        select ${S.teamId} as team_id, ${S.experimentId} as experiment_id, ${S.id} as id, ${S.platform} as platform,
+        select ${S.teamId} as team_id, ${countedExperiment(source, S.experimentId)} as experiment_id, ${S.id} as id,
+               ${S.platform} as platform,
                ${S.chatId} as chat_id
         from ${S.from} where ${S.id} = w.session_id) s
       join ${M.from} on ${M.chatId} = s.chat_id and ${M.type} = 'human'
@@ -99,7 +100,8 @@ export async function recomputeSessionBuckets(tx: Executor, source: SourceProfil
       select t.*, s.team_id, s.experiment_id, s.platform, n.messages, n.last_at
       from targets t
       cross join lateral (
-        select ${S.teamId} as team_id, ${S.experimentId} as experiment_id, ${S.platform} as platform, ${S.chatId} as chat_id
+        select ${S.teamId} as team_id, ${countedExperiment(source, S.experimentId)} as experiment_id,
+               ${S.platform} as platform, ${S.chatId} as chat_id
         from ${S.from} where ${S.id} = t.session_id
       ) s
       cross join lateral (

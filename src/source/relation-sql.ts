@@ -72,3 +72,24 @@ function contentTypeId(profile: SourceProfile, ct: ContentTypeFilter): SQL {
   const conditions = Object.entries(ct.match).map(([column, value]) => sql`${quoted(column)} = ${value}`);
   return sql`(select ${quoted(ct.id)} from ${quoted(profile.schema, ct.table)} where ${sql.join(conditions, sql` and `)})`;
 }
+
+/**
+ * The experiment a session counts under, given the experiment id its row carries: that experiment,
+ * or for a published-version row (experiments.versionOf set) the experiment it is a version of.
+ * Without versionOf in the profile this is the id itself (no extra work).
+ */
+export function countedExperiment(profile: SourceProfile, experimentId: SQL): SQL {
+  if (profile.experiments.versionOf === undefined) return experimentId;
+  const V = relationSql(profile, 'experiments', 'wv');
+  return sql`coalesce((select ${V.versionOf} from ${V.from} where ${V.id} = ${experimentId}), ${experimentId})`;
+}
+
+/**
+ * The experiment ids sessions of the experiments `ids` (a bigint[] expression) may carry: those ids
+ * and the ids of their published-version rows. Without versionOf in the profile, `ids` itself.
+ */
+export function withVersionRows(profile: SourceProfile, ids: SQL): SQL {
+  if (profile.experiments.versionOf === undefined) return ids;
+  const V = relationSql(profile, 'experiments', 'wv');
+  return sql`array(select ${V.id} from ${V.from} where ${V.id} = any(${ids}) or ${V.versionOf} = any(${ids}))`;
+}

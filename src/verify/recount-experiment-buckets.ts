@@ -6,7 +6,7 @@ import { sql } from 'drizzle-orm';
 import type { BucketSize } from '../buckets/bucket-sizes.js';
 import { bigintArray, textArray } from '../db/params.js';
 import { type Executor, queryRows, toDate, toNumber } from '../db/types.js';
-import { platformCounted, relationSql } from '../source/relation-sql.js';
+import { countedExperiment, platformCounted, relationSql, withVersionRows } from '../source/relation-sql.js';
 import type { SourceProfile } from '../source/source-profile.js';
 import type { ExperimentBucketMismatch, ExperimentBucketValues } from './mismatch.js';
 
@@ -46,13 +46,13 @@ export async function recountExperimentBuckets(
     tx,
     sql`
     with live_sessions as (
-      select ${S.experimentId} as experiment_id, ${S.chatId} as chat_id, ${S.createdAt} as created_at,
+      select ${countedExperiment(source, S.experimentId)} as experiment_id, ${S.chatId} as chat_id, ${S.createdAt} as created_at,
              case when ${S.participantId} is not null
-                   and row_number() over (partition by ${S.experimentId}, ${S.participantId}
+                   and row_number() over (partition by ${countedExperiment(source, S.experimentId)}, ${S.participantId}
                                           order by ${S.createdAt}, ${S.id}) = 1
                   then 1 else 0 end as is_first
       from ${S.from}
-      where ${S.experimentId} = any(${ids}) and ${platformCounted(S.platform, textArray(excludedPlatforms))}
+      where ${S.experimentId} = any(${withVersionRows(source, ids)}) and ${platformCounted(S.platform, textArray(excludedPlatforms))}
     ),
     events as (
       select experiment_id, created_at as at, 1 as sessions, is_first as participants, 0 as messages,

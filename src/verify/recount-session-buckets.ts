@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import type { BucketSize } from '../buckets/bucket-sizes.js';
 import { bigintArray } from '../db/params.js';
 import { type Executor, queryRows, toDate, toNumber } from '../db/types.js';
-import { linksMessage, relationSql } from '../source/relation-sql.js';
+import { countedExperiment, linksMessage, relationSql, withVersionRows } from '../source/relation-sql.js';
 import type { SourceProfile } from '../source/source-profile.js';
 import { EXPERIMENT_VERSION_CATEGORY } from '../versions/update-versions-cache.js';
 import type { SessionBucketMismatch, SessionVersionsMismatch } from './mismatch.js';
@@ -42,8 +42,8 @@ export async function recountSessionBuckets(
     tx,
     sql`
     with sessions as (
-      select ${S.id} as id, ${S.chatId} as chat_id, ${S.experimentId} as experiment_id, ${S.platform} as platform
-      from ${S.from} where ${S.experimentId} = any(${ids})
+      select ${S.id} as id, ${S.chatId} as chat_id, ${countedExperiment(source, S.experimentId)} as experiment_id, ${S.platform} as platform
+      from ${S.from} where ${S.experimentId} = any(${withVersionRows(source, ids)})
     ),
     hourly as (
       select bs.id as session_id, bs.experiment_id, bs.platform, date_trunc('hour', ${M.createdAt}, 'UTC') as hour,
@@ -134,7 +134,7 @@ export async function recountSessionVersions(
         where ${M.chatId} = ${S.chatId} and ${T.category} = ${EXPERIMENT_VERSION_CATEGORY}
       ) d
     ) v on true
-    where ${S.experimentId} = any(${bigintArray(experimentIds)})
+    where ${S.experimentId} = any(${withVersionRows(source, bigintArray(experimentIds))})
       and ${S.versionsCache} is distinct from coalesce(v.versions, '{}'::text[])
     order by ${S.id}`,
   );

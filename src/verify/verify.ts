@@ -8,7 +8,7 @@ import { bigintArray } from '../db/params.js';
 import { queryRows, type StatDb, toNumber } from '../db/types.js';
 import { STATCACHE_PROFILE } from '../source/builtin-profiles.js';
 import { countExperiments, experimentBatches } from '../source/experiment-batches.js';
-import { isExperimentRow, relationSql } from '../source/relation-sql.js';
+import { isExperimentRow, relationSql, withVersionRows } from '../source/relation-sql.js';
 import type { SourceProfile } from '../source/source-profile.js';
 import { findOrphanBuckets } from './find-orphan-buckets.js';
 import { findOverlappingBuckets } from './find-overlapping-buckets.js';
@@ -45,7 +45,7 @@ export async function verify(db: StatDb, options: VerifyOptions): Promise<Verify
         const [counts] = await queryRows<{ experiments: unknown; sessions: unknown }>(
           tx,
           sql`select (select count(*) from ${E.from} where ${E.id} = any(${ids}) and ${isExperimentRow(E)}) as experiments,
-                     (select count(*) from ${S.from} where ${S.experimentId} = any(${ids})) as sessions`,
+                     (select count(*) from ${S.from} where ${S.experimentId} = any(${withVersionRows(source, ids)})) as sessions`,
         );
         const found: Mismatch[] = [
           ...(await recountExperimentBuckets(tx, batch, options.excludedPlatforms, source)),

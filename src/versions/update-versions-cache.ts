@@ -3,7 +3,7 @@ import { type SQL, sql } from 'drizzle-orm';
 import { bigintArray } from '../db/params.js';
 import { type Executor, execCount } from '../db/types.js';
 import { quoted } from '../source/quoted.js';
-import { linksMessage, relationSql } from '../source/relation-sql.js';
+import { linksMessage, relationSql, withVersionRows } from '../source/relation-sql.js';
 import type { SourceProfile } from '../source/source-profile.js';
 
 /** The tag category whose names are experiment versions. */
@@ -36,7 +36,7 @@ export function updateVersionsCache(
   const T = relationSql(source, 'tags', 't');
   const where: SQL =
     'experimentIds' in scope
-      ? sql`${S.experimentId} = any(${bigintArray(scope.experimentIds)})`
+      ? sql`${S.experimentId} = any(${withVersionRows(source, bigintArray(scope.experimentIds))})`
       : sql`${S.id} in (${scope.sessionIdsFrom})`;
   return execCount(
     tx,
