@@ -11,7 +11,6 @@ import { translateConnectionError } from '../src/errors/connection-errors.js';
 import { NotFoundError, SchemaNotMigratedError } from '../src/errors/error-classes.js';
 import { outcomeOf } from '../src/errors/error-kind.js';
 import { schemaStatus } from '../src/install/migrate.js';
-import { assertProfileRunnable } from '../src/source/assert-profile-runnable.js';
 import { isExperimentRow, relationSql } from '../src/source/relation-sql.js';
 import type { SourceProfile } from '../src/source/source-profile.js';
 import { printJson } from './output.js';
@@ -30,8 +29,6 @@ interface RunOptions {
   noDatabase?: boolean;
   /** Connections in the pool. @defaultValue 2 (one-shot commands run one statement at a time) */
   poolSize?: number;
-  /** The command works under any source profile (`statcache source`). */
-  anySource?: boolean;
 }
 
 /** Runs `body` with a context; returns the exit code it chose (or 0). Never throws. */
@@ -43,7 +40,6 @@ export async function runCommand(
   let config: StatcacheConfig;
   try {
     config = loadConfig();
-    if (!options.anySource) assertProfileRunnable(config.source);
   } catch (error) {
     return reportError(error, json, undefined);
   }

@@ -274,4 +274,23 @@ describe('demo', () => {
       await rm(dir, { recursive: true, force: true });
     }
   }, 120_000);
+
+  it("runs under STATCACHE_SOURCE=ocs on embedded PGlite: OCS's schema, seeded the way Django writes, exact", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'statcache-demo-ocs-'));
+    try {
+      const r = await runCli(
+        ['demo', '--messages', '3000', '--json'],
+        null,
+        { STATCACHE_SOURCE: 'ocs' },
+        dir,
+      );
+      expect(r.code).toBe(0);
+      const out = JSON.parse(r.stdout);
+      expect(out.verify).toEqual({ checked: { experiments: 3, sessions: 150 }, mismatches: 0 });
+      // The seed writes a published-version row per experiment: they are not experiments.
+      expect(out.total).toBe(3);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

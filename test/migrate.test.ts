@@ -15,7 +15,7 @@ import { expectedMigrations, migrationsFolder } from '../src/install/migrations-
 import { getExperimentTotals } from '../src/read/get-experiment-totals.js';
 import { getSessionTotals } from '../src/read/get-session-totals.js';
 import { refreshFull } from '../src/rebuild/refresh-full.js';
-import { OCS_PROFILE } from '../src/source/builtin-profiles.js';
+import { OCS_PROFILE, STATCACHE_PROFILE } from '../src/source/builtin-profiles.js';
 import { runCli } from './helpers/cli.js';
 import { EXCLUDED_PLATFORMS, expectCacheExact } from './helpers/setup.js';
 import { createEmptyDatabase, type TestDatabase } from './helpers/test-db.js';
@@ -74,8 +74,15 @@ it('names a missing column of an existing table, and refuses --create-source-tab
   expect(r.stderr).toContain(
     'the database does not match source profile statcache: missing columns chat_messages.message_type (messages.type);',
   );
-  await expect(migrate(t.db, { source: OCS_PROFILE, createSourceTables: true })).rejects.toThrow(
-    "--create-source-tables creates statcache's demo tables only, not those of source profile ocs",
+  const custom = { ...STATCACHE_PROFILE, name: 'custom', origin: '/tmp/custom.json' };
+  await expect(migrate(t.db, { source: custom, createSourceTables: true })).rejects.toThrow(
+    '--create-source-tables creates the demo tables of the built-in profiles only, not those of source profile custom',
+  );
+  // OCS's schema is built only where none of it exists: this database has the demo tables, not OCS's.
+  const ocs = await emptyDatabase();
+  await ocs.db.execute(sql`create table teams_team (id bigint primary key)`);
+  await expect(migrate(ocs.db, { source: OCS_PROFILE, createSourceTables: true })).rejects.toThrow(
+    "--create-source-tables builds ocs's schema only on a database without it, and this one has part of it",
   );
 });
 

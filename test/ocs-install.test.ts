@@ -1,5 +1,5 @@
 /**
- * statcache on Open Chat Studio's tables as Django creates them (test/fixtures/ocs): migrate adds
+ * statcache on Open Chat Studio's tables as Django creates them (drizzle/demo/ocs-tables.sql): migrate adds
  * only what statcache owns, and rows written the way Django writes them (every NOT NULL column,
  * deferred foreign keys, cascades as separate statements, tag links through the generic table) end
  * exact after a refresh, by verify's recount and by the definitions in the README.
@@ -16,6 +16,8 @@ import { getSessionTotals } from '../src/read/get-session-totals.js';
 import { listExperiments } from '../src/read/list-experiments.js';
 import { listSessions } from '../src/read/list-sessions.js';
 import { refreshIncremental } from '../src/refresh/refresh-incremental.js';
+import { seedWorkload } from '../src/seed/seed-workload.js';
+import { workloadSize } from '../src/seed/workload-size.js';
 import { OCS_PROFILE } from '../src/source/builtin-profiles.js';
 import { verify } from '../src/verify/verify.js';
 import { OcsFixture } from './helpers/ocs-fixture.js';
@@ -39,7 +41,7 @@ beforeAll(async () => {
   t = await createEmptyDatabase();
   const client = new pg.Client({ connectionString: t.url });
   await client.connect();
-  await client.query(readFileSync(resolve('test/fixtures/ocs/schema.sql'), 'utf8'));
+  await client.query(readFileSync(resolve('drizzle/demo/ocs-tables.sql'), 'utf8'));
   await client.end();
 });
 afterAll(async () => {
@@ -308,5 +310,33 @@ describe('sessions that point at a published-version row (OCS before September 2
       humanMessages: 0,
       lastActivityAt: null,
     });
+  });
+});
+
+describe('the seed under the ocs profile', () => {
+  it("writes OCS's tables as Django would, and the cache built from them is exact", async () => {
+    const seeded = await seedWorkload(t.db, { seed: 3, size: workloadSize(4_000), source });
+    expect(seeded.tagLinks).toBeGreaterThan(0);
+    const [shape] = await queryRows<{ versions: number; api: number; evaluations: number; links: number }>(
+      t.db,
+      sql`select (select count(*)::int from experiments_experiment e join teams_team tm on tm.id = e.team_id
+                  where tm.slug like 'seed-3-%' and e.working_version_id is not null) as versions,
+                 (select count(*)::int from experiments_experimentsession s join teams_team tm on tm.id = s.team_id
+                  where tm.slug like 'seed-3-%' and s.platform is null) as api,
+                 (select count(*)::int from experiments_experimentsession s join teams_team tm on tm.id = s.team_id
+                  where tm.slug like 'seed-3-%' and s.platform = 'evaluations') as evaluations,
+                 (select count(*)::int from annotations_customtaggeditem l join teams_team tm on tm.id = l.team_id
+                  where tm.slug like 'seed-3-%') as links`,
+    );
+    expect(shape?.versions).toBe(seeded.experiments);
+    expect(shape?.api).toBeGreaterThan(0);
+    expect(shape?.evaluations).toBeGreaterThan(0);
+    expect(shape?.links).toBe(seeded.tagLinks);
+    await refresh();
+    const result = await expectExact();
+    expect(result.checked.sessions).toBeGreaterThanOrEqual(seeded.sessions);
+    await expect(seedWorkload(t.db, { seed: 3, size: workloadSize(4_000), source })).rejects.toThrow(
+      'seed 3 is already loaded in this database',
+    );
   });
 });

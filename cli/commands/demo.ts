@@ -1,7 +1,9 @@
 /**
  * `statcache demo`: migrate, seed a small workload, full refresh, verify, and print the busiest
  * experiments. Without DATABASE_URL it runs on embedded PGlite in .statcache/demo (recreated each
- * run), so it needs nothing but Node; with DATABASE_URL it uses that database.
+ * run), so it needs nothing but Node; with DATABASE_URL it uses that database. Under
+ * STATCACHE_SOURCE=ocs it builds Open Chat Studio's schema (as Django creates it) and seeds it the way
+ * Django writes.
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -50,10 +52,14 @@ export function registerDemo(program: Command): void {
         }
         try {
           const started = Date.now();
-          const migrated = await migrate(db, { createSourceTables: true });
+          const migrated = await migrate(db, { source: config.source, createSourceTables: true });
           logLine(`demo: schema ready (${migrated.applied} migration(s) applied)`);
           try {
-            const seeded = await seedWorkload(db, { seed: DEMO_SEED, size: workloadSize(options.messages) });
+            const seeded = await seedWorkload(db, {
+              seed: DEMO_SEED,
+              size: workloadSize(options.messages),
+              source: config.source,
+            });
             logLine(
               `demo: seeded ${seeded.experiments} experiments, ${seeded.sessions} sessions, ${seeded.messages} messages`,
             );
@@ -73,11 +79,16 @@ export function registerDemo(program: Command): void {
           const verified = await verify(db, {
             excludedPlatforms: config.excludedPlatforms,
             batchExperiments: config.batchExperiments,
+            source: config.source,
           });
           logLine(
             `demo: verify checked ${verified.checked.experiments} experiments, ${verified.checked.sessions} sessions: ${verified.mismatches.length} mismatch(es)`,
           );
-          const top = await listExperiments(db, { sortBy: 'humanMessages', limit: TOP_EXPERIMENTS });
+          const top = await listExperiments(db, {
+            sortBy: 'humanMessages',
+            limit: TOP_EXPERIMENTS,
+            source: config.source,
+          });
           if (json) {
             printJson({
               refresh: refreshed,

@@ -46,7 +46,7 @@ export function registerSeed(program: Command): void {
     .option('--until <iso>', 'end of the history', parseIsoInstant, DEFAULT_SEED_UNTIL)
     .option('--json', 'print one JSON document')
     .action((options: Options) =>
-      runCommand({ json: options.json }, async ({ db, json }) => {
+      runCommand({ json: options.json }, async ({ db, config, json }) => {
         const started = Date.now();
         const size = workloadSize(options.messages, {
           experiments: options.experiments,
@@ -59,6 +59,7 @@ export function registerSeed(program: Command): void {
           size,
           days: options.days,
           until: options.until,
+          source: config.source,
         });
         if (json) printJson(result);
         else

@@ -17,15 +17,12 @@ export function registerSource(program: Command): void {
     .description('print the source profile (STATCACHE_SOURCE) and check the database against it')
     .option('--json', 'print one JSON document')
     .action((options: { json?: boolean }) =>
-      runCommand(
-        { json: options.json, skipSchemaCheck: true, anySource: true },
-        async ({ db, config, json }) => {
-          const check = await checkSource(db, config.source);
-          if (json) printJson({ profile: config.source, ...check });
-          else printCheck(config.source, check, describeTarget(config.databaseUrl));
-          return check.ok ? 0 : EXIT_FAILURE;
-        },
-      ).then(setExitCode),
+      runCommand({ json: options.json, skipSchemaCheck: true }, async ({ db, config, json }) => {
+        const check = await checkSource(db, config.source);
+        if (json) printJson({ profile: config.source, ...check });
+        else printCheck(config.source, check, describeTarget(config.databaseUrl));
+        return check.ok ? 0 : EXIT_FAILURE;
+      }).then(setExitCode),
     );
 }
 

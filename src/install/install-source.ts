@@ -10,6 +10,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import type { StatDb } from '../db/types.js';
+import { InvalidInputError } from '../errors/error-classes.js';
+import { OCS_PROFILE, STATCACHE_PROFILE } from '../source/builtin-profiles.js';
 import { checkSource } from '../source/check-source.js';
 import type { SourceProfile } from '../source/source-profile.js';
 import { captureTriggersSql, ident } from './capture-triggers-sql.js';
@@ -66,10 +68,49 @@ export function indexName(table: string, columns: readonly string[]): string {
     .replace(/\uFFFD+$/, '')}_${hash}`;
 }
 
-/** Creates statcache's demo chat tables where missing (drizzle/demo/chat-tables.sql). */
-export async function createDemoTables(db: Pick<StatDb, 'execute'>): Promise<void> {
-  const text = readFileSync(join(migrationsFolder(), 'demo', 'chat-tables.sql'), 'utf8');
-  for (const statement of text.split('--> statement-breakpoint')) {
-    if (statement.replace(/--[^\n]*/g, '').trim()) await db.execute(sql.raw(statement));
+/** Each built-in profile's demo tables: statcache's own demo platform, and OCS's schema as Django creates it. */
+const DEMO_TABLES: ReadonlyMap<SourceProfile, string> = new Map([
+  [STATCACHE_PROFILE, 'chat-tables.sql'],
+  [OCS_PROFILE, 'ocs-tables.sql'],
+]);
+
+/**
+ * Creates a built-in profile's demo tables (drizzle/demo): statcache's where missing (every
+ * statement IF NOT EXISTS); OCS's only on a database that has none of them (its DDL is Django's,
+ * exactly). Throws InvalidInputError for another profile, or for an OCS schema partly there.
+ */
+export async function createDemoTables(
+  db: Pick<StatDb, 'execute'>,
+  source: SourceProfile = STATCACHE_PROFILE,
+): Promise<void> {
+  const file = DEMO_TABLES.get(source);
+  if (!file)
+    throw new InvalidInputError(
+      `--create-source-tables creates the demo tables of the built-in profiles only, not those of source profile ${source.name}; drop the option`,
+      'create-source-tables',
+    );
+  const text = readFileSync(join(migrationsFolder(), 'demo', file), 'utf8');
+  if (source === STATCACHE_PROFILE) {
+    for (const statement of text.split('--> statement-breakpoint'))
+      if (statement.replace(/--[^\n]*/g, '').trim()) await db.execute(sql.raw(statement));
+    return;
   }
+  const check = await checkSource(db, source);
+  const present = check.columns.some((c) => c.status !== 'missing table');
+  if (present) {
+    if (check.ok) return;
+    throw new InvalidInputError(
+      `--create-source-tables builds ${source.name}'s schema only on a database without it, and this one has part of it; drop the option and fix the tables \`statcache source\` lists`,
+      'create-source-tables',
+    );
+  }
+  // Django's DDL is plain statements: one multi-statement simple query (node-postgres and PGlite both take it).
+  const client = (
+    db as {
+      $client?: { exec?: (text: string) => Promise<unknown>; query: (text: string) => Promise<unknown> };
+    }
+  ).$client;
+  if (!client) throw new Error('createDemoTables needs a drizzle database over node-postgres or PGlite');
+  if (typeof client.exec === 'function') await client.exec(text);
+  else await client.query(text);
 }

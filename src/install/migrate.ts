@@ -12,7 +12,7 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
 import { lockMigrate, unlockMigrate } from '../db/advisory-locks.js';
 import { queryRows, type StatDb, toNumber } from '../db/types.js';
-import { InvalidInputError, SourceMismatchError } from '../errors/error-classes.js';
+import { SourceMismatchError } from '../errors/error-classes.js';
 import { STATCACHE_PROFILE } from '../source/builtin-profiles.js';
 import { checkSource, describeMismatch } from '../source/check-source.js';
 import type { SourceProfile } from '../source/source-profile.js';
@@ -59,7 +59,7 @@ export async function migrate(db: StatDb, options: MigrateOptions = {}): Promise
       await onConn.execute(lockMigrate());
       try {
         const before = await appliedCount(onConn);
-        if (options.createSourceTables) await createDemoTables(onConn);
+        if (options.createSourceTables) await createDemoTables(onConn, source);
         await migrateNodePg(onConn, config);
         await installSource(onConn, source);
         const after = await appliedCount(onConn);
@@ -73,24 +73,18 @@ export async function migrate(db: StatDb, options: MigrateOptions = {}): Promise
   }
   // PGlite is one connection in one process: nothing to race with.
   const before = await appliedCount(db);
-  if (options.createSourceTables) await createDemoTables(db);
+  if (options.createSourceTables) await createDemoTables(db, source);
   await migratePglite(db as unknown as PgliteDatabase, config);
   await installSource(db, source);
   const after = await appliedCount(db);
   return { applied: after - before, total: after };
 }
 
-/** The source tables must exist (or be statcache's demo tables, created on request by migration 0000). */
+/** The source tables must exist, unless the caller asked for a built-in profile's demo tables. */
 async function assertSourcePresent(db: StatDb, options: MigrateOptions): Promise<void> {
   const source = options.source ?? STATCACHE_PROFILE;
-  if (options.createSourceTables) {
-    if (source !== STATCACHE_PROFILE)
-      throw new InvalidInputError(
-        `--create-source-tables creates statcache's demo tables only, not those of source profile ${source.name}; unset STATCACHE_SOURCE or drop the option`,
-        'create-source-tables',
-      );
-    return;
-  }
+  // createDemoTables checks what it may create, under the migrate lock.
+  if (options.createSourceTables) return;
   const check = await checkSource(db, source);
   if (!check.ok) throw new SourceMismatchError(source.name, describeMismatch(check));
 }

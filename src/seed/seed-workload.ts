@@ -5,10 +5,15 @@
  * Shape: experiments with skewed traffic (a few busy, a long tail), sessions on several platforms
  * with ~8% `evaluations` and ~10% without a participant, participants with several sessions,
  * human/ai/system messages spread up to 3 hours after their session starts, and version tags.
+ * Under the ocs profile the same shape goes into Open Chat Studio's tables (seed-ocs-workload.ts).
  */
 import { type SQL, sql } from 'drizzle-orm';
-import { type Executor, queryRows, type StatDb, toNumber } from '../db/types.js';
+import { queryRows, type StatDb, toNumber } from '../db/types.js';
 import { InvalidInputError } from '../errors/error-classes.js';
+import { OCS_PROFILE, STATCACHE_PROFILE } from '../source/builtin-profiles.js';
+import type { SourceProfile } from '../source/source-profile.js';
+import { reserveIds } from './reserve-ids.js';
+import { seedOcsWorkload } from './seed-ocs-workload.js';
 import type { WorkloadSize } from './workload-size.js';
 
 export interface SeedOptions {
@@ -19,6 +24,11 @@ export interface SeedOptions {
   days?: number;
   /** @defaultValue 2026-11-01T00:00:00Z, fixed so that a seed always means the same data */
   until?: Date;
+  /**
+   * Whose tables to write: the statcache demo schema, or Open Chat Studio's (rows as Django writes
+   * them). @defaultValue the statcache demo schema
+   */
+  source?: SourceProfile;
 }
 
 export const DEFAULT_SEED_UNTIL = new Date('2026-11-01T00:00:00Z');
@@ -46,6 +56,13 @@ export async function seedWorkload(db: StatDb, options: SeedOptions): Promise<Se
   if (Number.isNaN(until.getTime()))
     throw new InvalidInputError('--until must be an ISO-8601 date, e.g. 2026-11-01T00:00:00Z');
   const { teams: T, experiments: E, participants: P, sessions: S, messages: M } = options.size;
+  const source = options.source ?? STATCACHE_PROFILE;
+  if (source === OCS_PROFILE)
+    return db.transaction((tx) => seedOcsWorkload(tx, { seed, size: options.size, days, until }));
+  if (source !== STATCACHE_PROFILE)
+    throw new InvalidInputError(
+      `the seed writes the statcache and ocs profiles' tables only, not those of source profile ${source.name}; seed a database of one of those`,
+    );
 
   return db.transaction(async (tx) => {
     const [taken] = await queryRows<{ taken: boolean }>(
@@ -146,16 +163,4 @@ export async function seedWorkload(db: StatDb, options: SeedOptions): Promise<Se
     );
     return { seed, ...options.size, tagLinks: toNumber(tagLinks[0]?.n) };
   });
-}
-
-/** Reserves `count` consecutive ids from a table's id sequence; returns the first. */
-async function reserveIds(tx: Executor, table: string, count: number): Promise<number> {
-  if (count === 0) return 1;
-  const [row] = await queryRows<{ first: unknown }>(
-    tx,
-    sql`select nextval(pg_get_serial_sequence(${table}, 'id')) as first`,
-  );
-  const first = toNumber(row?.first);
-  await tx.execute(sql`select setval(pg_get_serial_sequence(${table}, 'id'), ${first + count - 1})`);
-  return first;
 }

@@ -1,7 +1,7 @@
 /**
  * Writes Open Chat Studio rows the way Django does: every NOT NULL column filled as the model's
  * Python defaults would (the database has almost no defaults), foreign keys deferred to commit,
- * cascades as separate statements, children first (see test/fixtures/ocs/README.md).
+ * cascades as separate statements, children first (see drizzle/demo (ocs-tables.sql)/README.md).
  */
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
@@ -11,6 +11,8 @@ type Executor = Pick<StatDb, 'execute'>;
 type MessageType = 'human' | 'ai' | 'system';
 
 let counter = 0;
+/** Version numbers are unique per experiment: distinct everywhere, so a version row can be re-pointed. */
+let versionNumber = 0;
 const unique = (prefix: string) => `${prefix}-${process.pid}-${++counter}`;
 
 async function id(db: Executor, query: ReturnType<typeof sql>): Promise<number> {
@@ -47,7 +49,7 @@ export class OcsFixture {
             is_archived, is_default_version, version_number, working_version_id, version_description,
             debug_mode_enabled, create_version_task_id, file_uploads_enabled)
           values (now(), now(), ${ownerId}, ${options.name ?? unique('bot')}, '', '', ${randomUUID()}::uuid, ${teamId}, false,
-                  'reciprocal', true, '{}', false, false, ${options.versionOf === undefined ? 1 : 2},
+                  'reciprocal', true, '{}', false, false, ${options.versionOf === undefined ? 1 : ++versionNumber},
                   ${options.versionOf ?? null}, '', false, '', false)
           returning id`,
     );
@@ -107,7 +109,10 @@ export class OcsFixture {
     );
   }
 
-  /** Links a tag to a message (`on: 'chatmessage'`) or to a chat (`on: 'chat'`), by content type. */
+  /**
+   * Links a tag to a message (`on: 'chatmessage'`) or to a chat (`on: 'chat'`), by content type; a
+   * link already there is kept (as taggit's add does).
+   */
   async link(
     teamId: number,
     tagId: number,
@@ -117,7 +122,8 @@ export class OcsFixture {
     await this.db().execute(
       sql`insert into annotations_customtaggeditem (object_id, created_at, updated_at, content_type_id, tag_id, team_id)
           values (${objectId}, now(), now(),
-                  (select id from django_content_type where app_label = 'chat' and model = ${on}), ${tagId}, ${teamId})`,
+                  (select id from django_content_type where app_label = 'chat' and model = ${on}), ${tagId}, ${teamId})
+          on conflict do nothing`,
     );
   }
 
