@@ -22,13 +22,12 @@ import { refreshIncremental } from '../src/refresh/refresh-incremental.js';
 import { OCS_PROFILE } from '../src/source/builtin-profiles.js';
 import { verify } from '../src/verify/verify.js';
 import { OcsFixture } from './helpers/ocs-fixture.js';
+import { compressNow, instant, nth, pick, policy, propertyRuns } from './helpers/property-arbitraries.js';
 import { EXCLUDED_PLATFORMS } from './helpers/setup.js';
 import { createEmptyDatabase, type TestDatabase } from './helpers/test-db.js';
 
-const RUNS = Number(process.env.STATCACHE_PROPERTY_RUNS ?? 60);
+const RUNS = propertyRuns(60);
 const TIMEOUT_MS = Math.max(60_000, RUNS * 1_500);
-const BASE = Date.parse('2026-03-01T00:00:00Z');
-const HOUR = 3_600_000;
 const source = OCS_PROFILE;
 
 let t: TestDatabase;
@@ -46,17 +45,6 @@ afterAll(async () => {
   await t?.drop();
 });
 
-const instant = fc
-  .tuple(fc.integer({ min: -24 * 60, max: 24 }), fc.constantFrom(0, 0, 1, 59 * 60_000 + 59_999, 1_800_000))
-  .map(([hours, ms]) => new Date(BASE + hours * HOUR + ms).toISOString());
-const pick = fc.nat({ max: 1_000 });
-const compressNow = fc
-  .integer({ min: -24 * 30, max: 24 * 60 })
-  .chain((hours) => fc.constantFrom(0, 1, -1, 1_800_000).map((ms) => new Date(BASE + hours * HOUR + ms)));
-const policy = fc.record({
-  hourlyRetentionHours: fc.integer({ min: 1, max: 48 }),
-  dailyRetentionDays: fc.integer({ min: 2, max: 40 }),
-});
 const platform = fc.constantFrom<string | null>('web', 'whatsapp', 'evaluations', null);
 
 const action = fc.oneof(
@@ -107,9 +95,6 @@ interface World {
   participants: number[];
   tags: number[];
 }
-
-const nth = <T>(items: T[], i: number): T | undefined =>
-  items.length === 0 ? undefined : items[i % items.length];
 
 async function ids(query: ReturnType<typeof sql>): Promise<number[]> {
   return (await queryRows<{ id: unknown }>(t.db, query)).map((r) => toNumber(r.id));

@@ -14,28 +14,14 @@ import { type Executor, queryRows, toNumber } from '../src/db/types.js';
 import { refreshFull } from '../src/rebuild/refresh-full.js';
 import { refreshIncremental } from '../src/refresh/refresh-incremental.js';
 import { ChatFixture } from './helpers/fixtures.js';
+import { compressNow, instant, nth, pick, policy, propertyRuns } from './helpers/property-arbitraries.js';
 import { EXCLUDED_PLATFORMS, expectCacheExact, useTestDatabase } from './helpers/setup.js';
 
-const RUNS = Number(process.env.STATCACHE_PROPERTY_RUNS ?? 100);
+const RUNS = propertyRuns(100);
 /** About 0.15 s a run on 2 cores; a generous second each keeps STATCACHE_PROPERTY_RUNS=300 inside it. */
 const TIMEOUT_MS = Math.max(60_000, RUNS * 1_000);
-const BASE = Date.parse('2026-03-01T00:00:00Z');
-const HOUR = 3_600_000;
 const t = useTestDatabase();
 
-/** An instant from "two months ago" to "now + 1 day", often exactly on an hour boundary. */
-const instant = fc
-  .tuple(fc.integer({ min: -24 * 60, max: 24 }), fc.constantFrom(0, 0, 1, 59 * 60_000 + 59_999, 1_800_000))
-  .map(([hours, ms]) => new Date(BASE + hours * HOUR + ms).toISOString());
-const pick = fc.nat({ max: 1_000 });
-/** A `now` for compression, from a month before the data to weeks after it, to the millisecond. */
-const compressNow = fc
-  .integer({ min: -24 * 30, max: 24 * 60 })
-  .chain((hours) => fc.constantFrom(0, 1, -1, 1_800_000).map((ms) => new Date(BASE + hours * HOUR + ms)));
-const policy = fc.record({
-  hourlyRetentionHours: fc.integer({ min: 1, max: 48 }),
-  dailyRetentionDays: fc.integer({ min: 2, max: 40 }),
-});
 const platform = fc.constantFrom('web', 'whatsapp', 'evaluations');
 
 const action = fc.oneof(
@@ -90,8 +76,6 @@ interface World {
 async function ids(db: Executor, query: ReturnType<typeof sql>): Promise<number[]> {
   return (await queryRows<{ id: unknown }>(db, query)).map((r) => toNumber(r.id));
 }
-const nth = <T>(items: T[], i: number): T | undefined =>
-  items.length === 0 ? undefined : items[i % items.length];
 
 async function apply(world: World, a: Action): Promise<void> {
   const db = t.db;

@@ -11,6 +11,7 @@ import { type Executor, queryRows, toNumber } from '../db/types.js';
 import { InvalidInputError } from '../errors/error-classes.js';
 import { reserveIds } from './reserve-ids.js';
 import type { SeedResult } from './seed-workload.js';
+import { workloadShape } from './workload-shape.js';
 import type { WorkloadSize } from './workload-size.js';
 
 const VERSIONS_PER_TEAM = 12;
@@ -53,13 +54,12 @@ export async function seedOcsWorkload(tx: Executor, plan: OcsSeedPlan): Promise<
   const m0 = await reserveIds(tx, 'chat_chatmessage', M);
   const g0 = await reserveIds(tx, 'annotations_tag', T * TAGS_PER_TEAM);
 
-  const u = (index: SQL, salt: number) =>
-    sql`((hashint8extended((${index})::bigint, ${seed * 1000 + salt}::bigint) & 2147483647)::float8 / 2147483648.0)`;
-  const start = sql`(${until.toISOString()}::timestamptz - ${days} * interval '1 day')`;
-  const teamOf = (k: SQL) => sql`(1 + ((${k}) - 1) % ${T})`;
-  const experimentOf = (j: SQL) => sql`(1 + floor(${E} * power(${u(j, 12)}, 3))::bigint)`;
-  const sessionStart = (j: SQL) => sql`(${start} + ${days} * interval '1 day' * ${u(j, 11)})`;
-  const sessionOf = (i: SQL) => sql`(1 + floor(${S} * ${u(i, 21)})::bigint)`;
+  const { u, start, teamOf, experimentOf, sessionStart, sessionOf } = workloadShape(
+    seed,
+    plan.size,
+    days,
+    until,
+  );
   const uuid = (index: SQL, salt: number) => sql`md5(${seed} || '-' || ${salt} || '-' || (${index}))::uuid`;
 
   await tx.execute(sql`

@@ -7,13 +7,14 @@
  * human/ai/system messages spread up to 3 hours after their session starts, and version tags.
  * Under the ocs profile the same shape goes into Open Chat Studio's tables (seed-ocs-workload.ts).
  */
-import { type SQL, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { queryRows, type StatDb, toNumber } from '../db/types.js';
 import { InvalidInputError } from '../errors/error-classes.js';
 import { OCS_PROFILE, STATCACHE_PROFILE } from '../source/builtin-profiles.js';
 import type { SourceProfile } from '../source/source-profile.js';
 import { reserveIds } from './reserve-ids.js';
 import { seedOcsWorkload } from './seed-ocs-workload.js';
+import { workloadShape } from './workload-shape.js';
 import type { WorkloadSize } from './workload-size.js';
 
 export interface SeedOptions {
@@ -86,14 +87,12 @@ export async function seedWorkload(db: StatDb, options: SeedOptions): Promise<Se
     const m0 = await reserveIds(tx, 'chat_messages', M);
     const g0 = await reserveIds(tx, 'tags', T * TAGS_PER_TEAM);
 
-    const u = (index: SQL, salt: number) =>
-      sql`((hashint8extended((${index})::bigint, ${seed * 1000 + salt}::bigint) & 2147483647)::float8 / 2147483648.0)`;
-    const start = sql`(${until.toISOString()}::timestamptz - ${days} * interval '1 day')`;
-    // Team of experiment k (1-based) and experiment of session j: skewed, u^3 favours low indexes.
-    const teamOf = (k: SQL) => sql`(1 + ((${k}) - 1) % ${T})`;
-    const experimentOf = (j: SQL) => sql`(1 + floor(${E} * power(${u(j, 12)}, 3))::bigint)`;
-    const sessionStart = (j: SQL) => sql`(${start} + ${days} * interval '1 day' * ${u(j, 11)})`;
-    const sessionOf = (i: SQL) => sql`(1 + floor(${S} * ${u(i, 21)})::bigint)`;
+    const { u, start, teamOf, experimentOf, sessionStart, sessionOf } = workloadShape(
+      seed,
+      options.size,
+      days,
+      until,
+    );
 
     await tx.execute(sql`
       insert into teams (id, slug, created_at)
