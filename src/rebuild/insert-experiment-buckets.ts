@@ -10,7 +10,12 @@ import {
 } from '../buckets/upsert-sql.js';
 import { bigintArray, textArray } from '../db/params.js';
 import { type Executor, queryRows, toNumber } from '../db/types.js';
-import { countedExperiment, platformCounted, relationSql, withVersionRows } from '../source/relation-sql.js';
+import {
+  countedExperimentJoin,
+  platformCounted,
+  relationSql,
+  withVersionRows,
+} from '../source/relation-sql.js';
 import type { SourceProfile } from '../source/source-profile.js';
 
 /**
@@ -39,6 +44,7 @@ export async function insertExperimentBuckets(
   const S = relationSql(source, 'sessions', 's');
   const M = relationSql(source, 'messages', 'm');
   const E = relationSql(source, 'experiments', 'e');
+  const counted = countedExperimentJoin(source, S);
   const start = (ts: SQL) => bucketStartSql(ts, shape);
   const size = bucketSizeSql(sql`r.bucket_start`, shape);
   const [row] = await queryRows<{ written: unknown }>(
@@ -47,9 +53,9 @@ export async function insertExperimentBuckets(
     with written as (
     insert into experiment_statistics_buckets as c ${EXPERIMENT_BUCKET_COLUMNS}
     with counted_sessions as materialized (
-      select ${countedExperiment(source, S.experimentId)} as experiment_id, ${S.participantId} as participant_id,
+      select ${counted.experiment} as experiment_id, ${S.participantId} as participant_id,
              ${S.chatId} as chat_id, ${S.createdAt} as created_at
-      from ${S.from}
+      from ${S.from} ${counted.join}
       where ${S.experimentId} = any(${withVersionRows(source, bigintArray(experimentIds))})
         and ${platformCounted(S.platform, textArray(excludedPlatforms))}
     ),

@@ -3,7 +3,12 @@ import { sql } from 'drizzle-orm';
 import { REPLACE_PARTICIPANT_FIRST } from '../buckets/upsert-sql.js';
 import { bigintArray, textArray } from '../db/params.js';
 import { type Executor, execCount } from '../db/types.js';
-import { countedExperiment, platformCounted, relationSql, withVersionRows } from '../source/relation-sql.js';
+import {
+  countedExperimentJoin,
+  platformCounted,
+  relationSql,
+  withVersionRows,
+} from '../source/relation-sql.js';
 import type { SourceProfile } from '../source/source-profile.js';
 
 /**
@@ -19,12 +24,13 @@ export function insertParticipantFirsts(
   source: SourceProfile,
 ): Promise<number> {
   const S = relationSql(source, 'sessions', 's');
+  const counted = countedExperimentJoin(source, S);
   return execCount(
     tx,
     sql`
     insert into statcache_experiment_participants (experiment_id, participant_id, first_session_at)
-    select ${countedExperiment(source, S.experimentId)}, ${S.participantId}, min(${S.createdAt})
-    from ${S.from}
+    select ${counted.experiment}, ${S.participantId}, min(${S.createdAt})
+    from ${S.from} ${counted.join}
     where ${S.experimentId} = any(${withVersionRows(source, bigintArray(experimentIds))})
       and ${S.participantId} is not null
       and ${platformCounted(S.platform, textArray(excludedPlatforms))}

@@ -5,7 +5,7 @@ import { bucketEndSql, bucketSizeSql, bucketStartSql } from '../buckets/shape-sq
 import { REPLACE_SESSION_BUCKET, SESSION_BUCKET_COLUMNS } from '../buckets/upsert-sql.js';
 import { bigintArray } from '../db/params.js';
 import { type Executor, execCount } from '../db/types.js';
-import { countedExperiment, relationSql, withVersionRows } from '../source/relation-sql.js';
+import { countedExperimentJoin, relationSql, withVersionRows } from '../source/relation-sql.js';
 import type { SourceProfile } from '../source/source-profile.js';
 
 /**
@@ -24,19 +24,21 @@ export function insertSessionBuckets(
 ): Promise<number> {
   const S = relationSql(source, 'sessions', 's');
   const M = relationSql(source, 'messages', 'm');
+  const counted = countedExperimentJoin(source, S);
   const size = bucketSizeSql(sql`h.bucket_start`, shape);
   return execCount(
     tx,
     sql`
     insert into session_statistics_buckets as c ${SESSION_BUCKET_COLUMNS}
-    select ${S.teamId}, ${countedExperiment(source, S.experimentId)}, ${S.id}, ${S.platform}, ${size}, h.bucket_start, ${bucketEndSql(size, sql`h.bucket_start`)},
+    select ${S.teamId}, ${counted.experiment}, ${S.id}, ${S.platform}, ${size}, h.bucket_start, ${bucketEndSql(size, sql`h.bucket_start`)},
            count(*), max(h.created_at), now()
     from ${S.from}
+    ${counted.join}
     join ${M.from} on ${M.chatId} = ${S.chatId}
     cross join lateral (select ${bucketStartSql(M.createdAt, shape)} as bucket_start, ${M.createdAt} as created_at) h
     where ${S.experimentId} = any(${withVersionRows(source, bigintArray(experimentIds))})
       and ${M.type} = 'human'
-    group by ${S.teamId}, ${S.experimentId}, ${S.id}, ${S.platform}, h.bucket_start
+    group by ${S.teamId}, ${counted.experiment}, ${S.id}, ${S.platform}, h.bucket_start
     ${REPLACE_SESSION_BUCKET}`,
   );
 }

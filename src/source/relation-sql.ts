@@ -93,3 +93,20 @@ export function withVersionRows(profile: SourceProfile, ids: SQL): SQL {
   const V = relationSql(profile, 'experiments', 'wv');
   return sql`array(select ${V.id} from ${V.from} where ${V.id} = any(${ids}) or ${V.versionOf} = any(${ids}))`;
 }
+
+/**
+ * countedExperiment for a bulk statement: a LEFT JOIN of session `s` to its experiment row (a hash
+ * join over a batch, instead of one probe per row) and the experiment it counts under. Without
+ * versionOf in the profile: no join, the session's own experiment id.
+ */
+export function countedExperimentJoin(
+  profile: SourceProfile,
+  s: RelationSql<'sessions'>,
+): { join: SQL; experiment: SQL } {
+  if (profile.experiments.versionOf === undefined) return { join: sql``, experiment: s.experimentId };
+  const V = relationSql(profile, 'experiments', 'wv');
+  return {
+    join: sql`left join ${V.from} on ${V.id} = ${s.experimentId}`,
+    experiment: sql`coalesce(${V.versionOf}, ${s.experimentId})`,
+  };
+}
