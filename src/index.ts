@@ -71,6 +71,9 @@ export {
 export * as schema from './schema/index.js';
 export { type SeedOptions, type SeedResult, seedWorkload } from './seed/seed-workload.js';
 export { type WorkloadSize, workloadSize } from './seed/workload-size.js';
+export { BUILTIN_PROFILES, OCS_PROFILE, STATCACHE_PROFILE } from './source/builtin-profiles.js';
+export { checkSource, type SourceCheck } from './source/check-source.js';
+export { resolveSourceProfile } from './source/resolve-source-profile.js';
 export type { SourceProfile } from './source/source-profile.js';
 export { type CacheStatus, getStatus } from './status/get-status.js';
 export type { Mismatch, VerifyResult } from './verify/mismatch.js';
