@@ -11,12 +11,8 @@ import { type Executor, queryRows, toNumber } from '../db/types.js';
 import { InvalidInputError } from '../errors/error-classes.js';
 import { reserveIds } from './reserve-ids.js';
 import type { SeedResult } from './seed-workload.js';
-import { workloadShape } from './workload-shape.js';
+import { TAGS_PER_TEAM, TOPIC_TAGS, VERSIONS_PER_TEAM, workloadShape } from './workload-shape.js';
 import type { WorkloadSize } from './workload-size.js';
-
-const VERSIONS_PER_TEAM = 12;
-const TOPIC_TAGS = ['billing', 'support'] as const;
-const TAGS_PER_TEAM = VERSIONS_PER_TEAM + TOPIC_TAGS.length;
 
 export interface OcsSeedPlan {
   seed: number;
@@ -54,7 +50,7 @@ export async function seedOcsWorkload(tx: Executor, plan: OcsSeedPlan): Promise<
   const m0 = await reserveIds(tx, 'chat_chatmessage', M);
   const g0 = await reserveIds(tx, 'annotations_tag', T * TAGS_PER_TEAM);
 
-  const { u, start, teamOf, experimentOf, sessionStart, sessionOf } = workloadShape(
+  const { u, start, teamOf, experimentOf, sessionStart, sessionOf, tagsOf } = workloadShape(
     seed,
     plan.size,
     days,
@@ -127,11 +123,7 @@ export async function seedOcsWorkload(tx: Executor, plan: OcsSeedPlan): Promise<
              ${g0} + (team - 1) * ${TAGS_PER_TEAM} + tag_k - 1, ${t0} + team - 1
       from generate_series(1, ${M}) i
       cross join lateral (select ${teamOf(experimentOf(sessionOf(sql`i`)))} as team) t
-      cross join lateral (
-        select 1 + floor(${VERSIONS_PER_TEAM} * power(${u(sql`i`, 32)}, 2))::int as tag_k where ${u(sql`i`, 31)} < 0.04
-        union all
-        select ${VERSIONS_PER_TEAM + 1} + floor(${TOPIC_TAGS.length} * ${u(sql`i`, 34)})::int where ${u(sql`i`, 33)} < 0.02
-      ) k
+      cross join lateral ${tagsOf(sql`i`)} k
       returning 1
     )
     select count(*) as n from links`,

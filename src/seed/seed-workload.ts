@@ -14,7 +14,7 @@ import { OCS_PROFILE, STATCACHE_PROFILE } from '../source/builtin-profiles.js';
 import type { SourceProfile } from '../source/source-profile.js';
 import { reserveIds } from './reserve-ids.js';
 import { seedOcsWorkload } from './seed-ocs-workload.js';
-import { workloadShape } from './workload-shape.js';
+import { TAGS_PER_TEAM, TOPIC_TAGS, VERSIONS_PER_TEAM, workloadShape } from './workload-shape.js';
 import type { WorkloadSize } from './workload-size.js';
 
 export interface SeedOptions {
@@ -34,10 +34,6 @@ export interface SeedOptions {
 
 export const DEFAULT_SEED_UNTIL = new Date('2026-11-01T00:00:00Z');
 export const DEFAULT_SEED_DAYS = 90;
-/** Versions per team (v1…v12) and how often a message carries one. */
-const VERSIONS_PER_TEAM = 12;
-const TOPIC_TAGS = ['billing', 'support'] as const;
-const TAGS_PER_TEAM = VERSIONS_PER_TEAM + TOPIC_TAGS.length;
 const MAX_SEED = 2_000_000_000;
 
 export interface SeedResult extends WorkloadSize {
@@ -87,7 +83,7 @@ export async function seedWorkload(db: StatDb, options: SeedOptions): Promise<Se
     const m0 = await reserveIds(tx, 'chat_messages', M);
     const g0 = await reserveIds(tx, 'tags', T * TAGS_PER_TEAM);
 
-    const { u, start, teamOf, experimentOf, sessionStart, sessionOf } = workloadShape(
+    const { u, start, teamOf, experimentOf, sessionStart, sessionOf, tagsOf } = workloadShape(
       seed,
       options.size,
       days,
@@ -148,11 +144,7 @@ export async function seedWorkload(db: StatDb, options: SeedOptions): Promise<Se
         select ${m0} + i - 1, ${g0} + (team - 1) * ${TAGS_PER_TEAM} + tag_k - 1
         from generate_series(1, ${M}) i
         cross join lateral (select ${teamOf(experimentOf(sessionOf(sql`i`)))} as team) t
-        cross join lateral (
-          select 1 + floor(${VERSIONS_PER_TEAM} * power(${u(sql`i`, 32)}, 2))::int as tag_k where ${u(sql`i`, 31)} < 0.04
-          union all
-          select ${VERSIONS_PER_TEAM + 1} + floor(${TOPIC_TAGS.length} * ${u(sql`i`, 34)})::int where ${u(sql`i`, 33)} < 0.02
-        ) k
+        cross join lateral ${tagsOf(sql`i`)} k
         returning 1
       )
       select count(*) as n from links`,

@@ -7,6 +7,11 @@
 import { type SQL, sql } from 'drizzle-orm';
 import type { WorkloadSize } from './workload-size.js';
 
+/** Versions per team (v1…v12), then the topic tags: each team's tags, 1-based k. */
+export const VERSIONS_PER_TEAM = 12;
+export const TOPIC_TAGS = ['billing', 'support'] as const;
+export const TAGS_PER_TEAM = VERSIONS_PER_TEAM + TOPIC_TAGS.length;
+
 export interface WorkloadShape {
   /** A uniform draw in [0, 1) for row `index`, independent per `salt`. */
   u(index: SQL, salt: number): SQL;
@@ -20,6 +25,11 @@ export interface WorkloadShape {
   sessionStart(j: SQL): SQL;
   /** Session (1-based) of message `i`. */
   sessionOf(i: SQL): SQL;
+  /**
+   * The tags (k, 1-based within its team's TAGS_PER_TEAM) message `i` carries, as a subquery of
+   * rows `tag_k`: ~4% a version (low versions more common), ~2% a topic.
+   */
+  tagsOf(i: SQL): SQL;
 }
 
 export function workloadShape(seed: number, size: WorkloadSize, days: number, until: Date): WorkloadShape {
@@ -33,5 +43,9 @@ export function workloadShape(seed: number, size: WorkloadSize, days: number, un
     experimentOf: (j) => sql`(1 + floor(${size.experiments} * power(${u(j, 12)}, 3))::bigint)`,
     sessionStart: (j) => sql`(${start} + ${days} * interval '1 day' * ${u(j, 11)})`,
     sessionOf: (i) => sql`(1 + floor(${size.sessions} * ${u(i, 21)})::bigint)`,
+    tagsOf: (i) => sql`(
+        select 1 + floor(${VERSIONS_PER_TEAM} * power(${u(i, 32)}, 2))::int as tag_k where ${u(i, 31)} < 0.04
+        union all
+        select ${VERSIONS_PER_TEAM + 1} + floor(${TOPIC_TAGS.length} * ${u(i, 34)})::int where ${u(i, 33)} < 0.02)`,
   };
 }
