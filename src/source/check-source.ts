@@ -166,11 +166,14 @@ async function findIndexes(db: Executor, profile: SourceProfile): Promise<IndexC
     select (
       select i.indexrelid::regclass::text
       from pg_index i
-      where i.indrelid = to_regclass(quote_ident(${profile.schema}) || '.' || quote_ident(r.tbl)) and i.indisvalid
+      join pg_class ic on ic.oid = i.indexrelid
+      join pg_am am on am.oid = ic.relam
+      where i.indrelid = to_regclass(quote_ident(${profile.schema}) || '.' || quote_ident(r.tbl))
+        and i.indisvalid and i.indpred is null and am.amname = 'btree'
         and (select array_agg(a.attname::text order by k.n)
              from unnest(i.indkey::int2[]) with ordinality k(attnum, n)
              join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
-             where k.n <= cardinality(r.cols)) = r.cols
+             where k.n <= cardinality(r.cols) and k.n <= i.indnkeyatts) = r.cols
       order by i.indnatts, 1
       limit 1) as index
     from jsonb_to_recordset(${JSON.stringify(required.map((r, ord) => ({ ord, tbl: r.table, cols: r.columns })))}::jsonb)

@@ -1,7 +1,8 @@
 /**
  * The indexes statcache's statements rely on in the platform's tables, by leading columns (an
- * existing index whose first key columns are these, in order, serves). `statcache source` reports
- * each as found (with its name) or missing.
+ * existing valid, non-partial btree index whose first key columns are these, in order, serves).
+ * `statcache source` reports each as found (with its name) or missing; `migrate` creates the
+ * missing ones.
  */
 import type { ColumnKey, RelationName, SourceProfile } from './source-profile.js';
 
