@@ -2,8 +2,6 @@
 import { sql } from 'drizzle-orm';
 import { bigintArray } from '../db/params.js';
 import { queryRows, type StatDb, toDate, toNumber } from '../db/types.js';
-import { STATCACHE_PROFILE } from '../source/builtin-profiles.js';
-import { isExperimentRow, relationSql } from '../source/relation-sql.js';
 import type { SourceProfile } from '../source/source-profile.js';
 import type { ExperimentTotals } from './totals-types.js';
 import { assertIds } from './validate-ids.js';
@@ -21,19 +19,21 @@ interface Row {
  * and ids of rows that are not experiments of their own (published versions, when `options.source`
  * keeps them as experiment rows) read as zeros. One SQL statement whatever the number of ids.
  *
- * @param options.source - where the platform keeps its tables. @defaultValue the statcache demo schema
+ * @param options.source - where the platform keeps its tables. Accepted like every read helper's;
+ * the totals need none of the platform's tables. @defaultValue the statcache demo schema
  */
 export async function getExperimentTotals(
   db: StatDb,
   ids: readonly number[],
-  options: { source?: SourceProfile } = {},
+  _options: { source?: SourceProfile } = {},
 ): Promise<Map<number, ExperimentTotals>> {
   assertIds(ids, 'experiment');
   const totals = new Map<number, ExperimentTotals>();
   if (ids.length === 0) return totals;
-  const E = relationSql(options.source ?? STATCACHE_PROFILE, 'experiments', 'e');
-  // Parameters: $1 and $2 experiment ids (bigint[]). The version rows among the ids are a primary
-  // key probe per id (none at all when the profile has no versions column).
+  // Parameters: $1 experiment ids (bigint[]). Totals rows exist only for experiment rows: a refresh
+  // files a session on a published-version row under its working experiment, and rebuilds an
+  // experiment whose row becomes (or stops being) a version, removing its totals; so a version row's
+  // id, like an unknown id, finds none and reads as zeros, with no lookup of the experiments table.
   const rows = await queryRows<Row>(
     db,
     sql`
@@ -43,10 +43,7 @@ export async function getExperimentTotals(
            coalesce(t.human_message_count, 0) as human_messages,
            t.last_activity_at
     from (select distinct unnest(${bigintArray(ids)}) as id) as i
-    left join statcache_experiment_totals t
-      on t.experiment_id = i.id
-     and i.id not in (select ${E.id} from ${E.from}
-                      where ${E.id} = any(${bigintArray(ids)}) and not (${isExperimentRow(E)}))`,
+    left join statcache_experiment_totals t on t.experiment_id = i.id`,
   );
   const byId = new Map<number, ExperimentTotals>();
   for (const row of rows) {

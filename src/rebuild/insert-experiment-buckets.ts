@@ -12,6 +12,7 @@ import { bigintArray, textArray } from '../db/params.js';
 import { type Executor, queryRows, toNumber } from '../db/types.js';
 import {
   countedExperimentJoin,
+  experimentRowsOf,
   platformCounted,
   relationSql,
   withVersionRows,
@@ -56,7 +57,8 @@ export async function insertExperimentBuckets(
       select ${counted.experiment} as experiment_id, ${S.participantId} as participant_id,
              ${S.chatId} as chat_id, ${S.createdAt} as created_at
       from ${S.from} ${counted.join}
-      where ${S.experimentId} = any(${withVersionRows(source, bigintArray(experimentIds))})
+      -- Only experiments of their own count sessions (a session on a version of a version counts in none).
+      where ${S.experimentId} = any(${withVersionRows(source, experimentRowsOf(source, bigintArray(experimentIds)))})
         and ${platformCounted(S.platform, textArray(excludedPlatforms))}
     ),
     rollup as (

@@ -5,6 +5,7 @@ import { bigintArray, textArray } from '../db/params.js';
 import { type Executor, execCount } from '../db/types.js';
 import {
   countedExperimentJoin,
+  experimentRowsOf,
   platformCounted,
   relationSql,
   withVersionRows,
@@ -31,7 +32,8 @@ export function insertParticipantFirsts(
     insert into statcache_experiment_participants (experiment_id, participant_id, first_session_at)
     select ${counted.experiment}, ${S.participantId}, min(${S.createdAt})
     from ${S.from} ${counted.join}
-    where ${S.experimentId} = any(${withVersionRows(source, bigintArray(experimentIds))})
+    -- Only experiments of their own count participants.
+    where ${S.experimentId} = any(${withVersionRows(source, experimentRowsOf(source, bigintArray(experimentIds)))})
       and ${S.participantId} is not null
       and ${platformCounted(S.platform, textArray(excludedPlatforms))}
     group by 1, 2

@@ -60,8 +60,11 @@ export async function claimChanges(
       from claimed group by kind, chat_id, experiment_id, session_id, participant_id, at
     )
     select c.kind,
-           -- A key naming a published-version row counts under the experiment it is a version of.
-           ${countedExperiment(source, sql`coalesce(c.experiment_id, s.experiment_id)`)} as experiment_id,
+           -- A key naming a published-version row counts under the experiment it is a version of;
+           -- except an 'experiment' key, which names the row that changed (the trigger adds the rows
+           -- it is and was a version of): a row that became a version must lose its own buckets.
+           case when c.kind = 'experiment' then c.experiment_id
+                else ${countedExperiment(source, sql`coalesce(c.experiment_id, s.experiment_id)`)} end as experiment_id,
            coalesce(c.session_id, s.id) as session_id,
            c.participant_id, c.at, c.n,
            coalesce(cur.experiment_id, s.experiment_id) as current_experiment_id

@@ -4,7 +4,13 @@
  */
 import { type SQL, sql } from 'drizzle-orm';
 import type { BucketSize } from '../buckets/bucket-sizes.js';
-import { countedExperiment, platformCounted, relationSql, withVersionRows } from '../source/relation-sql.js';
+import {
+  countedExperiment,
+  isExperimentRow,
+  platformCounted,
+  relationSql,
+  withVersionRows,
+} from '../source/relation-sql.js';
 import type { SourceProfile } from '../source/source-profile.js';
 
 /**
@@ -89,7 +95,8 @@ export function experimentBucketCountsSql(excluded: SQL, source: SourceProfile):
                 and p.first_session_at >= t.bucket_start and p.first_session_at < t.bucket_end) as participants,
              n.messages, n.last_at
       from targets t
-      join ${E.from} on ${E.id} = t.experiment_id
+      -- A target that is not an experiment row (any longer) computes nothing, so its buckets go.
+      join ${E.from} on ${E.id} = t.experiment_id and ${isExperimentRow(E)}
       cross join lateral (
         select coalesce(sum(part.messages), 0)::bigint as messages, max(part.last_at) as last_at
         from (

@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import { REPLACE_PARTICIPANT_FIRST } from '../buckets/upsert-sql.js';
 import { bigintArray, textArray } from '../db/params.js';
 import { type Executor, queryRows, toNumber } from '../db/types.js';
-import { countedExperiment, platformCounted, relationSql } from '../source/relation-sql.js';
+import { countedExperiment, isExperimentRow, platformCounted, relationSql } from '../source/relation-sql.js';
 import type { SourceProfile } from '../source/source-profile.js';
 import { CLAIMED } from './claim-changes.js';
 
@@ -20,6 +20,7 @@ export async function recomputeParticipantFirsts(
   source: SourceProfile,
 ): Promise<number> {
   const S = relationSql(source, 'sessions', 's');
+  const E = relationSql(source, 'experiments', 'e');
   const [row] = await queryRows<{ moved: unknown }>(
     tx,
     sql`
@@ -32,9 +33,11 @@ export async function recomputeParticipantFirsts(
              -- Only the participant's own sessions are read (index on participant_id); filtering
              -- the experiment in the aggregate keeps the planner from also scanning the
              -- experiment's index, which grows with the experiment's history.
+             -- None under a row that is not an experiment (a version of a version counts in none).
+             case when exists (select 1 from ${E.from} where ${E.id} = p.experiment_id and ${isExperimentRow(E)}) then
              (select min(${S.createdAt}) filter (where ${countedExperiment(source, S.experimentId)} = p.experiment_id
                                  and ${platformCounted(S.platform, textArray(excludedPlatforms))})
-              from ${S.from} where ${S.participantId} = p.participant_id) as first_at
+              from ${S.from} where ${S.participantId} = p.participant_id) end as first_at
       from pairs p
     ),
     moved as (

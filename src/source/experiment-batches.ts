@@ -2,13 +2,14 @@
 import { sql } from 'drizzle-orm';
 import { type Executor, queryRows, toNumber } from '../db/types.js';
 import { STATCACHE_PROFILE } from './builtin-profiles.js';
-import { isExperimentRow, relationSql } from './relation-sql.js';
+import { isFilingRow, relationSql } from './relation-sql.js';
 import type { SourceProfile } from './source-profile.js';
 
 /**
  * Yields batches of at most `size` experiment ids: the given ids (deduplicated, ascending), or every
- * experiment of `source` (its own rows, not published versions) in id order by keyset pages (one
- * query per batch, never one per experiment).
+ * experiment of `source` (its own rows, not published versions; plus any version row with versions
+ * of its own, whose sessions are filed under it) in id order by keyset pages (one query per batch,
+ * never one per experiment).
  */
 export async function* experimentBatches(
   db: Executor,
@@ -26,7 +27,7 @@ export async function* experimentBatches(
   for (;;) {
     const rows = await queryRows<{ id: unknown }>(
       db,
-      sql`select ${E.id} as id from ${E.from} where ${E.id} > ${after} and ${isExperimentRow(E)}
+      sql`select ${E.id} as id from ${E.from} where ${E.id} > ${after} and ${isFilingRow(source, E)}
           order by ${E.id} limit ${size}`,
     );
     if (rows.length === 0) return;
@@ -46,7 +47,7 @@ export async function countExperiments(
   const E = relationSql(source, 'experiments', 'e');
   const [row] = await queryRows<{ n: unknown }>(
     db,
-    sql`select count(*) as n from ${E.from} where ${isExperimentRow(E)}`,
+    sql`select count(*) as n from ${E.from} where ${isFilingRow(source, E)}`,
   );
   return toNumber(row?.n);
 }

@@ -85,13 +85,37 @@ export function countedExperiment(profile: SourceProfile, experimentId: SQL): SQ
 }
 
 /**
- * The experiment ids sessions of the experiments `ids` (a bigint[] expression) may carry: those ids
- * and the ids of their published-version rows. Without versionOf in the profile, `ids` itself.
+ * The experiment-table rows whose sessions are filed under the ids `ids` (a bigint[] expression):
+ * a row of its own that is in `ids`, and a published-version row whose versionOf is in `ids`
+ * (countedExperiment's one step). A version row in `ids` files nothing under itself, except its own
+ * versions' sessions (a chain, which OCS never writes). Without versionOf in the profile, `ids`
+ * itself. For what counts in experiment totals, pass experiment rows only ({@link experimentRowsOf}).
  */
 export function withVersionRows(profile: SourceProfile, ids: SQL): SQL {
   if (profile.experiments.versionOf === undefined) return ids;
   const V = relationSql(profile, 'experiments', 'wv');
-  return sql`array(select ${V.id} from ${V.from} where ${V.id} = any(${ids}) or ${V.versionOf} = any(${ids}))`;
+  return sql`array(select ${V.id} from ${V.from}
+                   where (${V.id} = any(${ids}) and ${isExperimentRow(V)}) or ${V.versionOf} = any(${ids}))`;
+}
+
+/**
+ * The ids among `ids` (a bigint[] expression) that are experiments of their own: only those get
+ * experiment buckets, participants and totals. Without versionOf in the profile, `ids` itself.
+ */
+export function experimentRowsOf(profile: SourceProfile, ids: SQL): SQL {
+  if (profile.experiments.versionOf === undefined) return ids;
+  const X = relationSql(profile, 'experiments', 'xr');
+  return sql`array(select ${X.id} from ${X.from} where ${X.id} = any(${ids}) and ${isExperimentRow(X)})`;
+}
+
+/**
+ * Whether experiment-table row `e` may have sessions filed under it, so a full rebuild or verify
+ * must visit it: an experiment of its own, or a version row that has versions itself (a chain).
+ */
+export function isFilingRow(profile: SourceProfile, e: RelationSql<'experiments'>): SQL {
+  if (profile.experiments.versionOf === undefined) return isExperimentRow(e);
+  const C = relationSql(profile, 'experiments', 'child');
+  return sql`(${isExperimentRow(e)} or exists (select 1 from ${C.from} where ${C.versionOf} = ${e.id}))`;
 }
 
 /**

@@ -6,7 +6,13 @@ import { sql } from 'drizzle-orm';
 import type { BucketSize } from '../buckets/bucket-sizes.js';
 import { bigintArray, textArray } from '../db/params.js';
 import { type Executor, queryRows, toDate, toNumber } from '../db/types.js';
-import { countedExperiment, platformCounted, relationSql, withVersionRows } from '../source/relation-sql.js';
+import {
+  countedExperiment,
+  experimentRowsOf,
+  platformCounted,
+  relationSql,
+  withVersionRows,
+} from '../source/relation-sql.js';
 import type { SourceProfile } from '../source/source-profile.js';
 import type { ExperimentBucketMismatch, ExperimentBucketValues } from './mismatch.js';
 
@@ -52,7 +58,7 @@ export async function recountExperimentBuckets(
                                           order by ${S.createdAt}, ${S.id}) = 1
                   then 1 else 0 end as is_first
       from ${S.from}
-      where ${S.experimentId} = any(${withVersionRows(source, ids)}) and ${platformCounted(S.platform, textArray(excludedPlatforms))}
+      where ${S.experimentId} = any(${withVersionRows(source, experimentRowsOf(source, ids))}) and ${platformCounted(S.platform, textArray(excludedPlatforms))}
     ),
     events as (
       select experiment_id, created_at as at, 1 as sessions, is_first as participants, 0 as messages,

@@ -6,7 +6,13 @@
 import { sql } from 'drizzle-orm';
 import { bigintArray, textArray } from '../db/params.js';
 import { type Executor, queryRows, toNumber } from '../db/types.js';
-import { countedExperiment, platformCounted, relationSql, withVersionRows } from '../source/relation-sql.js';
+import {
+  countedExperiment,
+  experimentRowsOf,
+  platformCounted,
+  relationSql,
+  withVersionRows,
+} from '../source/relation-sql.js';
 import type { SourceProfile } from '../source/source-profile.js';
 import type { ExperimentTotalsMismatch } from './mismatch.js';
 import { experimentValues } from './recount-experiment-buckets.js';
@@ -45,7 +51,7 @@ export async function recountExperimentTotals(
     with live_sessions as materialized (
       select ${countedExperiment(source, S.experimentId)} as experiment_id, ${S.participantId} as participant_id, ${S.chatId} as chat_id
       from ${S.from}
-      where ${S.experimentId} = any(${withVersionRows(source, ids)}) and ${platformCounted(S.platform, textArray(excludedPlatforms))}
+      where ${S.experimentId} = any(${withVersionRows(source, experimentRowsOf(source, ids))}) and ${platformCounted(S.platform, textArray(excludedPlatforms))}
     ),
     by_session as (
       select experiment_id, count(*) as sessions, count(distinct participant_id) as participants
