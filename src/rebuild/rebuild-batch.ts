@@ -1,5 +1,6 @@
 /** One batch of a full rebuild: replace a set of experiments' buckets and versions in one transaction. */
 
+import type { SQL } from 'drizzle-orm';
 import { lockExperiments } from '../buckets/lock-experiments.js';
 import type { BucketShape } from '../buckets/shape.js';
 import type { Executor, StatDb } from '../db/types.js';
@@ -23,7 +24,9 @@ export interface BatchResult {
  * first sessions and their sessions' versions cache, inside the caller's transaction, after taking
  * the experiments' refresh locks. READ COMMITTED on purpose: each statement reads after the locks
  * are held, and anything a writer commits between two statements left a change row that the
- * incremental refresh will apply. `source` names the platform's tables every statement reads.
+ * incremental refresh will apply. `source` names the platform's tables every statement reads;
+ * `versionsByChat`, when given, is a precomputed (chat_id, versions) relation the versions step
+ * reads instead of the messages (a whole rebuild's, see versions-by-chat.ts).
  */
 export async function rebuildExperiments(
   tx: Executor,
@@ -31,6 +34,7 @@ export async function rebuildExperiments(
   excludedPlatforms: readonly string[],
   shape: BucketShape,
   source: SourceProfile,
+  versionsByChat?: SQL,
 ): Promise<BatchResult> {
   await lockExperiments(tx, experimentIds);
   await deleteScopeBuckets(tx, experimentIds, source);
@@ -43,7 +47,7 @@ export async function rebuildExperiments(
     source,
   );
   const sessionBuckets = await insertSessionBuckets(tx, experimentIds, shape, source);
-  const versionsUpdated = await updateVersionsCache(tx, { experimentIds }, source);
+  const versionsUpdated = await updateVersionsCache(tx, { experimentIds, versionsByChat }, source);
   return { experimentBuckets, sessionBuckets, versionsUpdated };
 }
 
@@ -54,8 +58,11 @@ export function rebuildBatch(
   excludedPlatforms: readonly string[],
   shape: BucketShape,
   source: SourceProfile,
+  versionsByChat?: SQL,
 ): Promise<BatchResult> {
   return withDeadlockRetry(() =>
-    db.transaction((tx) => rebuildExperiments(tx, experimentIds, excludedPlatforms, shape, source)),
+    db.transaction((tx) =>
+      rebuildExperiments(tx, experimentIds, excludedPlatforms, shape, source, versionsByChat),
+    ),
   );
 }

@@ -3,12 +3,18 @@
  * experiments, each batch its own transaction (see rebuild-batch.ts).
  */
 import { type BucketShape, HOURLY_SHAPE } from '../buckets/shape.js';
+import { onOneConnection } from '../db/on-one-connection.js';
 import type { StatDb } from '../db/types.js';
 import { withDeadlockRetry } from '../db/with-deadlock-retry.js';
 import { recordRefreshRun } from '../runs/refresh-runs.js';
 import { STATCACHE_PROFILE } from '../source/builtin-profiles.js';
 import { countExperiments, experimentBatches } from '../source/experiment-batches.js';
 import type { SourceProfile } from '../source/source-profile.js';
+import {
+  dropVersionsByChat,
+  precomputeVersionsByChat,
+  VERSIONS_BY_CHAT,
+} from '../versions/versions-by-chat.js';
 import { deleteOrphanBuckets } from './delete-scope-buckets.js';
 import { currentSnapshot, discardCoveredChanges } from './discard-covered-changes.js';
 import { rebuildBatch } from './rebuild-batch.js';
@@ -70,35 +76,51 @@ export async function refreshFull(db: StatDb, options: RefreshFullOptions): Prom
     changesDiscarded: 0,
     durationMs: 0,
   };
-  // Changes committed before this point are covered by the batches below (unscoped runs only).
-  const snapshot = scoped ? null : await currentSnapshot(db);
-  const experimentsTotal = await countExperiments(db, options.experimentIds, source);
-  for await (const batch of experimentBatches(db, options.batchExperiments, options.experimentIds, source)) {
-    const written = await rebuildBatch(
-      db,
-      batch,
-      options.excludedPlatforms,
-      options.bucketShape ?? HOURLY_SHAPE,
-      source,
-    );
-    result.batches += 1;
-    result.experiments += batch.length;
-    result.experimentBuckets += written.experimentBuckets;
-    result.sessionBuckets += written.sessionBuckets;
-    result.versionsUpdated += written.versionsUpdated;
-    options.onProgress?.({
-      batches: result.batches,
-      experimentsDone: result.experiments,
-      experimentsTotal: Math.max(experimentsTotal, result.experiments),
-      elapsedMs: Date.now() - startedAt.getTime(),
-    });
-  }
-  if (snapshot !== null) {
-    result.orphanBucketsDeleted = await withDeadlockRetry(() =>
-      db.transaction((tx) => deleteOrphanBuckets(tx, source)),
-    );
-    result.changesDiscarded = await discardCoveredChanges(db, snapshot);
-  }
+  // Unscoped: on one connection, so the versions every batch reads can be computed once into a temp
+  // table (versions-by-chat.ts) after the snapshot.
+  await onOneConnection(db, async (conn) => {
+    // Changes committed before this point are covered by the batches below (unscoped runs only).
+    const snapshot = scoped ? null : await currentSnapshot(conn);
+    const versionsByChat = scoped ? undefined : VERSIONS_BY_CHAT;
+    if (!scoped) await precomputeVersionsByChat(conn, source);
+    try {
+      const experimentsTotal = await countExperiments(conn, options.experimentIds, source);
+      for await (const batch of experimentBatches(
+        conn,
+        options.batchExperiments,
+        options.experimentIds,
+        source,
+      )) {
+        const written = await rebuildBatch(
+          conn,
+          batch,
+          options.excludedPlatforms,
+          options.bucketShape ?? HOURLY_SHAPE,
+          source,
+          versionsByChat,
+        );
+        result.batches += 1;
+        result.experiments += batch.length;
+        result.experimentBuckets += written.experimentBuckets;
+        result.sessionBuckets += written.sessionBuckets;
+        result.versionsUpdated += written.versionsUpdated;
+        options.onProgress?.({
+          batches: result.batches,
+          experimentsDone: result.experiments,
+          experimentsTotal: Math.max(experimentsTotal, result.experiments),
+          elapsedMs: Date.now() - startedAt.getTime(),
+        });
+      }
+      if (snapshot !== null) {
+        result.orphanBucketsDeleted = await withDeadlockRetry(() =>
+          conn.transaction((tx) => deleteOrphanBuckets(tx, source)),
+        );
+        result.changesDiscarded = await discardCoveredChanges(conn, snapshot);
+      }
+    } finally {
+      if (!scoped) await dropVersionsByChat(conn);
+    }
+  });
   result.durationMs = Date.now() - startedAt.getTime();
   await recordRefreshRun(db, {
     ...result,

@@ -10,10 +10,14 @@ import type { SourceProfile } from '../source/source-profile.js';
 export const EXPERIMENT_VERSION_CATEGORY = 'experiment_version';
 
 /**
- * Which sessions to update: every session of some experiments (a rebuild), or the session ids a
- * subquery yields (the incremental refresh passes its claimed `chat_versions` keys).
+ * Which sessions to update: every session of some experiments (a rebuild; with `versionsByChat`,
+ * reading each chat's versions from that precomputed relation of (chat_id, versions) instead of
+ * the messages), or the session ids a subquery yields (the incremental refresh passes its claimed
+ * `chat_versions` keys).
  */
-export type VersionsScope = { experimentIds: readonly number[] } | { sessionIdsFrom: SQL };
+export type VersionsScope =
+  | { experimentIds: readonly number[]; versionsByChat?: SQL }
+  | { sessionIdsFrom: SQL };
 
 /**
  * Sets each session's cached versions to the distinct names of `experiment_version` tags on any
@@ -31,9 +35,6 @@ export function updateVersionsCache(
   source: SourceProfile,
 ): Promise<number> {
   const S = relationSql(source, 'sessions', 's');
-  const M = relationSql(source, 'messages', 'm');
-  const L = relationSql(source, 'tagLinks', 'mt');
-  const T = relationSql(source, 'tags', 't');
   const where: SQL =
     'experimentIds' in scope
       ? sql`${S.experimentId} = any(${withVersionRows(source, bigintArray(scope.experimentIds))})`
@@ -44,6 +45,27 @@ export function updateVersionsCache(
     with scope as (
       select ${S.id} as id, ${S.chatId} as chat_id from ${S.from} where ${where}
     ),
+    ${'versionsByChat' in scope && scope.versionsByChat ? precomputed(scope.versionsByChat) : fromMessages(source)},
+    stale as (
+      select ${S.id} as id, v.versions
+      from ${S.from} join versions v on v.session_id = ${S.id}
+      where ${S.versionsCache} is distinct from v.versions
+      order by ${S.id}
+      for update of s
+    )
+    update ${S.from}
+    set ${quoted(source.sessions.versionsCache)} = stale.versions
+    from stale
+    where ${S.id} = stale.id`,
+  );
+}
+
+/** The `versions` CTE from the messages of the scope's chats (their tag links and tags). */
+function fromMessages(source: SourceProfile): SQL {
+  const M = relationSql(source, 'messages', 'm');
+  const L = relationSql(source, 'tagLinks', 'mt');
+  const T = relationSql(source, 'tags', 't');
+  return sql`
     names as (
       select distinct sc.id as session_id, ${T.name}::text as name
       from scope sc
@@ -59,17 +81,15 @@ export function updateVersionsCache(
       from scope sc
       left join names n on n.session_id = sc.id
       group by sc.id
-    ),
-    stale as (
-      select ${S.id} as id, v.versions
-      from ${S.from} join versions v on v.session_id = ${S.id}
-      where ${S.versionsCache} is distinct from v.versions
-      order by ${S.id}
-      for update of s
-    )
-    update ${S.from}
-    set ${quoted(source.sessions.versionsCache)} = stale.versions
-    from stale
-    where ${S.id} = stale.id`,
-  );
+    )`;
+}
+
+/** The `versions` CTE from a precomputed (chat_id, versions) relation. */
+function precomputed(versionsByChat: SQL): SQL {
+  return sql`
+    versions as (
+      select sc.id as session_id, coalesce(p.versions, '{}'::text[]) as versions
+      from scope sc
+      left join ${versionsByChat} p on p.chat_id = sc.chat_id
+    )`;
 }

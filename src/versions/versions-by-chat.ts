@@ -1,0 +1,43 @@
+/**
+ * The versions of every chat, computed once for a whole full rebuild: one hash join of the
+ * platform's messages, tag links and tags (which PostgreSQL can run with parallel workers), into a
+ * temp table each batch's versions step reads by chat. Without it every batch looked up its
+ * sessions' message ids again: on a message table whose chat index does not hold the id (Open Chat
+ * Studio's), that is a scan of the whole table per batch.
+ *
+ * A temp table lives on one connection: the caller runs the rebuild on one (onOneConnection). It is
+ * computed after the rebuild's snapshot, so a change committed later is still queued and applied by
+ * the next incremental refresh (see discard-covered-changes.ts).
+ */
+import { sql } from 'drizzle-orm';
+import type { Executor } from '../db/types.js';
+import { linksMessage, relationSql } from '../source/relation-sql.js';
+import type { SourceProfile } from '../source/source-profile.js';
+import { EXPERIMENT_VERSION_CATEGORY } from './update-versions-cache.js';
+
+/** The temp table: (chat_id, versions text[] in natural order), only chats that have versions. */
+export const VERSIONS_BY_CHAT = sql.raw('pg_temp.statcache_versions_by_chat');
+
+export async function precomputeVersionsByChat(conn: Executor, source: SourceProfile): Promise<void> {
+  const M = relationSql(source, 'messages', 'm');
+  const L = relationSql(source, 'tagLinks', 'mt');
+  const T = relationSql(source, 'tags', 't');
+  await conn.execute(sql`drop table if exists ${VERSIONS_BY_CHAT}`);
+  await conn.execute(sql`
+    create temp table statcache_versions_by_chat as
+    select chat_id,
+           array_agg(name order by statcache_natural_sort_key(name) collate "C", name collate "C") as versions
+    from (
+      select distinct ${M.chatId} as chat_id, ${T.name}::text as name
+      from ${M.from}
+      join ${L.from} on ${linksMessage(source, L, M.id)}
+      join ${T.from} on ${T.id} = ${L.tagId}
+      where ${T.category} = ${EXPERIMENT_VERSION_CATEGORY}
+    ) n
+    group by chat_id`);
+  await conn.execute(sql`analyze ${VERSIONS_BY_CHAT}`);
+}
+
+export async function dropVersionsByChat(conn: Executor): Promise<void> {
+  await conn.execute(sql`drop table if exists ${VERSIONS_BY_CHAT}`);
+}
