@@ -11,6 +11,7 @@ import { DEFAULT_BATCH_EXPERIMENTS } from '../src/config.js';
 import type { NodePgStatDb } from '../src/db/create-db.js';
 import { queryRows, toDate, toNumber } from '../src/db/types.js';
 import { refreshFull } from '../src/rebuild/refresh-full.js';
+import { STATCACHE_PROFILE } from '../src/source/builtin-profiles.js';
 import { verify } from '../src/verify/verify.js';
 import { BATCH_EXPERIMENTS, EXCLUDED, measureReads } from './core-suite.js';
 import { formatMs, note, timed } from './measure.js';
@@ -69,7 +70,7 @@ export async function runCompressSuite(db: NodePgStatDb): Promise<CompressFigure
     });
 
   // 1. The whole history hourly, as a cache built before compression existed, then compressed.
-  await resetCache(db);
+  await resetCache(db, STATCACHE_PROFILE);
   const hourly = await timed(() => rebuild(false));
   const hourlyRows = await bucketRows(db);
   note(`hourly full rebuild ${formatMs(hourly.ms)}: ${describe(hourlyRows)}`);
@@ -88,7 +89,7 @@ export async function runCompressSuite(db: NodePgStatDb): Promise<CompressFigure
   note(`verify: ${verified.value.mismatches.length} mismatches in ${formatMs(verified.ms)}`);
 
   // 3. The same history rebuilt straight into the policy's shape.
-  await resetCache(db);
+  await resetCache(db, STATCACHE_PROFILE);
   const shaped = await timed(() => rebuild(true));
   const shapedRows = await bucketRows(db);
   note(`full rebuild in the policy's shape ${formatMs(shaped.ms)}: ${describe(shapedRows)}`);

@@ -2,7 +2,7 @@
  * The core benchmark: the batched full rebuild against the floor (the same rollup statements run
  * once over every experiment, unbatched), and getExperimentTotals against the live COUNT query.
  */
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import { HOURLY_SHAPE } from '../src/buckets/shape.js';
 import { DEFAULT_BATCH_EXPERIMENTS, DEFAULT_EXCLUDED_PLATFORMS } from '../src/config.js';
 import type { NodePgStatDb } from '../src/db/create-db.js';
@@ -15,7 +15,16 @@ import { insertParticipantFirsts } from '../src/rebuild/insert-participant-first
 import { insertSessionBuckets } from '../src/rebuild/insert-session-buckets.js';
 import { refreshFull } from '../src/rebuild/refresh-full.js';
 import { STATCACHE_PROFILE } from '../src/source/builtin-profiles.js';
+import {
+  countedExperimentJoin,
+  isExperimentRow,
+  platformCounted,
+  type RelationSql,
+  relationSql,
+} from '../src/source/relation-sql.js';
+import type { SourceProfile } from '../src/source/source-profile.js';
 import { updateVersionsCache } from '../src/versions/update-versions-cache.js';
+import type { BenchTarget } from './bench-database.js';
 import { formatMs, median, note, percentile, timed } from './measure.js';
 import { resetCache } from './reset-state.js';
 
@@ -47,32 +56,65 @@ export interface CoreFigures {
  * refreshFull writes participant firsts too; the truncates mirror the batches' deletes (the tables
  * are already empty here, as they are for refreshFull after resetCache).
  */
-async function floor(db: NodePgStatDb, ids: readonly number[]): Promise<void> {
+async function floor(db: NodePgStatDb, ids: readonly number[], source: SourceProfile): Promise<void> {
   await db.transaction(async (tx) => {
     await tx.execute(
       sql`truncate experiment_statistics_buckets, session_statistics_buckets, statcache_experiment_participants,
                statcache_experiment_totals`,
     );
-    await insertParticipantFirsts(tx, ids, EXCLUDED, STATCACHE_PROFILE);
-    await insertExperimentBuckets(tx, ids, EXCLUDED, HOURLY_SHAPE, STATCACHE_PROFILE);
-    await insertSessionBuckets(tx, ids, HOURLY_SHAPE, STATCACHE_PROFILE);
-    await updateVersionsCache(tx, { experimentIds: ids }, STATCACHE_PROFILE);
+    await insertParticipantFirsts(tx, ids, EXCLUDED, source);
+    await insertExperimentBuckets(tx, ids, EXCLUDED, HOURLY_SHAPE, source);
+    await insertSessionBuckets(tx, ids, HOURLY_SHAPE, source);
+    await updateVersionsCache(tx, { experimentIds: ids }, source);
   });
 }
 
-/** The 25 experiments with the most counted human messages, from source. */
-async function busiest(db: NodePgStatDb): Promise<number[]> {
+/** Every experiment of `source` (not its published-version rows), in id order. */
+async function experimentIds(db: NodePgStatDb, source: SourceProfile): Promise<number[]> {
+  const E = relationSql(source, 'experiments', 'e');
   const rows = await queryRows<{ id: unknown }>(
     db,
-    sql`select s.experiment_id as id from experiment_sessions s join chat_messages m on m.chat_id = s.chat_id
-        where m.message_type = 'human' and s.platform <> all(${textArray(EXCLUDED)})
+    sql`select ${E.id} as id from ${E.from} where ${isExperimentRow(E)} order by 1`,
+  );
+  return rows.map((r) => toNumber(r.id));
+}
+
+/** The 25 experiments with the most counted human messages, from source. */
+async function busiest(db: NodePgStatDb, source: SourceProfile): Promise<number[]> {
+  const S = relationSql(source, 'sessions', 's');
+  const M = relationSql(source, 'messages', 'm');
+  const counted = countedExperimentJoin(source, S);
+  const rows = await queryRows<{ id: unknown }>(
+    db,
+    sql`select ${counted.experiment} as id from ${S.from} ${counted.join} join ${M.from} on ${M.chatId} = ${S.chatId}
+        where ${M.type} = 'human' and ${platformCounted(S.platform, textArray(EXCLUDED))}
         group by 1 order by count(*) desc, 1 limit ${BUSY_EXPERIMENTS}`,
   );
   return rows.map((r) => toNumber(r.id));
 }
 
-/** The dashboard query without statcache: one statement counting live over the 25 experiments. */
-function liveTotals(db: NodePgStatDb, ids: number[]) {
+/**
+ * Sessions of `s` that count for experiment `experimentId`: on that experiment's row or (where the
+ * profile keeps published versions as rows) on one of its version rows, on a counted platform.
+ */
+function countedSessionOf(source: SourceProfile, S: RelationSql<'sessions'>, experimentId: SQL): SQL {
+  const V = relationSql(source, 'experiments', 'v');
+  const onExperiment =
+    source.experiments.versionOf === undefined
+      ? sql`${S.experimentId} = ${experimentId}`
+      : sql`${S.experimentId} in (select ${V.id} from ${V.from} where ${V.id} = ${experimentId} or ${V.versionOf} = ${experimentId})`;
+  return sql`${onExperiment} and ${platformCounted(S.platform, textArray(EXCLUDED))}`;
+}
+
+/**
+ * The dashboard query without statcache: one statement counting live over the 25 experiments, as
+ * the platform would write it on its own tables.
+ */
+function liveTotals(db: NodePgStatDb, ids: number[], source: SourceProfile) {
+  const E = relationSql(source, 'experiments', 'e');
+  const S = relationSql(source, 'sessions', 's');
+  const M = relationSql(source, 'messages', 'm');
+  const ofE = countedSessionOf(source, S, E.id);
   return queryRows<{
     id: unknown;
     sessions: unknown;
@@ -81,17 +123,16 @@ function liveTotals(db: NodePgStatDb, ids: number[]) {
     last_at: unknown;
   }>(
     db,
-    sql`select e.id,
-          (select count(*) from experiment_sessions s where s.experiment_id = e.id and s.platform <> all(${textArray(EXCLUDED)})) as sessions,
-          (select count(distinct s.participant_id) from experiment_sessions s
-            where s.experiment_id = e.id and s.platform <> all(${textArray(EXCLUDED)})) as participants,
+    sql`select ${E.id} as id,
+          (select count(*) from ${S.from} where ${ofE}) as sessions,
+          (select count(distinct ${S.participantId}) from ${S.from} where ${ofE}) as participants,
           h.human_messages, h.last_at
-        from experiments e
+        from ${E.from}
         cross join lateral (
-          select count(*) as human_messages, max(m.created_at) as last_at
-          from experiment_sessions s join chat_messages m on m.chat_id = s.chat_id
-          where s.experiment_id = e.id and s.platform <> all(${textArray(EXCLUDED)}) and m.message_type = 'human') h
-        where e.id = any(${bigintArray(ids)})`,
+          select count(*) as human_messages, max(${M.createdAt}) as last_at
+          from ${S.from} join ${M.from} on ${M.chatId} = ${S.chatId}
+          where ${ofE} and ${M.type} = 'human') h
+        where ${E.id} = any(${bigintArray(ids)})`,
   );
 }
 
@@ -127,37 +168,46 @@ function assertSameTotals(
   }
 }
 
-export async function runCoreSuite(db: NodePgStatDb, rounds: number): Promise<CoreFigures> {
-  const figures: CoreFigures = {
-    fullMs: [],
-    floorMs: [],
-    readMs: [],
-    liveMs: [],
-    bucketRows: 0,
-    readExperiments: 0,
-  };
-  // Outside the timing: the floor is a lower bound, so it gets its ids for free.
-  const allIds = (await queryRows<{ id: unknown }>(db, sql`select id from experiments order by id`)).map(
-    (r) => toNumber(r.id),
+/**
+ * The core figures of each target (one database per source profile), their rounds interleaved so
+ * that machine noise hits every target alike.
+ */
+export async function runCoreSuite(targets: readonly BenchTarget[], rounds: number): Promise<CoreFigures[]> {
+  const figures = targets.map(
+    (): CoreFigures => ({
+      fullMs: [],
+      floorMs: [],
+      readMs: [],
+      liveMs: [],
+      bucketRows: 0,
+      readExperiments: 0,
+    }),
   );
+  // Outside the timing: the floor is a lower bound, so it gets its ids for free.
+  const allIds = await Promise.all(targets.map((t) => experimentIds(t.db, t.source)));
   // Alternate floor and product path so cache warmth and machine noise hit both alike. resetCache
-  // (untimed) empties the cache, clears every cached_experiment_versions (else the second path's
-  // UPDATE would find nothing to change) and vacuums, so both paths start from the same state.
+  // (untimed) empties the cache, clears every versions cache (else the second path's UPDATE would
+  // find nothing to change) and vacuums, so both paths start from the same state.
   for (let round = 1; round <= rounds; round++) {
-    await resetCache(db);
-    const f = await timed(() => floor(db, allIds));
-    figures.floorMs.push(f.ms);
-    note(`round ${round}: floor ${formatMs(f.ms)}`);
-    await resetCache(db);
-    const r = await timed(() =>
-      refreshFull(db, { excludedPlatforms: EXCLUDED, batchExperiments: BATCH_EXPERIMENTS }),
-    );
-    figures.fullMs.push(r.ms);
-    figures.bucketRows = r.value.experimentBuckets + r.value.sessionBuckets;
-    note(`round ${round}: full rebuild ${formatMs(r.ms)} (${r.value.batches} batches)`);
+    for (const [i, { db, source }] of targets.entries()) {
+      const out = figures[i] as CoreFigures;
+      const label = targets.length > 1 ? ` [${source.name}]` : '';
+      await resetCache(db, source);
+      const f = await timed(() => floor(db, allIds[i] as number[], source));
+      out.floorMs.push(f.ms);
+      note(`round ${round}${label}: floor ${formatMs(f.ms)}`);
+      await resetCache(db, source);
+      const r = await timed(() =>
+        refreshFull(db, { excludedPlatforms: EXCLUDED, batchExperiments: BATCH_EXPERIMENTS, source }),
+      );
+      out.fullMs.push(r.ms);
+      out.bucketRows = r.value.experimentBuckets + r.value.sessionBuckets;
+      note(`round ${round}${label}: full rebuild ${formatMs(r.ms)} (${r.value.batches} batches)`);
+    }
   }
-  const reads = await measureReads(db);
-  return { ...figures, ...reads };
+  for (const [i, target] of targets.entries())
+    Object.assign(figures[i] as CoreFigures, await measureReads(target.db, target.source));
+  return figures;
 }
 
 /**
@@ -166,21 +216,24 @@ export async function runCoreSuite(db: NodePgStatDb, rounds: number): Promise<Co
  */
 export async function measureReads(
   db: NodePgStatDb,
+  source: SourceProfile = STATCACHE_PROFILE,
 ): Promise<{ readMs: number[]; liveMs: number[]; readExperiments: number }> {
   // Reads run against the buckets settled as autovacuum would leave them.
   await db.execute(sql`vacuum analyze experiment_statistics_buckets, session_statistics_buckets`);
-  const ids = await busiest(db);
-  assertSameTotals(ids, await getExperimentTotals(db, ids), await liveTotals(db, ids));
+  const ids = await busiest(db, source);
+  const read = () => getExperimentTotals(db, ids, { source });
+  const live = () => liveTotals(db, ids, source);
+  assertSameTotals(ids, await read(), await live());
   note(`cached totals of the ${ids.length} busiest experiments equal the live count`);
   const readMs: number[] = [];
   const liveMs: number[] = [];
-  for (let i = 0; i < READ_WARMUP; i++) await getExperimentTotals(db, ids);
-  for (let i = 0; i < READ_RUNS; i++) readMs.push((await timed(() => getExperimentTotals(db, ids))).ms);
-  for (let i = 0; i < LIVE_WARMUP; i++) await liveTotals(db, ids);
+  for (let i = 0; i < READ_WARMUP; i++) await read();
+  for (let i = 0; i < READ_RUNS; i++) readMs.push((await timed(read)).ms);
+  for (let i = 0; i < LIVE_WARMUP; i++) await live();
   for (let i = 0; i < LIVE_RUNS; i++) {
-    const live = await timed(() => liveTotals(db, ids));
-    liveMs.push(live.ms);
-    if (live.ms > LIVE_SLOW_MS) break;
+    const run = await timed(live);
+    liveMs.push(run.ms);
+    if (run.ms > LIVE_SLOW_MS) break;
   }
   note(
     `read: cached median ${formatMs(median(readMs))} p95 ${formatMs(percentile(readMs, 95))}, live median ${formatMs(median(liveMs))} (${liveMs.length} runs)`,

@@ -7,10 +7,11 @@
  */
 import { sql } from 'drizzle-orm';
 import { DEFAULT_BATCH_CHANGES, DEFAULT_BATCH_EXPERIMENTS } from '../src/config.js';
-import type { NodePgStatDb } from '../src/db/create-db.js';
 import { refreshIncremental } from '../src/refresh/refresh-incremental.js';
 import { DEFAULT_SEED_UNTIL } from '../src/seed/seed-workload.js';
+import { relationSql } from '../src/source/relation-sql.js';
 import { verify } from '../src/verify/verify.js';
+import type { BenchTarget } from './bench-database.js';
 import { EXCLUDED } from './core-suite.js';
 import { formatMs, median, note, timed } from './measure.js';
 import { inHour, insertMessages, insertNewSessions, overPastDays, sessionChats } from './traffic.js';
@@ -36,98 +37,137 @@ export interface IncrementalFigures {
   withoutCaptureMs: number[];
 }
 
-const refresh = (db: NodePgStatDb) =>
+const refresh = ({ db, source }: BenchTarget) =>
   refreshIncremental(db, {
     excludedPlatforms: EXCLUDED,
     batchChanges: DEFAULT_BATCH_CHANGES,
     batchExperiments: DEFAULT_BATCH_EXPERIMENTS,
+    source,
   });
 
 type Round = IncrementalFigures['onePercent'];
 
 /** New sessions with their messages in one new hour, late messages into old sessions, then one refresh. */
 async function changeAndRefresh(
-  db: NodePgStatDb,
+  target: BenchTarget,
   chats: number[],
   newRows: number,
   lateRows: number,
   hour: Date,
   seed: number,
 ) {
-  await refresh(db); // start from an empty queue
-  await insertNewSessions(db, Math.max(1, Math.round(newRows / MESSAGES_PER_SESSION)), newRows, hour, seed);
-  await insertMessages(db, chats, lateRows, overPastDays(hour, LATE_DAYS), seed + 2);
+  await refresh(target); // start from an empty queue
+  await insertNewSessions(
+    target,
+    Math.max(1, Math.round(newRows / MESSAGES_PER_SESSION)),
+    newRows,
+    hour,
+    seed,
+  );
+  await insertMessages(target, chats, lateRows, overPastDays(hour, LATE_DAYS), seed + 2);
   // The inserts' dirty pages are written out now, not by the refresh evicting them from a small
   // buffer cache (outside the timing, at every size alike).
-  await db.execute(sql`checkpoint`);
-  const r = await timed(() => refresh(db));
+  await target.db.execute(sql`checkpoint`);
+  const r = await timed(() => refresh(target));
   return { newRows, lateRows, changes: r.value.changes, ms: r.ms };
 }
 
+/**
+ * The incremental figures of each target (one database per source profile), each phase's rounds
+ * interleaved between the targets so that machine noise hits every target alike.
+ */
 export async function runIncrementalSuite(
-  db: NodePgStatDb,
+  targets: readonly BenchTarget[],
   messages: number,
   rounds: number,
-): Promise<IncrementalFigures> {
-  const chats = await sessionChats(db);
-  const onePercent = await changeAndRefresh(
-    db,
-    chats,
-    Math.round(messages * NEW_SHARE),
-    Math.round(messages * LATE_SHARE),
-    DEFAULT_SEED_UNTIL,
-    11,
-  );
-  note(`1% traffic: ${onePercent.changes} changes applied in ${formatMs(onePercent.ms)}`);
-  const fixedRounds: Round[] = [];
-  for (let round = 1; round <= FIXED_ROUNDS; round++) {
+): Promise<IncrementalFigures[]> {
+  const label = (t: BenchTarget) => (targets.length > 1 ? ` [${t.source.name}]` : '');
+  const chats = await Promise.all(targets.map((t) => sessionChats(t)));
+  const onePercent: Round[] = [];
+  for (const [i, target] of targets.entries()) {
     const r = await changeAndRefresh(
-      db,
-      chats,
-      FIXED_NEW,
-      FIXED_LATE,
-      new Date(DEFAULT_SEED_UNTIL.getTime() + round * 3_600_000),
-      11 + 10 * round,
+      target,
+      chats[i] as number[],
+      Math.round(messages * NEW_SHARE),
+      Math.round(messages * LATE_SHARE),
+      DEFAULT_SEED_UNTIL,
+      11,
     );
-    fixedRounds.push(r);
-    note(`fixed change ${round}: ${r.changes} changes applied in ${formatMs(r.ms)}`);
+    onePercent.push(r);
+    note(`1% traffic${label(target)}: ${r.changes} changes applied in ${formatMs(r.ms)}`);
   }
-  // The middle round (FIXED_ROUNDS is odd), with its own change count.
-  const middle = [...fixedRounds].sort((a, b) => a.ms - b.ms)[Math.floor(FIXED_ROUNDS / 2)] as Round;
-  const fixed = { ...middle, roundsMs: fixedRounds.map((r) => r.ms) };
-  const verified = await timed(() =>
-    verify(db, { excludedPlatforms: EXCLUDED, batchExperiments: DEFAULT_BATCH_EXPERIMENTS }),
-  );
-  note(`verify: ${verified.value.mismatches.length} mismatches in ${formatMs(verified.ms)}`);
+  const fixedRounds: Round[][] = targets.map(() => []);
+  for (let round = 1; round <= FIXED_ROUNDS; round++) {
+    for (const [i, target] of targets.entries()) {
+      const r = await changeAndRefresh(
+        target,
+        chats[i] as number[],
+        FIXED_NEW,
+        FIXED_LATE,
+        new Date(DEFAULT_SEED_UNTIL.getTime() + round * 3_600_000),
+        11 + 10 * round,
+      );
+      fixedRounds[i]?.push(r);
+      note(`fixed change ${round}${label(target)}: ${r.changes} changes applied in ${formatMs(r.ms)}`);
+    }
+  }
+  const verified: { ms: number; mismatches: number }[] = [];
+  for (const target of targets) {
+    const v = await timed(() =>
+      verify(target.db, {
+        excludedPlatforms: EXCLUDED,
+        batchExperiments: DEFAULT_BATCH_EXPERIMENTS,
+        source: target.source,
+      }),
+    );
+    verified.push({ ms: v.ms, mismatches: v.value.mismatches.length });
+    note(`verify${label(target)}: ${v.value.mismatches.length} mismatches in ${formatMs(v.ms)}`);
+  }
 
-  const withCaptureMs: number[] = [];
-  const withoutCaptureMs: number[] = [];
+  const withCaptureMs: number[][] = targets.map(() => []);
+  const withoutCaptureMs: number[][] = targets.map(() => []);
   const hour = new Date(DEFAULT_SEED_UNTIL.getTime() + (FIXED_ROUNDS + 1) * 3_600_000);
   /** One timed insert of OVERHEAD_ROWS, after a checkpoint (outside the timing). */
-  const insertRound = async (capture: boolean, seed: number) => {
-    if (!capture) await db.execute(sql`alter table chat_messages disable trigger statcache_capture_insert`);
-    await db.execute(sql`checkpoint`);
-    const ms = (await timed(() => insertMessages(db, chats, OVERHEAD_ROWS, inHour(hour), seed))).ms;
-    if (!capture) await db.execute(sql`alter table chat_messages enable trigger statcache_capture_insert`);
-    (capture ? withCaptureMs : withoutCaptureMs).push(ms);
+  const insertRound = async (i: number, capture: boolean, seed: number) => {
+    const target = targets[i] as BenchTarget;
+    const messagesTable = relationSql(target.source, 'messages', 'm').table;
+    if (!capture)
+      await target.db.execute(sql`alter table ${messagesTable} disable trigger statcache_capture_insert`);
+    await target.db.execute(sql`checkpoint`);
+    const ms = (
+      await timed(() => insertMessages(target, chats[i] as number[], OVERHEAD_ROWS, inHour(hour), seed))
+    ).ms;
+    if (!capture)
+      await target.db.execute(sql`alter table ${messagesTable} enable trigger statcache_capture_insert`);
+    (capture ? withCaptureMs : withoutCaptureMs)[i]?.push(ms);
   };
   for (let round = 1; round <= rounds; round++) {
-    // Each insert grows the table the next one writes to: alternate which goes first, so neither
-    // side always writes into the bigger table.
-    const order = round % 2 === 1 ? [false, true] : [true, false];
-    for (const capture of order) await insertRound(capture, (capture ? 200 : 100) + round);
-    note(
-      `round ${round}: 200k inserts without capture ${formatMs(withoutCaptureMs.at(-1) as number)}, with ${formatMs(withCaptureMs.at(-1) as number)}`,
-    );
-    await db.execute(sql`truncate statcache_changes`);
+    for (const [i, target] of targets.entries()) {
+      // Each insert grows the table the next one writes to: alternate which goes first, so neither
+      // side always writes into the bigger table.
+      const order = round % 2 === 1 ? [false, true] : [true, false];
+      for (const capture of order) await insertRound(i, capture, (capture ? 200 : 100) + round);
+      note(
+        `round ${round}${label(target)}: 200k inserts without capture ${formatMs(withoutCaptureMs[i]?.at(-1) as number)}, with ${formatMs(withCaptureMs[i]?.at(-1) as number)}`,
+      );
+      await target.db.execute(sql`truncate statcache_changes`);
+    }
   }
-  note(`capture overhead: ${((median(withCaptureMs) / median(withoutCaptureMs) - 1) * 100).toFixed(1)}%`);
-  return {
-    onePercent,
-    fixed,
-    verifyMs: verified.ms,
-    verifyMismatches: verified.value.mismatches.length,
-    withCaptureMs,
-    withoutCaptureMs,
-  };
+  return targets.map((target, i) => {
+    const on = withCaptureMs[i] as number[];
+    const off = withoutCaptureMs[i] as number[];
+    note(`capture overhead${label(target)}: ${((median(on) / median(off) - 1) * 100).toFixed(1)}%`);
+    const mine = fixedRounds[i] as Round[];
+    // The middle round (FIXED_ROUNDS is odd), with its own change count.
+    const middle = [...mine].sort((a, b) => a.ms - b.ms)[Math.floor(FIXED_ROUNDS / 2)] as Round;
+    const v = verified[i] as { ms: number; mismatches: number };
+    return {
+      onePercent: onePercent[i] as Round,
+      fixed: { ...middle, roundsMs: mine.map((r) => r.ms) },
+      verifyMs: v.ms,
+      verifyMismatches: v.mismatches,
+      withCaptureMs: on,
+      withoutCaptureMs: off,
+    };
+  });
 }

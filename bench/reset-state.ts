@@ -1,13 +1,17 @@
 /** Puts the cache back to empty so each timed rebuild starts from the same state. */
 import { sql } from 'drizzle-orm';
 import type { NodePgStatDb } from '../src/db/create-db.js';
+import { quoted } from '../src/source/quoted.js';
+import { relationSql } from '../src/source/relation-sql.js';
+import type { SourceProfile } from '../src/source/source-profile.js';
 
 /** Empties buckets, participant firsts, the versions cache and the change queue; vacuums. */
-export async function resetCache(db: NodePgStatDb): Promise<void> {
+export async function resetCache(db: NodePgStatDb, source: SourceProfile): Promise<void> {
+  const S = relationSql(source, 'sessions', 's');
   await db.execute(sql`truncate experiment_statistics_buckets, session_statistics_buckets,
                        statcache_experiment_participants, statcache_experiment_totals, statcache_changes`);
-  await db.execute(sql`update experiment_sessions set cached_experiment_versions = '{}'
-                       where cached_experiment_versions <> '{}'`);
-  await db.execute(sql`vacuum analyze experiment_sessions, experiment_statistics_buckets, session_statistics_buckets,
+  await db.execute(sql`update ${S.from} set ${quoted(source.sessions.versionsCache)} = '{}'
+                       where ${S.versionsCache} <> '{}'`);
+  await db.execute(sql`vacuum analyze ${S.table}, experiment_statistics_buckets, session_statistics_buckets,
                        statcache_experiment_participants`);
 }

@@ -1,18 +1,25 @@
-/** Synthetic new traffic for the incremental benchmarks, inserted the way an app would: 1,000-row statements. */
+/**
+ * Synthetic new traffic for the incremental benchmarks, inserted the way an app would: 1,000-row
+ * statements, into the target's own tables (the statcache demo schema, or Open Chat Studio's with
+ * every NOT NULL column filled as Django fills it).
+ */
 import { sql } from 'drizzle-orm';
-import type { NodePgStatDb } from '../src/db/create-db.js';
 import { bigintArray } from '../src/db/params.js';
 import { queryRows, toNumber } from '../src/db/types.js';
+import { relationSql } from '../src/source/relation-sql.js';
+import type { BenchTarget } from './bench-database.js';
+import { writerFor } from './traffic-writers.js';
 
 export const INSERT_BATCH = 1_000;
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 
 /** Every session's chat id, to spread new messages over existing conversations. */
-export async function sessionChats(db: NodePgStatDb): Promise<number[]> {
+export async function sessionChats({ db, source }: BenchTarget): Promise<number[]> {
+  const S = relationSql(source, 'sessions', 's');
   const rows = await queryRows<{ chat_id: unknown }>(
     db,
-    sql`select chat_id from experiment_sessions order by id`,
+    sql`select ${S.chatId} as chat_id from ${S.from} order by ${S.id}`,
   );
   return rows.map((r) => toNumber(r.chat_id));
 }
@@ -31,13 +38,14 @@ export function random(seed: number): () => number {
  * of INSERT_BATCH rows.
  */
 export async function insertMessages(
-  db: NodePgStatDb,
+  target: BenchTarget,
   chats: readonly number[],
   count: number,
   at: (rand: () => number) => Date,
   seed: number,
 ): Promise<void> {
   const rand = random(seed);
+  const writer = writerFor(target.source);
   for (let done = 0; done < count; done += INSERT_BATCH) {
     const n = Math.min(INSERT_BATCH, count - done);
     const chatIds: number[] = [];
@@ -48,8 +56,11 @@ export async function insertMessages(
       types.push(rand() < 0.45 ? 'human' : 'ai');
       times.push(at(rand).toISOString());
     }
-    await db.execute(sql`insert into chat_messages (chat_id, message_type, created_at)
-      select * from unnest(${bigintArray(chatIds)}, ${sql.param(types)}::text[], ${sql.param(times)}::timestamptz[])`);
+    await target.db.execute(
+      writer.messages(
+        sql`unnest(${bigintArray(chatIds)}, ${sql.param(types)}::text[], ${sql.param(times)}::timestamptz[])`,
+      ),
+    );
   }
 }
 
@@ -59,16 +70,18 @@ export async function insertMessages(
  * over them, everything created within the hour starting at `hourStart`. Returns the new chats.
  */
 export async function insertNewSessions(
-  db: NodePgStatDb,
+  target: BenchTarget,
   sessions: number,
   messages: number,
   hourStart: Date,
   seed: number,
 ): Promise<number[]> {
   const rand = random(seed);
+  const { db, source } = target;
+  const S = relationSql(source, 'sessions', 's');
   const [range] = await queryRows<{ lo: unknown; hi: unknown }>(
     db,
-    sql`select min(id) as lo, max(id) as hi from experiment_sessions`,
+    sql`select min(${S.id}) as lo, max(${S.id}) as hi from ${S.from}`,
   );
   const lo = toNumber(range?.lo);
   const hi = toNumber(range?.hi);
@@ -83,28 +96,13 @@ export async function insertNewSessions(
     }
     const rows = await queryRows<{ chat_id: unknown }>(
       db,
-      sql`with template as (
-            select t.ord, s.team_id, s.experiment_id, s.participant_id, s.platform, t.at
-            from unnest(${bigintArray(templates)}, ${sql.param(times)}::timestamptz[]) with ordinality as t(id, at, ord)
-            join experiment_sessions s on s.id = t.id
-          ),
-          new_chats as (
-            insert into chats (team_id, created_at) select team_id, at from template order by ord returning id, created_at
-          ),
-          paired as (
-            select t.*, c.id as chat_id
-            from (select *, row_number() over (order by ord) as rn from template) t
-            join (select id, row_number() over (order by id) as rn from new_chats) c using (rn)
-          )
-          insert into experiment_sessions (team_id, experiment_id, participant_id, chat_id, platform, created_at)
-          select team_id, experiment_id, participant_id, chat_id, platform, at from paired
-          returning chat_id`,
+      writerFor(source).sessions(sql`unnest(${bigintArray(templates)}, ${sql.param(times)}::timestamptz[])`),
     );
     chats.push(...rows.map((r) => toNumber(r.chat_id)));
   }
   // Messages follow their session's start, within the hour.
   await insertMessages(
-    db,
+    target,
     chats,
     messages,
     (r) => new Date(hourStart.getTime() + HOUR_MS * (0.5 + r() * 0.5)),

@@ -103,7 +103,9 @@ async function dropPrefix(prefix: string): Promise<void> {
 }
 
 async function freshness(options: ReturnType<typeof parseArgs>) {
-  const bench = await createBenchDatabase(ADMIN_URL, options.messages, 'statcache_bench_worker');
+  const bench = await createBenchDatabase(ADMIN_URL, options.messages, {
+    databaseName: 'statcache_bench_worker',
+  });
   const prefix = `bench-worker-${process.pid}`;
   try {
     const experiments = (
@@ -187,7 +189,7 @@ async function freshness(options: ReturnType<typeof parseArgs>) {
 }
 
 async function rebuildMemory(messages: number) {
-  const bench = await createBenchDatabase(ADMIN_URL, messages, 'statcache_bench_worker');
+  const bench = await createBenchDatabase(ADMIN_URL, messages, { databaseName: 'statcache_bench_worker' });
   const prefix = `bench-worker-rebuild-${process.pid}`;
   try {
     const worker = spawnWorker(bench.url, prefix);

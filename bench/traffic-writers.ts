@@ -1,0 +1,75 @@
+/**
+ * The bench's INSERT statements for each profile whose tables it can write (the same two the seed
+ * writes): the statcache demo schema, and Open Chat Studio's, where every NOT NULL column is filled
+ * with the model's Python default as Django would (the database has no defaults).
+ */
+import { type SQL, sql } from 'drizzle-orm';
+import { OCS_PROFILE, STATCACHE_PROFILE } from '../src/source/builtin-profiles.js';
+import type { SourceProfile } from '../src/source/source-profile.js';
+
+export interface TrafficWriter {
+  /** Inserts messages from `rows`, a set of (chat_id, message_type, created_at). */
+  messages(rows: SQL): SQL;
+  /**
+   * From `rows`, a set of (template session id, created_at), inserts one chat and one session per
+   * row on the template's team, experiment, participant and platform; returns the new chat ids.
+   */
+  sessions(rows: SQL): SQL;
+}
+
+/** The template sessions of `rows`, in row order (`ord`), from the profile's session table. */
+const templates = (rows: SQL, sessions: SQL) => sql`
+  template as (
+    select t.ord, s.team_id, s.experiment_id, s.participant_id, s.platform, t.at
+    from ${rows} with ordinality as t(id, at, ord)
+    join ${sessions} s on s.id = t.id
+  )`;
+
+/** Pairs each template row with the chat inserted for it (ids are handed out in insertion order). */
+const PAIRED = sql`
+  paired as (
+    select t.*, c.id as chat_id
+    from (select *, row_number() over (order by ord) as rn from template) t
+    join (select id, row_number() over (order by id) as rn from new_chats) c using (rn)
+  )`;
+
+const STATCACHE_WRITER: TrafficWriter = {
+  messages: (rows) =>
+    sql`insert into chat_messages (chat_id, message_type, created_at) select * from ${rows}`,
+  sessions: (rows) => sql`
+    with ${templates(rows, sql`experiment_sessions`)},
+    new_chats as (
+      insert into chats (team_id, created_at) select team_id, at from template order by ord returning id
+    ),
+    ${PAIRED}
+    insert into experiment_sessions (team_id, experiment_id, participant_id, chat_id, platform, created_at)
+    select team_id, experiment_id, participant_id, chat_id, platform, at from paired
+    returning chat_id`,
+};
+
+const OCS_WRITER: TrafficWriter = {
+  messages: (rows) => sql`
+    insert into chat_chatmessage (created_at, updated_at, message_type, content, chat_id, metadata, translations)
+    select t.at, t.at, t.type, 'bench message', t.chat_id, '{}', '{}' from ${rows} as t(chat_id, type, at)`,
+  sessions: (rows) => sql`
+    with ${templates(rows, sql`experiments_experimentsession`)},
+    new_chats as (
+      insert into chat_chat (created_at, updated_at, name, team_id, metadata, translated_languages)
+      select at, at, 'Unnamed Chat', team_id, '{}', '{}' from template order by ord returning id
+    ),
+    ${PAIRED}
+    insert into experiments_experimentsession (created_at, updated_at, chat_id, experiment_id, seed_task_id, external_id,
+      status, team_id, participant_id, state, platform, session_token_required)
+    select at, at, chat_id, experiment_id, '', gen_random_uuid()::text, 'active', team_id, participant_id, '{}', platform, true
+    from paired
+    returning chat_id`,
+};
+
+/** The writer for `source`; only the profiles the seed writes have one. */
+export function writerFor(source: SourceProfile): TrafficWriter {
+  if (source === STATCACHE_PROFILE) return STATCACHE_WRITER;
+  if (source === OCS_PROFILE) return OCS_WRITER;
+  throw new Error(
+    `the bench writes the statcache and ocs profiles' tables only, not those of ${source.name}`,
+  );
+}
