@@ -14,6 +14,7 @@ import { registerSessions } from './commands/sessions.js';
 import { registerSource } from './commands/source.js';
 import { registerStatus } from './commands/status.js';
 import { registerTotals } from './commands/totals.js';
+import { registerUninstall } from './commands/uninstall.js';
 import { registerVerify } from './commands/verify.js';
 import { registerWorker } from './commands/worker.js';
 import { EXIT_USAGE } from './exit-codes.js';
@@ -38,6 +39,7 @@ for (const register of [
   registerEnqueue,
   registerServe,
   registerSource,
+  registerUninstall,
 ]) {
   register(program);
 }

@@ -66,8 +66,6 @@ CREATE TABLE IF NOT EXISTS "chat_message_tags" (
 	CONSTRAINT "chat_message_tags_pkey" PRIMARY KEY("message_id","tag_id")
 );
 --> statement-breakpoint
-ALTER TABLE "experiment_sessions" ADD COLUMN IF NOT EXISTS "cached_experiment_versions" text[] DEFAULT '{}'::text[] NOT NULL;
---> statement-breakpoint
 CREATE INDEX IF NOT EXISTS "experiments_team_id_idx" ON "experiments" USING btree ("team_id");
 --> statement-breakpoint
 CREATE INDEX IF NOT EXISTS "experiment_sessions_experiment_id_created_at_idx" ON "experiment_sessions" USING btree ("experiment_id","created_at");

@@ -121,3 +121,24 @@ export class RedisUnreachableError extends StatcacheError {
     );
   }
 }
+
+/** A session holding a lock on a table kept `migrate` or `uninstall` from changing it, every attempt. */
+export class LockTimeoutError extends StatcacheError {
+  override name = 'LockTimeoutError';
+  constructor(
+    /** The table, as PostgreSQL names it (schema-qualified). */
+    readonly table: string,
+    /** What was being done, e.g. "capture triggers on public.chat_chatmessage". */
+    readonly step: string,
+    /** Who held a lock on the table when the last attempt gave up, one line each. */
+    readonly holders: string[],
+    attempts: number,
+    timeoutMs: number,
+  ) {
+    super(
+      `could not lock ${table} for ${step} within ${timeoutMs} ms, ${attempts} attempts: ${
+        holders.length > 0 ? `held by ${holders.join('; ')}` : 'no session holds it any more'
+      }; end that transaction or wait for it, then run the command again (nothing was left half done)`,
+    );
+  }
+}

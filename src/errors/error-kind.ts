@@ -7,6 +7,7 @@ import {
   ConfigError,
   DatabaseUnreachableError,
   InvalidInputError,
+  LockTimeoutError,
   NotFoundError,
   RedisUnreachableError,
   SchemaNotMigratedError,
@@ -110,6 +111,8 @@ export function classifyError(error: unknown): ErrorKind {
   const code = errorCode(error);
   if (isUnreachableCode(code)) return 'unreachable';
   if (code !== undefined && code in RETRYABLE_SQLSTATES) return 'retryable';
+  // Another session's transaction held the table every attempt: worth trying again later.
+  if (error instanceof LockTimeoutError) return 'retryable';
   return 'internal';
 }
 

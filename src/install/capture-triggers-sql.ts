@@ -65,8 +65,16 @@ function names(p: SourceProfile) {
 
 const VERSION = literal(EXPERIMENT_VERSION_CATEGORY);
 
-/** The DDL statements, in order; each is one statement, idempotent (CREATE OR REPLACE, DROP IF EXISTS). */
-export function captureTriggersSql(profile: SourceProfile): string[] {
+/** The capture DDL: functions (no table locks), then each platform table's triggers. */
+export interface CaptureDdl {
+  /** CREATE OR REPLACE FUNCTION statements: they lock no table. */
+  functions: string[];
+  /** Per platform table (its quoted name), its CREATE OR REPLACE TRIGGER statements. */
+  triggers: { table: string; statements: string[] }[];
+}
+
+/** Each statement is idempotent (CREATE OR REPLACE). */
+export function captureDdl(profile: SourceProfile): CaptureDdl {
   const n = names(profile);
   const { m, s, l, t, e } = n;
   const functions = [
@@ -231,7 +239,10 @@ END $$`,
       (table) => [table, 'statcache_capture_truncate', 'TRUNCATE'] as [string, string, 'TRUNCATE'],
     ),
   ];
-  return [...functions, ...triggers.flatMap(([table, fn, event]) => triggerSql(table, fn, event))];
+  const byTable = new Map<string, string[]>();
+  for (const [table, fn, event] of triggers)
+    byTable.set(table, [...(byTable.get(table) ?? []), triggerSql(table, fn, event)]);
+  return { functions, triggers: [...byTable].map(([table, statements]) => ({ table, statements })) };
 }
 
 /** The session columns a statistic depends on (an update of any other changes nothing). */
@@ -262,8 +273,11 @@ function experimentKeys(e: ReturnType<typeof names>['e']): string {
       WHERE k.id IS NOT NULL`;
 }
 
-/** DROP and CREATE of one statement-level trigger, named `statcache_capture_<event>`. */
-function triggerSql(table: string, fn: string, event: 'INSERT' | 'UPDATE' | 'DELETE' | 'TRUNCATE'): string[] {
+/**
+ * One statement-level trigger, named `statcache_capture_<event>`: CREATE OR REPLACE (PostgreSQL 14+),
+ * which takes SHARE ROW EXCLUSIVE on the table, where DROP TRIGGER would take ACCESS EXCLUSIVE.
+ */
+function triggerSql(table: string, fn: string, event: 'INSERT' | 'UPDATE' | 'DELETE' | 'TRUNCATE'): string {
   const name = `statcache_capture_${event.toLowerCase()}`;
   const referencing =
     event === 'INSERT'
@@ -273,8 +287,5 @@ function triggerSql(table: string, fn: string, event: 'INSERT' | 'UPDATE' | 'DEL
         : event === 'DELETE'
           ? ' REFERENCING OLD TABLE AS old_rows'
           : '';
-  return [
-    `DROP TRIGGER IF EXISTS ${name} ON ${table}`,
-    `CREATE TRIGGER ${name} AFTER ${event} ON ${table}${referencing} FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`,
-  ];
+  return `CREATE OR REPLACE TRIGGER ${name} AFTER ${event} ON ${table}${referencing} FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`;
 }

@@ -18,6 +18,7 @@ import { checkSource, describeMismatch } from '../source/check-source.js';
 import type { SourceProfile } from '../source/source-profile.js';
 import { createDemoTables, installSource } from './install-source.js';
 import { expectedMigrations, migrationsFolder } from './migrations-folder.js';
+import { DEFAULT_LOCK_POLICY, type LockPolicy, retryOnLock } from './run-steps.js';
 
 /** Where applied migrations are recorded: our own table, so a platform's own drizzle table is untouched. */
 export const MIGRATIONS_TABLE = {
@@ -33,6 +34,8 @@ export interface MigrateOptions {
    * tests). Only for the statcache profile: a platform's own tables are never created.
    */
   createSourceTables?: boolean;
+  /** How long a statement may wait for a lock, and how often to retry. @defaultValue DEFAULT_LOCK_POLICY */
+  lockPolicy?: LockPolicy;
 }
 
 export interface MigrateResult {
@@ -48,6 +51,7 @@ export interface MigrateResult {
  */
 export async function migrate(db: StatDb, options: MigrateOptions = {}): Promise<MigrateResult> {
   const source = options.source ?? STATCACHE_PROFILE;
+  const policy = options.lockPolicy ?? DEFAULT_LOCK_POLICY;
   await assertSourcePresent(db, options);
   const config = { migrationsFolder: migrationsFolder(), ...MIGRATIONS_TABLE };
   const client = (db as { $client?: unknown }).$client;
@@ -55,13 +59,19 @@ export async function migrate(db: StatDb, options: MigrateOptions = {}): Promise
     // Hold the lock and migrate on one dedicated connection so the lock covers exactly this work.
     const conn = await client.connect();
     try {
-      const onConn = drizzleNodePg({ client: conn });
+      const onConn = drizzleNodePg({ client: conn }) as unknown as StatDb;
       await onConn.execute(lockMigrate());
       try {
         const before = await appliedCount(onConn);
         if (options.createSourceTables) await createDemoTables(onConn, source);
-        await migrateNodePg(onConn, config);
-        await installSource(onConn, source);
+        // statcache's own tables only, in one transaction, under the same lock_timeout as the rest.
+        await retryOnLock(
+          onConn,
+          policy,
+          { table: 'statcache_migrations', step: 'the pending migrations' },
+          () => migrateNodePg(onConn as unknown as Parameters<typeof migrateNodePg>[0], config),
+        );
+        await installSource(onConn, source, policy);
         const after = await appliedCount(onConn);
         return { applied: after - before, total: after };
       } finally {
@@ -75,7 +85,7 @@ export async function migrate(db: StatDb, options: MigrateOptions = {}): Promise
   const before = await appliedCount(db);
   if (options.createSourceTables) await createDemoTables(db, source);
   await migratePglite(db as unknown as PgliteDatabase, config);
-  await installSource(db, source);
+  await installSource(db, source, policy);
   const after = await appliedCount(db);
   return { applied: after - before, total: after };
 }

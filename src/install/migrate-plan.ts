@@ -1,0 +1,38 @@
+/**
+ * What `migrate` would run on this database, in order, without running it: the pending migrations
+ * of statcache's own tables, then the steps on the platform's tables (install-plan.ts) with the lock
+ * each takes. Reads the catalogs only.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { StatDb } from '../db/types.js';
+import { SourceMismatchError } from '../errors/error-classes.js';
+import { checkSource, describeMismatch } from '../source/check-source.js';
+import type { SourceProfile } from '../source/source-profile.js';
+import { type InstallStep, planInstall } from './install-plan.js';
+import { appliedCount } from './migrate.js';
+import { expectedMigrations, migrationsFolder } from './migrations-folder.js';
+
+export interface MigratePlan {
+  profile: string;
+  /** Migrations not applied yet: statcache's own tables and functions, all in one transaction. */
+  migrations: { tag: string; statements: string[] }[];
+  /** Then, on the platform's tables. */
+  steps: InstallStep[];
+}
+
+export async function planMigrate(db: StatDb, source: SourceProfile): Promise<MigratePlan> {
+  const check = await checkSource(db, source);
+  if (!check.ok) throw new SourceMismatchError(source.name, describeMismatch(check));
+  const applied = await appliedCount(db);
+  const migrations = expectedMigrations()
+    .slice(applied)
+    .map(({ tag }) => ({
+      tag,
+      statements: readFileSync(join(migrationsFolder(), `${tag}.sql`), 'utf8')
+        .split('--> statement-breakpoint')
+        .map((statement) => statement.trim())
+        .filter((statement) => statement.replace(/--[^\n]*/g, '').trim() !== ''),
+    }));
+  return { profile: source.name, migrations, steps: await planInstall(db, source) };
+}
