@@ -2,6 +2,7 @@
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { createDb, type NodePgStatDb } from '../src/db/create-db.js';
+import { createDemoTables } from '../src/install/install-source.js';
 import { migrate } from '../src/install/migrate.js';
 import { seedWorkload } from '../src/seed/seed-workload.js';
 import { workloadSize } from '../src/seed/workload-size.js';
@@ -50,7 +51,12 @@ async function admin<T>(adminUrl: string, fn: (client: pg.Client) => Promise<T>)
 export async function createBenchDatabase(
   adminUrl: string,
   messages: number,
-  options: { source?: SourceProfile; databaseName?: string } = {},
+  options: {
+    source?: SourceProfile;
+    databaseName?: string;
+    /** false: only the platform's tables and data, statcache not installed. @defaultValue true */
+    install?: boolean;
+  } = {},
 ): Promise<BenchDatabase> {
   const source = options.source ?? STATCACHE_PROFILE;
   const suffix = source === STATCACHE_PROFILE ? '' : `_${source.name}`;
@@ -70,7 +76,8 @@ export async function createBenchDatabase(
     await admin(adminUrl, (client) => client.query(`drop database if exists ${name} with (force)`));
   };
   try {
-    await migrate(db, { source, createSourceTables: true });
+    if (options.install === false) await createDemoTables(db, source);
+    else await migrate(db, { source, createSourceTables: true });
     note(`seeding ${messages.toLocaleString('en')} messages into ${name} (${source.name} profile)`);
     const seeded = await timed(() => seedWorkload(db, { seed: SEED, size, source }));
     note(`seeded in ${(seeded.ms / 1000).toFixed(1)} s`);

@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { registerCompress } from './commands/compress.js';
 import { registerDemo } from './commands/demo.js';
 import { registerEnqueue } from './commands/enqueue.js';
+import { registerGrants } from './commands/grants.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerRefresh } from './commands/refresh.js';
 import { registerSeed } from './commands/seed.js';
@@ -40,6 +41,7 @@ for (const register of [
   registerServe,
   registerSource,
   registerUninstall,
+  registerGrants,
 ]) {
   register(program);
 }

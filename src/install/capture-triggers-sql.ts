@@ -65,6 +65,12 @@ function names(p: SourceProfile) {
 
 const VERSION = literal(EXPERIMENT_VERSION_CATEGORY);
 
+/**
+ * The capture functions run with their owner's rights (the installer's), with a fixed search_path:
+ * a platform role that may write its own tables needs no privilege on statcache's change queue.
+ */
+const DEFINER = 'SECURITY DEFINER SET search_path = public, pg_temp';
+
 /** The capture DDL: functions (no table locks), then each platform table's triggers. */
 export interface CaptureDdl {
   /** CREATE OR REPLACE FUNCTION statements: they lock no table. */
@@ -84,7 +90,7 @@ export function captureDdl(profile: SourceProfile): CaptureDdl {
     // session is deleted next, the row still names the experiment hour to recount. Deletes and
     // updates also mark the chat's versions (a message's tag links may outlive it).
     `CREATE OR REPLACE FUNCTION statcache_record_message_sides(old_sides ${n.messages}[], new_sides ${n.messages}[])
-RETURNS void LANGUAGE sql AS $$
+RETURNS void LANGUAGE sql ${DEFINER} AS $$
   INSERT INTO statcache_changes (kind, chat_id, experiment_id, session_id, at)
   SELECT DISTINCT 'message_hour', x.${m.chatId}, es.${s.experimentId}, es.${s.id}, date_trunc('hour', x.${m.createdAt}, 'UTC')
   FROM (SELECT * FROM unnest(old_sides) UNION ALL SELECT * FROM unnest(new_sides)) x
@@ -94,7 +100,7 @@ RETURNS void LANGUAGE sql AS $$
   SELECT DISTINCT 'chat_versions', x.${m.chatId}, NULL::bigint, NULL::bigint, NULL::timestamptz
   FROM (SELECT * FROM unnest(old_sides) UNION ALL SELECT * FROM unnest(new_sides)) x
 $$`,
-    `CREATE OR REPLACE FUNCTION statcache_capture_chat_messages() RETURNS trigger LANGUAGE plpgsql AS $$
+    `CREATE OR REPLACE FUNCTION statcache_capture_chat_messages() RETURNS trigger LANGUAGE plpgsql ${DEFINER} AS $$
 BEGIN
   IF TG_OP = 'INSERT' THEN
     INSERT INTO statcache_changes (kind, chat_id, at)
@@ -122,7 +128,7 @@ END $$`,
     // chat's messages before its session, or after, leaves one of the two), its (experiment,
     // participant) pair, the session's own buckets, and its chat's versions.
     `CREATE OR REPLACE FUNCTION statcache_record_session_sides(old_sides ${n.sessions}[], new_sides ${n.sessions}[])
-RETURNS void LANGUAGE sql AS $$
+RETURNS void LANGUAGE sql ${DEFINER} AS $$
   WITH sides AS (
     SELECT x.${s.id} AS id, x.${s.experimentId} AS experiment_id, x.${s.participantId} AS participant_id,
            x.${s.chatId} AS chat_id, x.${s.createdAt} AS created_at
@@ -143,7 +149,7 @@ RETURNS void LANGUAGE sql AS $$
   UNION
   SELECT 'chat_versions', chat_id, NULL, NULL, NULL, NULL FROM sides
 $$`,
-    `CREATE OR REPLACE FUNCTION statcache_capture_experiment_sessions() RETURNS trigger LANGUAGE plpgsql AS $$
+    `CREATE OR REPLACE FUNCTION statcache_capture_experiment_sessions() RETURNS trigger LANGUAGE plpgsql ${DEFINER} AS $$
 BEGIN
   IF TG_OP = 'INSERT' THEN
     PERFORM statcache_record_session_sides('{}'::${n.sessions}[], (SELECT array_agg(x::${n.sessions}) FROM new_rows x));
@@ -167,7 +173,7 @@ END $$`,
     // of rows in a generic link table are not message tags). A link removed by a cascade from tags
     // no longer finds its tag, so a missing tag counts as a version tag.
     `CREATE OR REPLACE FUNCTION statcache_record_tag_links(links ${n.links}[])
-RETURNS void LANGUAGE sql AS $$
+RETURNS void LANGUAGE sql ${DEFINER} AS $$
   INSERT INTO statcache_changes (kind, chat_id)
   SELECT DISTINCT 'chat_versions', mm.${m.chatId}
   FROM unnest(links) ln
@@ -175,7 +181,7 @@ RETURNS void LANGUAGE sql AS $$
   LEFT JOIN ${n.tags} tg ON tg.${t.id} = ln.${l.tagId}
   WHERE (tg.${t.id} IS NULL OR tg.${t.category} = ${VERSION})${n.linkIsMessage('ln')}
 $$`,
-    `CREATE OR REPLACE FUNCTION statcache_capture_chat_message_tags() RETURNS trigger LANGUAGE plpgsql AS $$
+    `CREATE OR REPLACE FUNCTION statcache_capture_chat_message_tags() RETURNS trigger LANGUAGE plpgsql ${DEFINER} AS $$
 BEGIN
   IF TG_OP = 'INSERT' THEN
     PERFORM statcache_record_tag_links((SELECT array_agg(x::${n.links}) FROM new_rows x));
@@ -187,7 +193,7 @@ BEGIN
   RETURN NULL;
 END $$`,
     // Tags: a rename or a category change alters the versions of every chat carrying the tag.
-    `CREATE OR REPLACE FUNCTION statcache_capture_tags() RETURNS trigger LANGUAGE plpgsql AS $$
+    `CREATE OR REPLACE FUNCTION statcache_capture_tags() RETURNS trigger LANGUAGE plpgsql ${DEFINER} AS $$
 BEGIN
   -- EXECUTE: see statcache_capture_chat_messages.
   EXECUTE $q$
@@ -203,7 +209,7 @@ BEGIN
 END $$`,
     // Experiments: deleted, moved to another team (bucket team_id), or made a version of another
     // (or no longer one): rebuild the whole experiment.
-    `CREATE OR REPLACE FUNCTION statcache_capture_experiments() RETURNS trigger LANGUAGE plpgsql AS $$
+    `CREATE OR REPLACE FUNCTION statcache_capture_experiments() RETURNS trigger LANGUAGE plpgsql ${DEFINER} AS $$
 BEGIN
   IF TG_OP = 'DELETE' THEN
     INSERT INTO statcache_changes (kind, experiment_id) SELECT 'experiment', o.${e.id} FROM old_rows o;
@@ -216,7 +222,7 @@ BEGIN
   RETURN NULL;
 END $$`,
     // TRUNCATE has no transition table: ask for a full rebuild.
-    `CREATE OR REPLACE FUNCTION statcache_capture_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
+    `CREATE OR REPLACE FUNCTION statcache_capture_truncate() RETURNS trigger LANGUAGE plpgsql ${DEFINER} AS $$
 BEGIN
   INSERT INTO statcache_changes (kind) VALUES ('all');
   RETURN NULL;

@@ -1,0 +1,158 @@
+/**
+ * statcache under least privilege, on Open Chat Studio's tables: the installer is the role that owns
+ * the platform's tables (with CREATE on the schema); `statcache grants` prints what the worker and the
+ * dashboard need, and nothing more is granted; a platform writer with only INSERT on its message
+ * table is still captured (the capture functions run as their owner); the worker refreshes and
+ * verifies as its role; the dashboard answers as a role that can only read, and that role cannot
+ * write.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { resolve } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDb, type NodePgStatDb } from '../src/db/create-db.js';
+import { createApp } from '../src/http/create-app.js';
+import { createMetrics } from '../src/http/metrics.js';
+import { seedWorkload } from '../src/seed/seed-workload.js';
+import { workloadSize } from '../src/seed/workload-size.js';
+import { OCS_PROFILE } from '../src/source/builtin-profiles.js';
+import { runCli } from './helpers/cli.js';
+import { recountOcsExperiments } from './helpers/ocs-fixture.js';
+import { EXCLUDED_PLATFORMS } from './helpers/setup.js';
+import { createEmptyDatabase, type TestDatabase } from './helpers/test-db.js';
+
+const suffix = randomBytes(4).toString('hex');
+const ROLES = {
+  app: `sc_app_${suffix}`,
+  writer: `sc_writer_${suffix}`,
+  worker: `sc_worker_${suffix}`,
+  dashboard: `sc_dash_${suffix}`,
+};
+const env = { STATCACHE_SOURCE: 'ocs' };
+let t: TestDatabase;
+const urlAs = (role: string) => {
+  const url = new URL(t.url);
+  url.username = role;
+  return url.toString();
+};
+
+async function asRole<T>(role: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: urlAs(role) });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+beforeAll(async () => {
+  t = await createEmptyDatabase();
+  const admin = new pg.Client({ connectionString: t.url });
+  await admin.connect();
+  try {
+    await admin.query(readFileSync(resolve('drizzle/demo/ocs-tables.sql'), 'utf8'));
+    for (const role of Object.values(ROLES)) await admin.query(`create role ${role} login`);
+    // The platform's tables belong to its app role, as Django's migrations leave them.
+    await admin.query(`do $$ declare r record; begin
+      for r in select tablename from pg_tables where schemaname = 'public' loop
+        execute format('alter table public.%I owner to ${ROLES.app}', r.tablename);
+      end loop; end $$`);
+    await admin.query(`grant create on schema public to ${ROLES.app}`);
+    // drizzle's migrator runs CREATE SCHEMA IF NOT EXISTS for its records' schema, which checks this.
+    await admin.query(`grant create on database ${t.name} to ${ROLES.app}`);
+    await admin.query(`revoke temporary on database ${t.name} from public`);
+  } finally {
+    await admin.end();
+  }
+  await seedWorkload(t.db, { seed: 6, size: workloadSize(3_000), source: OCS_PROFILE });
+});
+afterAll(async () => {
+  await t?.drop();
+  const admin = new pg.Client({ connectionString: t.url.replace(/\/[^/]+$/, '/postgres') });
+  await admin.connect();
+  for (const role of Object.values(ROLES)) await admin.query(`drop role if exists ${role}`);
+  await admin.end();
+});
+
+describe('least privilege', () => {
+  it('installs as the tables owner, then runs the worker and the dashboard on exactly the printed grants', async () => {
+    const installed = await runCli(['migrate'], urlAs(ROLES.app), env);
+    expect(installed.stderr).toBe('');
+    expect(installed.code).toBe(0);
+
+    const grants = await runCli(
+      ['grants', '--worker', ROLES.worker, '--dashboard', ROLES.dashboard],
+      urlAs(ROLES.app),
+      env,
+    );
+    expect(grants.code).toBe(0);
+    const statements = grants.stdout.trim().split('\n');
+    expect(statements.some((s) => s.startsWith(`GRANT UPDATE ("cached_experiment_versions")`))).toBe(true);
+    // A DBA runs them (GRANT TEMPORARY ON DATABASE needs the database's owner).
+    const dba = new pg.Client({ connectionString: t.url });
+    await dba.connect();
+    try {
+      for (const statement of statements) await dba.query(statement);
+    } finally {
+      await dba.end();
+    }
+    await asRole(ROLES.app, async (owner) => {
+      // The platform's writer: its chats and messages only.
+      await owner.query(`grant usage on schema public to ${ROLES.writer}`);
+      await owner.query(`grant select on public.chat_chat to ${ROLES.writer}`);
+      await owner.query(`grant select, insert on public.chat_chatmessage to ${ROLES.writer}`);
+    });
+
+    const built = await runCli(['refresh'], urlAs(ROLES.worker), env);
+    expect(built.stderr).not.toContain('permission denied');
+    expect(built.code).toBe(0);
+    // A write by a role that has no privilege on statcache's tables is captured all the same.
+    await asRole(ROLES.writer, (writer) =>
+      writer.query(`insert into chat_chatmessage (created_at, updated_at, message_type, content, chat_id, metadata, translations)
+                    select now(), now(), 'human', 'hello', id, '{}', '{}' from chat_chat order by id limit 1`),
+    );
+    await expect(
+      asRole(ROLES.writer, (writer) => writer.query('select count(*) from statcache_changes')),
+    ).rejects.toMatchObject({ code: '42501' });
+    expect((await runCli(['refresh'], urlAs(ROLES.worker), env)).code).toBe(0);
+    expect(await runCli(['verify'], urlAs(ROLES.worker), env)).toMatchObject({ code: 0 });
+    expect(await runCli(['compress'], urlAs(ROLES.worker), env)).toMatchObject({ code: 0 });
+
+    // The dashboard, as its read-only role.
+    const db: NodePgStatDb = createDb(urlAs(ROLES.dashboard), { max: 2 });
+    let server: Server | undefined;
+    try {
+      const app = createApp({
+        db,
+        metrics: createMetrics(db),
+        excludedPlatforms: EXCLUDED_PLATFORMS,
+        source: OCS_PROFILE,
+      });
+      server = await new Promise<Server>((done) => {
+        const s = app.listen(0, '127.0.0.1', () => done(s));
+      });
+      const { port } = server.address() as { port: number };
+      const res = await fetch(`http://127.0.0.1:${port}/api/experiments?limit=500`);
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { rows: { experimentId: number; humanMessages: number }[] };
+      const recount = await recountOcsExperiments(t.db, EXCLUDED_PLATFORMS);
+      expect(body.rows.length).toBe(recount.size);
+      for (const row of body.rows)
+        expect(row.humanMessages).toBe(recount.get(row.experimentId)?.humanMessages);
+    } finally {
+      await new Promise((done) => (server ? server.close(done) : done(undefined)));
+      await db.close();
+    }
+    // And it cannot write, neither statcache's tables nor the platform's.
+    for (const write of [
+      "insert into statcache_changes (kind) values ('all')",
+      'delete from experiment_statistics_buckets',
+      "update experiments_experimentsession set cached_experiment_versions = '{}'",
+      'create temp table x (y int)',
+    ])
+      await expect(asRole(ROLES.dashboard, (c) => c.query(write))).rejects.toMatchObject({ code: '42501' });
+  });
+});
