@@ -8,9 +8,9 @@ import { createDb } from '../src/db/create-db.js';
 import { bigintArray } from '../src/db/params.js';
 import { type Executor, queryRows, type StatDb, toNumber } from '../src/db/types.js';
 import { translateConnectionError } from '../src/errors/connection-errors.js';
-import { NotFoundError, SchemaNotMigratedError } from '../src/errors/error-classes.js';
+import { NotFoundError } from '../src/errors/error-classes.js';
 import { outcomeOf } from '../src/errors/error-kind.js';
-import { schemaStatus } from '../src/install/migrate.js';
+import { assertMigrated } from '../src/install/migrate.js';
 import { isExperimentRow, relationSql } from '../src/source/relation-sql.js';
 import type { SourceProfile } from '../src/source/source-profile.js';
 import { printJson } from './output.js';
@@ -52,11 +52,6 @@ export async function runCommand(
   } finally {
     await db?.close().catch(() => {});
   }
-}
-
-async function assertMigrated(db: StatDb): Promise<void> {
-  const { applied, expected } = await schemaStatus(db);
-  if (applied < expected) throw new SchemaNotMigratedError(applied, expected);
 }
 
 /**

@@ -36,10 +36,11 @@ export async function startWorker(config: StatcacheConfig, logger: Logger): Prom
   const redisErrors = throttledErrorLog(logger, 'redis connection error');
   redis.on('error', redisErrors);
   try {
-    const { applied, expected } = await schemaStatus(db).catch((error: unknown) => {
+    const { applied, expected, pendingUpgrades } = await schemaStatus(db).catch((error: unknown) => {
       throw translateConnectionError(error, config.databaseUrl);
     });
-    if (applied < expected) throw new SchemaNotMigratedError(applied, expected);
+    if (applied < expected || pendingUpgrades.length > 0)
+      throw new SchemaNotMigratedError(applied, expected, pendingUpgrades);
     await assertRedisReachable(redis, config.redisUrl);
   } catch (error) {
     redis.disconnect();

@@ -43,6 +43,12 @@ function printPlan(plan: MigratePlan, policy: LockPolicy): void {
     );
     for (const m of plan.migrations) for (const statement of m.statements) printStatement(statement);
   }
+  for (const upgrade of plan.upgrades) {
+    printLine();
+    printLine(
+      `${++n}. batched upgrade ${upgrade} of statcache's own tables: batches of a few thousand rows, each one short transaction, resumable; no platform table is touched`,
+    );
+  }
   for (const step of plan.steps) {
     printLine();
     printLine(

@@ -100,9 +100,13 @@ export class SchemaNotMigratedError extends StatcacheError {
   constructor(
     readonly applied: number,
     readonly expected: number,
+    /** Batched upgrades of statcache's tables that have not finished (install/upgrades.ts). */
+    readonly pendingUpgrades: readonly string[] = [],
   ) {
     super(
-      `the database has ${applied} of statcache's ${expected} migrations applied; run \`statcache migrate\` first`,
+      applied < expected
+        ? `the database has ${applied} of statcache's ${expected} migrations applied; run \`statcache migrate\` first`
+        : `statcache's upgrade ${pendingUpgrades.join(', ')} has not finished (its rows are updated in batches); run \`statcache migrate\` to finish it`,
     );
   }
 }

@@ -12,11 +12,14 @@ import type { SourceProfile } from '../source/source-profile.js';
 import { type InstallStep, planInstall } from './install-plan.js';
 import { appliedCount } from './migrate.js';
 import { expectedMigrations, migrationsFolder } from './migrations-folder.js';
+import { PLATFORM_UPGRADE, pendingUpgrades } from './upgrades.js';
 
 export interface MigratePlan {
   profile: string;
   /** Migrations not applied yet: statcache's own tables and functions, all in one transaction. */
   migrations: { tag: string; statements: string[] }[];
+  /** Then batched upgrades of statcache's own tables (pending now, or recorded by a pending migration). */
+  upgrades: string[];
   /** Then, on the platform's tables. */
   steps: InstallStep[];
 }
@@ -34,5 +37,9 @@ export async function planMigrate(db: StatDb, source: SourceProfile): Promise<Mi
         .map((statement) => statement.trim())
         .filter((statement) => statement.replace(/--[^\n]*/g, '').trim() !== ''),
     }));
-  return { profile: source.name, migrations, steps: await planInstall(db, source) };
+  const recorded = migrations.some((m) =>
+    m.statements.some((s) => s.includes('INSERT INTO "statcache_upgrades"')),
+  );
+  const upgrades = [...new Set([...(await pendingUpgrades(db)), ...(recorded ? [PLATFORM_UPGRADE] : [])])];
+  return { profile: source.name, migrations, upgrades, steps: await planInstall(db, source) };
 }

@@ -12,13 +12,14 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
 import { lockMigrate, unlockMigrate } from '../db/advisory-locks.js';
 import { queryRows, type StatDb, toNumber } from '../db/types.js';
-import { SourceMismatchError } from '../errors/error-classes.js';
+import { SchemaNotMigratedError, SourceMismatchError } from '../errors/error-classes.js';
 import { STATCACHE_PROFILE } from '../source/builtin-profiles.js';
 import { checkSource, describeMismatch } from '../source/check-source.js';
 import type { SourceProfile } from '../source/source-profile.js';
 import { createDemoTables, installSource } from './install-source.js';
 import { expectedMigrations, migrationsFolder } from './migrations-folder.js';
 import { DEFAULT_LOCK_POLICY, type LockPolicy, retryOnLock } from './run-steps.js';
+import { pendingUpgrades, runUpgrades } from './upgrades.js';
 
 /** Where applied migrations are recorded: our own table, so a platform's own drizzle table is untouched. */
 export const MIGRATIONS_TABLE = {
@@ -71,6 +72,7 @@ export async function migrate(db: StatDb, options: MigrateOptions = {}): Promise
           { table: 'statcache_migrations', step: 'the pending migrations' },
           () => migrateNodePg(onConn as unknown as Parameters<typeof migrateNodePg>[0], config),
         );
+        await runUpgrades(onConn, policy);
         await installSource(onConn, source, policy);
         const after = await appliedCount(onConn);
         return { applied: after - before, total: after };
@@ -85,6 +87,7 @@ export async function migrate(db: StatDb, options: MigrateOptions = {}): Promise
   const before = await appliedCount(db);
   if (options.createSourceTables) await createDemoTables(db, source);
   await migratePglite(db as unknown as PgliteDatabase, config);
+  await runUpgrades(db, policy);
   await installSource(db, source, policy);
   const after = await appliedCount(db);
   return { applied: after - before, total: after };
@@ -114,6 +117,18 @@ export async function appliedCount(db: Pick<StatDb, 'execute'>): Promise<number>
 }
 
 /** Whether every migration this version expects has been applied. */
-export async function schemaStatus(db: StatDb): Promise<{ applied: number; expected: number }> {
-  return { applied: await appliedCount(db), expected: expectedMigrations().length };
+export async function schemaStatus(
+  db: StatDb,
+): Promise<{ applied: number; expected: number; pendingUpgrades: string[] }> {
+  return {
+    applied: await appliedCount(db),
+    expected: expectedMigrations().length,
+    pendingUpgrades: await pendingUpgrades(db),
+  };
+}
+
+/** Throws SchemaNotMigratedError unless every migration is applied and every batched upgrade done. */
+export async function assertMigrated(db: StatDb): Promise<void> {
+  const { applied, expected, pendingUpgrades: pending } = await schemaStatus(db);
+  if (applied < expected || pending.length > 0) throw new SchemaNotMigratedError(applied, expected, pending);
 }
