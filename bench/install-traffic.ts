@@ -6,12 +6,14 @@
  * Used by `npm run bench:install` and by test/install-traffic.test.ts.
  */
 import { sql } from 'drizzle-orm';
-import { createDb } from '../src/db/create-db.js';
+import { createDb, type NodePgStatDb } from '../src/db/create-db.js';
 import { bigintArray } from '../src/db/params.js';
 import { queryRows, toNumber } from '../src/db/types.js';
 import { listExperiments } from '../src/read/list-experiments.js';
+import { checkSource } from '../src/source/check-source.js';
 import { relationSql } from '../src/source/relation-sql.js';
 import type { SourceProfile } from '../src/source/source-profile.js';
+import { note } from './measure.js';
 import { random } from './traffic.js';
 import { writerFor } from './traffic-writers.js';
 
@@ -103,4 +105,24 @@ export async function trafficDuring<T>(
   }
   await settle();
   return { value, waits };
+}
+
+/**
+ * Drops every index of the platform's that statcache relies on (those not backing a constraint), so
+ * that the install must build them all, concurrently, under the traffic. Returns their names.
+ */
+export async function dropIndexesStatcacheNeeds(db: NodePgStatDb, source: SourceProfile): Promise<string[]> {
+  const dropped: string[] = [];
+  for (const index of (await checkSource(db, source)).indexes) {
+    if (index.index === null) continue;
+    const [backing] = await queryRows<{ constraint: boolean }>(
+      db,
+      sql`select exists (select 1 from pg_constraint where conindid = ${index.index}::regclass) as constraint`,
+    );
+    if (backing?.constraint) continue;
+    await db.execute(sql.raw(`drop index ${index.index}`));
+    dropped.push(index.index);
+  }
+  note(`${source.name}: dropped ${dropped.length} platform indexes statcache needs (${dropped.join(', ')})`);
+  return dropped;
 }
