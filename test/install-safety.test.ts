@@ -137,10 +137,12 @@ describe('on the ocs profile', () => {
     );
     expect(index?.valid).toBe(true);
   });
+});
 
+describe.each([STATCACHE_PROFILE, OCS_PROFILE])('profile $name, under a long transaction', (source) => {
   it('a long transaction on a platform table: migrate retries, gives up naming it, and writers are never held up long', async () => {
-    const t = await platformDatabase(OCS_PROFILE);
-    expect((await runCli(['migrate'], t.url, envFor(OCS_PROFILE))).code).toBe(0);
+    const t = await platformDatabase(source);
+    expect((await runCli(['migrate'], t.url, envFor(source))).code).toBe(0);
     const blocker = new pg.Client({ connectionString: t.url, application_name: 'long-report' });
     const writer = new pg.Client({ connectionString: t.url });
     await blocker.connect();
@@ -149,12 +151,13 @@ describe('on the ocs profile', () => {
       await blocker.query('begin');
       // A writer's lock, held for as long as the transaction stays open: re-creating the capture
       // triggers on this table (SHARE ROW EXCLUSIVE) must wait for it.
-      await blocker.query('lock table chat_chatmessage in row exclusive mode');
+      await blocker.query(`lock table ${source.messages.table} in row exclusive mode`);
       const blockerPid = (await blocker.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]
         ?.pid;
-      const [chat] = (await writer.query<{ id: string }>('select id from chat_chat order by id limit 1'))
-        .rows;
-      const migrating = runCli(['migrate', '--lock-timeout', '200'], t.url, envFor(OCS_PROFILE));
+      const [chat] = (
+        await writer.query<{ id: string }>(`select id from ${source.chats.table} order by id limit 1`)
+      ).rows;
+      const migrating = runCli(['migrate', '--lock-timeout', '200'], t.url, envFor(source));
       let done = false;
       void migrating.then(() => {
         done = true;
@@ -164,8 +167,10 @@ describe('on the ocs profile', () => {
       while (!done) {
         const started = Date.now();
         await writer.query(
-          `insert into chat_chatmessage (created_at, updated_at, message_type, content, chat_id, metadata, translations)
-           values (now(), now(), 'human', 'hi', $1, '{}', '{}')`,
+          source === OCS_PROFILE
+            ? `insert into chat_chatmessage (created_at, updated_at, message_type, content, chat_id, metadata, translations)
+               values (now(), now(), 'human', 'hi', $1, '{}', '{}')`
+            : `insert into chat_messages (chat_id, message_type, created_at) values ($1, 'human', now())`,
           [chat?.id],
         );
         longest = Math.max(longest, Date.now() - started);
@@ -174,7 +179,9 @@ describe('on the ocs profile', () => {
       const result = await migrating;
       expect(result.code).toBe(1);
       expect(result.stderr.trim().split('\n')).toHaveLength(1);
-      expect(result.stderr).toContain('could not lock "public"."chat_chatmessage" for capture triggers');
+      expect(result.stderr).toContain(
+        `could not lock "public"."${source.messages.table}" for capture triggers`,
+      );
       expect(result.stderr).toContain(`session ${blockerPid} (long-report, idle in transaction for`);
       // Each attempt waits at most --lock-timeout for its lock; the writers queued behind it meanwhile.
       expect(writes).toBeGreaterThan(10);
@@ -184,6 +191,6 @@ describe('on the ocs profile', () => {
       await blocker.end();
       await writer.end();
     }
-    expect((await runCli(['migrate'], t.url, envFor(OCS_PROFILE))).code).toBe(0);
+    expect((await runCli(['migrate'], t.url, envFor(source))).code).toBe(0);
   });
 });
