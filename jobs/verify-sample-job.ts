@@ -56,6 +56,8 @@ async function handleVerifySample(
     experimentsChecked: result.checked.experiments,
     sessionsChecked: result.checked.sessions,
     mismatches: result.mismatches.length,
+    // Lag, not drift: differences pending changes explain; the next refresh applies them, nothing to heal.
+    pending: result.pending.length,
     experimentsQueued: healed,
   };
 }

@@ -84,7 +84,11 @@ describe('happy paths and JSON shapes', () => {
   it('verify --json reports what it checked and exits 0 when exact', async () => {
     const r = await runCli(['verify', '--json'], t.url);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual({ checked: { experiments: 2, sessions: 1 }, mismatches: [] });
+    expect(JSON.parse(r.stdout)).toEqual({
+      checked: { experiments: 2, sessions: 1 },
+      mismatches: [],
+      pending: [],
+    });
   });
 
   it('status --json shows bucket counts and the last refresh', async () => {

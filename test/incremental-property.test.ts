@@ -7,12 +7,13 @@
  */
 import { sql } from 'drizzle-orm';
 import fc from 'fast-check';
-import { it } from 'vitest';
+import { expect, it } from 'vitest';
 import { type CompressionPolicy, HOURLY_SHAPE, shapeAt } from '../src/buckets/shape.js';
 import { compress } from '../src/compress/compress.js';
 import { type Executor, queryRows, toNumber } from '../src/db/types.js';
 import { refreshFull } from '../src/rebuild/refresh-full.js';
 import { refreshIncremental } from '../src/refresh/refresh-incremental.js';
+import { verify } from '../src/verify/verify.js';
 import { ChatFixture } from './helpers/fixtures.js';
 import { compressNow, instant, nth, pick, policy, propertyRuns } from './helpers/property-arbitraries.js';
 import { EXCLUDED_PLATFORMS, expectCacheExact, useTestDatabase } from './helpers/setup.js';
@@ -242,6 +243,13 @@ it(
           await apply(world, { op: 'message', session: 0, human: true, at: '2026-02-20T10:30:00Z' });
           await apply(world, { op: 'refresh', batch: 3, shape: null });
           for (const a of actions) await apply(world, a);
+          // Before the refresh, every difference from the recount is lag a pending change explains.
+          const lagging = await verify(t.db, {
+            experimentIds: world.experiments,
+            excludedPlatforms: EXCLUDED_PLATFORMS,
+            batchExperiments: 10,
+          });
+          expect(lagging.mismatches).toEqual([]);
           await apply(world, { op: 'refresh', batch: lastBatch, shape: null });
           await expectCacheExact(t.db, { experimentIds: world.experiments, batchExperiments: 10 });
         },

@@ -58,6 +58,7 @@ const refresh = () =>
 const expectExact = async () => {
   const result = await verify(t.db, { excludedPlatforms: EXCLUDED_PLATFORMS, batchExperiments: 3, source });
   expect(result.mismatches).toEqual([]);
+  expect(result.pending).toEqual([]);
   return result;
 };
 

@@ -43,12 +43,13 @@ afterAll(async () => {
 
 /** Every cached experiment and session number equals the live recount from OCS's tables. */
 async function expectCacheEqualsRecount(): Promise<void> {
-  const { mismatches } = await verify(t.db, {
+  const { mismatches, pending } = await verify(t.db, {
     excludedPlatforms: EXCLUDED_PLATFORMS,
     batchExperiments: 4,
     source,
   });
   expect(mismatches).toEqual([]);
+  expect(pending).toEqual([]);
   const experiments = await recountOcsExperiments(t.db, EXCLUDED_PLATFORMS);
   const cached = await getExperimentTotals(t.db, [...experiments.keys()], { source });
   expect(Object.fromEntries(cached)).toEqual(Object.fromEntries(experiments));

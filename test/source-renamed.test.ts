@@ -119,6 +119,7 @@ describe('a renamed schema described by a profile', () => {
       source: RENAMED,
     });
     expect(result.mismatches).toEqual([]);
+    expect(result.pending).toEqual([]);
     expect(result.checked.experiments).toBe(before.experiments.total);
   });
 
@@ -158,6 +159,7 @@ describe('a renamed schema described by a profile', () => {
       source: RENAMED,
     });
     expect(result.mismatches).toEqual([]);
+    expect(result.pending).toEqual([]);
     const [renamed] = await queryRows<{ n: number }>(
       t.db,
       sql`select count(*)::int as n from "Conversation"

@@ -80,5 +80,8 @@ export type Mismatch =
 
 export interface VerifyResult {
   checked: { experiments: number; sessions: number };
+  /** Real drift: differences no pending change explains. */
   mismatches: Mismatch[];
+  /** Lag: differences a change not yet refreshed explains (the next refresh applies it). */
+  pending: Mismatch[];
 }

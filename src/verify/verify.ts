@@ -5,11 +5,12 @@
  */
 import { sql } from 'drizzle-orm';
 import { bigintArray } from '../db/params.js';
-import { queryRows, type StatDb, toNumber } from '../db/types.js';
+import { type Executor, queryRows, type StatDb, toNumber } from '../db/types.js';
 import { STATCACHE_PROFILE } from '../source/builtin-profiles.js';
 import { countExperiments, experimentBatches } from '../source/experiment-batches.js';
 import { isExperimentRow, relationSql, withVersionRows } from '../source/relation-sql.js';
 import type { SourceProfile } from '../source/source-profile.js';
+import { explainedByPending } from './classify-pending.js';
 import { findOrphanBuckets } from './find-orphan-buckets.js';
 import { findOverlappingBuckets } from './find-overlapping-buckets.js';
 import type { Mismatch, VerifyResult } from './mismatch.js';
@@ -36,10 +37,10 @@ export async function verify(db: StatDb, options: VerifyOptions): Promise<Verify
   const source = options.source ?? STATCACHE_PROFILE;
   const E = relationSql(source, 'experiments', 'e');
   const S = relationSql(source, 'sessions', 's');
-  const result: VerifyResult = { checked: { experiments: 0, sessions: 0 }, mismatches: [] };
+  const result: VerifyResult = { checked: { experiments: 0, sessions: 0 }, mismatches: [], pending: [] };
   const experimentsTotal = await countExperiments(db, options.experimentIds, source);
   for await (const batch of experimentBatches(db, options.batchExperiments, options.experimentIds, source)) {
-    const { sessions, mismatches } = await db.transaction(
+    const { sessions, mismatches, pending } = await db.transaction(
       async (tx) => {
         const ids = bigintArray(batch);
         const [counts] = await queryRows<{ experiments: unknown; sessions: unknown }>(
@@ -55,12 +56,13 @@ export async function verify(db: StatDb, options: VerifyOptions): Promise<Verify
           ...(await findOverlappingBuckets(tx, batch)),
         ];
         result.checked.experiments += toNumber(counts?.experiments);
-        return { sessions: toNumber(counts?.sessions), mismatches: found };
+        return { sessions: toNumber(counts?.sessions), ...(await splitPending(tx, found, source)) };
       },
       { isolationLevel: 'repeatable read', accessMode: 'read only' },
     );
     result.checked.sessions += sessions;
     result.mismatches.push(...mismatches);
+    result.pending.push(...pending);
     options.onProgress?.({
       experimentsDone: result.checked.experiments,
       experimentsTotal,
@@ -68,7 +70,25 @@ export async function verify(db: StatDb, options: VerifyOptions): Promise<Verify
     });
   }
   if (options.experimentIds === undefined) {
-    result.mismatches.push(...(await findOrphanBuckets(db, source)));
+    const orphans = await db.transaction(
+      async (tx) => splitPending(tx, await findOrphanBuckets(tx, source), source),
+      { isolationLevel: 'repeatable read', accessMode: 'read only' },
+    );
+    result.mismatches.push(...orphans.mismatches);
+    result.pending.push(...orphans.pending);
   }
   return result;
+}
+
+/** `found` split into real mismatches and differences a pending change explains (classify-pending.ts). */
+async function splitPending(
+  tx: Executor,
+  found: Mismatch[],
+  source: SourceProfile,
+): Promise<{ mismatches: Mismatch[]; pending: Mismatch[] }> {
+  const explained = await explainedByPending(tx, found, source);
+  return {
+    mismatches: found.filter((_, i) => !explained[i]),
+    pending: found.filter((_, i) => explained[i]),
+  };
 }

@@ -1,0 +1,111 @@
+/**
+ * Tells lag from drift: which of verify's differences a pending change explains. A difference is
+ * pending when a change row not yet applied names what it is about (the change keys say exactly
+ * which buckets a write touches): for an experiment bucket, a `message_hour` or `experiment_hour`
+ * key of that experiment inside the bucket's range, or a `participant` or `experiment` key of it;
+ * for a session bucket, a `message_hour` key of its chat (or session) inside the range, or a
+ * `session` key of it; for a session's versions, a `chat_versions` key of its chat or a `session` key;
+ * for an experiment's totals, any such key of the experiment; for orphans, a key naming the vanished
+ * id. An `experiment` key (a whole rebuild) covers everything of that experiment, and `all` (a
+ * TRUNCATE) everything. Overlaps are never lag. One statement, read at the caller's snapshot, so
+ * the change rows and the recount see the same moment.
+ */
+import { sql } from 'drizzle-orm';
+import { type Executor, queryRows } from '../db/types.js';
+import { countedExperiment, relationSql } from '../source/relation-sql.js';
+import type { SourceProfile } from '../source/source-profile.js';
+import type { Mismatch } from './mismatch.js';
+
+/** What a difference is about, flattened for the statement. */
+interface Subject {
+  ord: number;
+  kind: Mismatch['kind'] | 'orphan_experiment' | 'orphan_session';
+  experiment_id: number | null;
+  session_id: number | null;
+  bucket_start: string | null;
+  bucket_size: string | null;
+}
+
+function subjectOf(m: Mismatch, ord: number): Subject {
+  const base = { ord, experiment_id: null, session_id: null, bucket_start: null, bucket_size: null };
+  switch (m.kind) {
+    case 'experiment_bucket':
+      return {
+        ...base,
+        kind: m.kind,
+        experiment_id: m.experimentId,
+        bucket_start: m.bucketStart,
+        bucket_size: m.bucketSize,
+      };
+    case 'experiment_totals':
+      return { ...base, kind: m.kind, experiment_id: m.experimentId };
+    case 'session_bucket':
+      return {
+        ...base,
+        kind: m.kind,
+        session_id: m.sessionId,
+        // Where it is filed now, where it should be: a rebuild of either explains it.
+        experiment_id: m.actual?.experimentId ?? m.expected?.experimentId ?? null,
+        bucket_start: m.bucketStart,
+        bucket_size: m.bucketSize,
+      };
+    case 'session_versions':
+      return { ...base, kind: m.kind, session_id: m.sessionId };
+    case 'orphan_buckets':
+      return m.table === 'session_statistics_buckets'
+        ? { ...base, kind: 'orphan_session', session_id: m.id }
+        : { ...base, kind: 'orphan_experiment', experiment_id: m.id };
+    case 'overlapping_buckets':
+      return { ...base, kind: m.kind };
+  }
+}
+
+/** For each difference of `mismatches`, whether a pending change explains it (same order). */
+export async function explainedByPending(
+  tx: Executor,
+  mismatches: readonly Mismatch[],
+  source: SourceProfile,
+): Promise<boolean[]> {
+  if (mismatches.length === 0) return [];
+  const S = relationSql(source, 'sessions', 's');
+  const K = relationSql(source, 'sessions', 'ks');
+  const subjects = mismatches.map(subjectOf);
+  const rows = await queryRows<{ ord: number; pending: boolean }>(
+    tx,
+    sql`
+    with m as (
+      select m.*, m.bucket_start + ('1 ' || m.bucket_size)::interval as bucket_end, ${S.chatId} as chat_id,
+             ${countedExperiment(source, S.experimentId)} as session_experiment
+      from jsonb_to_recordset(${JSON.stringify(subjects)}::jsonb)
+             as m(ord int, kind text, experiment_id bigint, session_id bigint, bucket_start timestamptz, bucket_size text)
+      left join ${S.from} on ${S.id} = m.session_id
+    ),
+    -- Pending keys with the experiment and session they are about: as recorded, else by their chat now.
+    c as materialized (
+      select c.kind, c.chat_id, c.session_id, c.at,
+             -- An 'experiment' key names the row that changed (as the refresh's claim reads it).
+             case when c.kind = 'experiment' then c.experiment_id
+                  else ${countedExperiment(source, sql`coalesce(c.experiment_id, ks.experiment_id)`)} end as experiment_id,
+             coalesce(c.session_id, ks.id) as resolved_session
+      from statcache_changes c
+      left join lateral (select ${K.id} as id, ${K.experimentId} as experiment_id from ${K.from}
+                         where c.session_id is null and c.chat_id is not null and ${K.chatId} = c.chat_id) ks on true
+    )
+    select m.ord, m.kind <> 'overlapping_buckets' and exists (
+      select 1 from c where c.kind = 'all'
+        or (c.kind = 'experiment' and c.experiment_id in (m.experiment_id, m.session_experiment))
+        or (m.kind in ('experiment_bucket', 'experiment_totals', 'orphan_experiment') and c.experiment_id = m.experiment_id
+            and (c.kind = 'participant'
+                 or (c.kind in ('message_hour', 'experiment_hour')
+                     and (m.bucket_start is null or (c.at >= m.bucket_start and c.at < m.bucket_end)))))
+        or (m.kind in ('session_bucket', 'session_versions', 'orphan_session')
+            and c.kind = 'session' and c.session_id = m.session_id)
+        or (m.kind in ('session_bucket', 'orphan_session') and c.kind = 'message_hour'
+            and (c.resolved_session = m.session_id or c.chat_id = m.chat_id)
+            and (m.bucket_start is null or (c.at >= m.bucket_start and c.at < m.bucket_end)))
+        or (m.kind = 'session_versions' and c.kind = 'chat_versions' and c.chat_id = m.chat_id)
+    ) as pending
+    from m order by m.ord`,
+  );
+  return rows.map((r) => r.pending);
+}
