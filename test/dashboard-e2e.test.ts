@@ -6,6 +6,7 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
+import { sql } from 'drizzle-orm';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DEFAULT_COMPRESSION_POLICY, shapeAt } from '../src/buckets/shape.js';
@@ -98,6 +99,8 @@ it('shows the API numbers, sorts, pages and opens an experiment with its session
   await ready(page, '');
   await expectExperimentsTable(page, 'sort=humanMessages&order=desc&offset=0');
   expect(await page.textContent('#page')).toBe('page 1 of 3');
+  // How current the numbers are: refreshed in beforeAll, nothing pending.
+  expect(await page.textContent('#freshness')).toMatch(/^updated \d+ s ago · up to date$/);
   if (SCREENSHOTS) {
     mkdirSync('docs/screenshots', { recursive: true });
     await page.screenshot({ path: 'docs/screenshots/experiments.png', fullPage: true });
@@ -135,6 +138,16 @@ it('shows the API numbers, sorts, pages and opens an experiment with its session
   expect(points).toBeGreaterThan(0);
   expect(await page.$$eval('svg.chart rect', (r) => r.length)).toBe(points);
   if (SCREENSHOTS) await page.screenshot({ path: 'docs/screenshots/experiment.png', fullPage: true });
+
+  // A message written into one of its sessions and not refreshed yet: the view says so.
+  await t.db.execute(sql`insert into chat_messages (chat_id, message_type, created_at)
+    select s.chat_id, 'human', now() from experiment_sessions s where s.experiment_id = ${opened.experimentId} limit 1`);
+  await page.reload();
+  await ready(page, `#/experiments/${opened.experimentId}`);
+  expect(await page.textContent('#freshness')).toMatch(
+    /^updated \d+ s ago · 1 change pending \(oldest \d+ s ago\)$/,
+  );
+  expect(await page.getAttribute('#freshness', 'class')).toContain('pending');
   expect(errors).toEqual([]);
   await page.close();
 });

@@ -56,15 +56,22 @@ async function get(path: string) {
 }
 
 const json = (value: unknown) => JSON.parse(JSON.stringify(value));
+/** The freshness of an answer read from a cache with nothing pending (refreshed in beforeAll). */
+const upToDate = () => ({
+  mode: 'cached',
+  refreshedAt: expect.any(String),
+  pendingChanges: 0,
+  oldestPendingAt: null,
+});
 
-describe('routes answer from one statement each', () => {
+describe('routes answer from one statement each, and one more for their freshness', () => {
   it('GET /api/experiments sorts and pages like listExperiments, with the total', async () => {
     for (const limit of [5, 25, 100]) {
       const r = await get(
         `/api/experiments?team=${teamId}&sort=humanMessages&order=desc&limit=${limit}&offset=2`,
       );
       expect(r.status).toBe(200);
-      expect(r.statements).toBe(1);
+      expect(r.statements).toBe(2);
       const expected = await listExperiments(t.db, {
         teamId,
         sortBy: 'humanMessages',
@@ -72,7 +79,10 @@ describe('routes answer from one statement each', () => {
         limit,
         offset: 2,
       });
-      expect(r.body).toEqual(json({ rows: expected.rows, total: expected.total }));
+      expect(r.body).toEqual({
+        ...json({ rows: expected.rows, total: expected.total }),
+        freshness: upToDate(),
+      });
     }
     const all = await get('/api/experiments?sort=name&order=asc');
     expect(all.body.total).toBe(30);
@@ -83,9 +93,12 @@ describe('routes answer from one statement each', () => {
     for (const limit of [5, 25, 100]) {
       const r = await get(`/api/experiments/${busiest}/sessions?sort=humanMessages&limit=${limit}`);
       expect(r.status).toBe(200);
-      expect(r.statements).toBe(1);
+      expect(r.statements).toBe(2);
       const expected = await listSessions(t.db, { experimentId: busiest, sortBy: 'humanMessages', limit });
-      expect(r.body).toEqual(json({ rows: expected.rows, total: expected.total }));
+      expect(r.body).toEqual({
+        ...json({ rows: expected.rows, total: expected.total }),
+        freshness: upToDate(),
+      });
       expect(Object.keys(r.body.rows[0])).toEqual(
         expect.arrayContaining([
           'sessionId',
@@ -103,7 +116,8 @@ describe('routes answer from one statement each', () => {
     const to = '2026-11-02T00:00:00Z';
     const r = await get(`/api/experiments/${busiest}/series?from=${from}&to=${to}`);
     expect(r.status).toBe(200);
-    expect(r.statements).toBe(1);
+    expect(r.statements).toBe(2);
+    expect(r.body.freshness).toEqual(upToDate());
     const expected = (
       await getExperimentSeries(t.db, [busiest], { from: new Date(from), to: new Date(to) })
     ).get(busiest);
@@ -116,13 +130,14 @@ describe('routes answer from one statement each', () => {
     });
   });
 
-  it('GET /api/series returns a page of sparklines in one statement', async () => {
+  it('GET /api/series returns a page of sparklines in one statement (and its freshness)', async () => {
     const ids = (await listExperiments(t.db, { limit: 25 })).rows.map((r) => r.experimentId);
     const r = await get(
       `/api/series?experiments=${ids.join(',')}&from=2026-10-01T00:00:00Z&to=2026-11-01T00:00:00Z`,
     );
     expect(r.status).toBe(200);
-    expect(r.statements).toBe(1);
+    expect(r.statements).toBe(2);
+    expect(r.body.freshness).toEqual(upToDate());
     expect(
       Object.keys(r.body.series)
         .map(Number)

@@ -9,6 +9,7 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import type { StatDb } from '../db/types.js';
 import { InvalidInputError, NotFoundError } from '../errors/error-classes.js';
 import { outcomeOf } from '../errors/error-kind.js';
+import { readFreshness } from '../read/freshness.js';
 import { getExperimentSeries } from '../read/get-experiment-series.js';
 import { getExperimentTrend } from '../read/get-experiment-trend.js';
 import { EXPERIMENT_SORT_KEYS, listExperiments } from '../read/list-experiments.js';
@@ -81,7 +82,12 @@ export function createApp(options: AppOptions): express.Express {
       source,
     });
     if (!result.teamFound) throw notFound('team', teamId as number, 'team');
-    res.json({ rows: result.rows, total: result.total });
+    const freshness = await readFreshness(
+      db,
+      { experimentIds: result.rows.map((r) => r.experimentId) },
+      { source },
+    );
+    res.json({ rows: result.rows, total: result.total, freshness });
   });
 
   app.get('/api/experiments/:id/sessions', async (req, res) => {
@@ -95,7 +101,8 @@ export function createApp(options: AppOptions): express.Express {
       source,
     });
     if (!result.experimentFound) throw notFound('experiment', experimentId, 'id');
-    res.json({ rows: result.rows, total: result.total });
+    const freshness = await readFreshness(db, { experimentIds: [experimentId] }, { source });
+    res.json({ rows: result.rows, total: result.total, freshness });
   });
 
   app.get('/api/experiments/:id/series', async (req, res) => {
@@ -103,7 +110,8 @@ export function createApp(options: AppOptions): express.Express {
     const range = rangeOf(req);
     const trend = await getExperimentTrend(db, experimentId, { ...range, source });
     if (!trend) throw notFound('experiment', experimentId, 'id');
-    res.json({ ...trend, from: range.from, to: range.to });
+    const freshness = await readFreshness(db, { experimentIds: [experimentId] }, { source });
+    res.json({ ...trend, from: range.from, to: range.to, freshness });
   });
 
   // The experiments table's sparklines: one request (one statement) for a whole page of ids.
@@ -111,7 +119,8 @@ export function createApp(options: AppOptions): express.Express {
     const ids = q.idList(req.query, 'experiments', MAX_SERIES_IDS);
     const range = rangeOf(req);
     const series = await getExperimentSeries(db, ids, { ...range, source });
-    res.json({ from: range.from, to: range.to, series: Object.fromEntries(series) });
+    const freshness = await readFreshness(db, { experimentIds: ids }, { source });
+    res.json({ from: range.from, to: range.to, series: Object.fromEntries(series), freshness });
   });
 
   app.get('/api/status', async (_req, res) => {

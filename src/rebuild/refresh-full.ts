@@ -2,11 +2,12 @@
  * Full rebuild: every bucket and versions cache recomputed from source, in bounded batches of
  * experiments, each batch its own transaction (see rebuild-batch.ts).
  */
+import { sql } from 'drizzle-orm';
 import { type BucketShape, HOURLY_SHAPE } from '../buckets/shape.js';
 import { onOneConnection } from '../db/on-one-connection.js';
-import type { StatDb } from '../db/types.js';
+import { type Executor, queryRows, type StatDb, toDate } from '../db/types.js';
 import { withDeadlockRetry } from '../db/with-deadlock-retry.js';
-import { recordRefreshRun } from '../runs/refresh-runs.js';
+import { recordRefreshRun, recordUpToDate } from '../runs/refresh-runs.js';
 import { STATCACHE_PROFILE } from '../source/builtin-profiles.js';
 import { countExperiments, experimentBatches } from '../source/experiment-batches.js';
 import type { SourceProfile } from '../source/source-profile.js';
@@ -81,6 +82,7 @@ export async function refreshFull(db: StatDb, options: RefreshFullOptions): Prom
   await onOneConnection(db, async (conn) => {
     // Changes committed before this point are covered by the batches below (unscoped runs only).
     const snapshot = scoped ? null : await currentSnapshot(conn);
+    const upToDateAt = scoped ? null : await databaseNow(conn);
     const versionsByChat = scoped ? undefined : VERSIONS_BY_CHAT;
     if (!scoped) await precomputeVersionsByChat(conn, source);
     try {
@@ -116,6 +118,7 @@ export async function refreshFull(db: StatDb, options: RefreshFullOptions): Prom
           conn.transaction((tx) => deleteOrphanBuckets(tx, source)),
         );
         result.changesDiscarded = await discardCoveredChanges(conn, snapshot);
+        if (upToDateAt) await recordUpToDate(conn, upToDateAt);
       }
     } finally {
       if (!scoped) await dropVersionsByChat(conn);
@@ -128,4 +131,10 @@ export async function refreshFull(db: StatDb, options: RefreshFullOptions): Prom
     startedAt,
   });
   return result;
+}
+
+/** The database's clock (comparable with the change rows' captured_at). */
+async function databaseNow(db: Executor): Promise<Date> {
+  const [row] = await queryRows<{ at: unknown }>(db, sql`select now() as at`);
+  return toDate(row?.at) ?? new Date();
 }

@@ -6,10 +6,10 @@
  */
 import { sql } from 'drizzle-orm';
 import { type BucketShape, HOURLY_SHAPE } from '../buckets/shape.js';
-import { queryRows, type StatDb, toNumber } from '../db/types.js';
+import { queryRows, type StatDb, toDate, toNumber } from '../db/types.js';
 import { withDeadlockRetry } from '../db/with-deadlock-retry.js';
 import { refreshFull } from '../rebuild/refresh-full.js';
-import { FULL_BUILD_RECORDED, recordRefreshRun } from '../runs/refresh-runs.js';
+import { FULL_BUILD_RECORDED, recordRefreshRun, recordUpToDate } from '../runs/refresh-runs.js';
 import { STATCACHE_PROFILE } from '../source/builtin-profiles.js';
 import type { SourceProfile } from '../source/source-profile.js';
 import { type AppliedWork, applyWork } from './apply-work.js';
@@ -66,11 +66,13 @@ export async function refreshIncremental(
     fullRebuild: false,
     durationMs: 0,
   };
-  const [top] = await queryRows<{ max_id: unknown; built: boolean }>(
+  const [top] = await queryRows<{ max_id: unknown; built: boolean; at: unknown }>(
     db,
     sql`select coalesce((select max(id) from statcache_changes), 0) as max_id,
-               ${FULL_BUILD_RECORDED} as built`,
+               ${FULL_BUILD_RECORDED} as built, now() as at`,
   );
+  // The database's clock, comparable with the change rows' captured_at.
+  const upToDateAt = toDate(top?.at) ?? startedAt;
   const maxId = toNumber(top?.max_id);
   // A cache that was never built holds nothing for the history before the triggers existed.
   let needsFull = !top?.built;
@@ -152,6 +154,7 @@ export async function refreshIncremental(
   if (result.changes > 0) {
     await recordRefreshRun(db, { ...result, experiments: 0, experimentIds: null, startedAt });
   }
+  await recordUpToDate(db, upToDateAt);
   return result;
 }
 

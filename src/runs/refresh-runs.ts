@@ -50,3 +50,13 @@ export async function fullBuildRecorded(db: Executor): Promise<boolean> {
   const [row] = await queryRows<{ built: boolean }>(db, sql`select ${FULL_BUILD_RECORDED} as built`);
   return row?.built ?? false;
 }
+
+/**
+ * Records that every change captured before `at` (the start of a refresh that just finished) has
+ * been applied, except those still pending: statcache_refresh_state, kept at the latest such instant.
+ */
+export async function recordUpToDate(db: Executor, at: Date): Promise<void> {
+  await db.execute(sql`
+    insert into statcache_refresh_state (id, refreshed_at) values (1, ${at.toISOString()}::timestamptz)
+    on conflict (id) do update set refreshed_at = greatest(statcache_refresh_state.refreshed_at, excluded.refreshed_at)`);
+}

@@ -13,6 +13,7 @@ import {
   integer,
   pgTable,
   primaryKey,
+  smallint,
   text,
   timestamp,
 } from 'drizzle-orm/pg-core';
@@ -110,6 +111,17 @@ export const refreshRuns = pgTable(
   // status reads the newest run.
   (t) => [index('statcache_refresh_runs_finished_at_idx').on(t.finishedAt)],
 );
+
+/**
+ * When the cache was last brought up to date: the start of the newest incremental refresh (or
+ * unscoped full rebuild) that finished, empty runs included. Every change captured before that
+ * instant was applied then, except those still pending, which each read counts (its freshness).
+ * One row.
+ */
+export const refreshState = pgTable('statcache_refresh_state', {
+  id: smallint('id').primaryKey().default(1),
+  refreshedAt: tsz('refreshed_at').notNull(),
+});
 
 /**
  * Each participant's first counted session per experiment: what new_participant_count counts.

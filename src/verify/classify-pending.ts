@@ -12,6 +12,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { type Executor, queryRows } from '../db/types.js';
+import { pendingKeysSql } from '../source/pending-keys-sql.js';
 import { countedExperiment, relationSql } from '../source/relation-sql.js';
 import type { SourceProfile } from '../source/source-profile.js';
 import type { Mismatch } from './mismatch.js';
@@ -68,7 +69,6 @@ export async function explainedByPending(
 ): Promise<boolean[]> {
   if (mismatches.length === 0) return [];
   const S = relationSql(source, 'sessions', 's');
-  const K = relationSql(source, 'sessions', 'ks');
   const subjects = mismatches.map(subjectOf);
   const rows = await queryRows<{ ord: number; pending: boolean }>(
     tx,
@@ -80,17 +80,8 @@ export async function explainedByPending(
              as m(ord int, kind text, experiment_id bigint, session_id bigint, bucket_start timestamptz, bucket_size text)
       left join ${S.from} on ${S.id} = m.session_id
     ),
-    -- Pending keys with the experiment and session they are about: as recorded, else by their chat now.
-    c as materialized (
-      select c.kind, c.chat_id, c.session_id, c.at,
-             -- An 'experiment' key names the row that changed (as the refresh's claim reads it).
-             case when c.kind = 'experiment' then c.experiment_id
-                  else ${countedExperiment(source, sql`coalesce(c.experiment_id, ks.experiment_id)`)} end as experiment_id,
-             coalesce(c.session_id, ks.id) as resolved_session
-      from statcache_changes c
-      left join lateral (select ${K.id} as id, ${K.experimentId} as experiment_id from ${K.from}
-                         where c.session_id is null and c.chat_id is not null and ${K.chatId} = c.chat_id) ks on true
-    )
+    -- Pending keys with the experiment and session they are about.
+    c as materialized (${pendingKeysSql(source)})
     select m.ord, m.kind <> 'overlapping_buckets' and exists (
       select 1 from c where c.kind = 'all'
         or (c.kind = 'experiment' and c.experiment_id in (m.experiment_id, m.session_experiment))

@@ -111,6 +111,22 @@ function table(columns, rows, state, onSort) {
   return el('table', {}, el('thead', {}, head), body);
 }
 
+/**
+ * How current the numbers are, from an API answer's `freshness`: "updated 4 s ago", and a marker
+ * when changes touching them are waiting for the next refresh.
+ */
+export function freshnessLine(freshness, now = Date.now()) {
+  if (!freshness) return '';
+  const updated = freshness.refreshedAt ? `updated ${ago(freshness.refreshedAt, now)}` : 'never refreshed';
+  const n = freshness.pendingChanges;
+  return n > 0
+    ? `${updated} · ${n.toLocaleString('en')} change${n === 1 ? '' : 's'} pending (oldest ${ago(freshness.oldestPendingAt, now)})`
+    : `${updated} · up to date`;
+}
+
+const freshnessEl = (freshness) =>
+  el('p', { id: 'freshness', class: freshness?.pendingChanges > 0 ? 'muted pending' : 'muted' }, freshnessLine(freshness));
+
 function pager(state, total, onPage) {
   const pages = Math.max(1, Math.ceil(total / PAGE));
   const page = Math.floor(state.offset / PAGE) + 1;
@@ -183,6 +199,7 @@ async function experiments(state) {
   ];
   view.replaceChildren(
     el('h2', {}, 'Experiments'),
+    freshnessEl(page.freshness),
     pager(state, page.total, (offset) => go({ ...state, offset })),
     table(columns, page.rows, state, (key) => go(sortedBy(state, key))),
   );
@@ -231,6 +248,7 @@ async function experiment(id, state) {
     el('h2', { id: 'experiment-name' }, trend.name || `Experiment #${id}`),
     chart(trend.points),
     el('h3', {}, 'Sessions'),
+    freshnessEl(sessions.freshness),
     pager(state, sessions.total, (offset) => go({ ...state, offset })),
     table(columns, sessions.rows, state, (key) => go(sortedBy(state, key))),
   );
