@@ -1,6 +1,7 @@
 /** Printing: one JSON document on stdout with --json, aligned tables otherwise; logs go to stderr. */
 
 /** Writes `value` as the command's single JSON document. Dates become ISO-8601 UTC strings. */
+import type { Freshness } from '../src/read/freshness.js';
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
@@ -35,4 +36,32 @@ export function printTable(headers: string[], rows: (string | number)[][]): void
 /** ISO-8601 UTC or '-' for tables. */
 export function formatTime(value: Date | null): string {
   return value ? value.toISOString() : '-';
+}
+
+/** JSON for a read's freshness (ISO times), as every `--json` row carries it. */
+export function freshnessJson(f: Freshness | undefined) {
+  return {
+    mode: f?.mode ?? 'cached',
+    refreshedAt: f?.refreshedAt?.toISOString() ?? null,
+    pendingChanges: f?.pendingChanges ?? 0,
+    oldestPendingAt: f?.oldestPendingAt?.toISOString() ?? null,
+  };
+}
+
+/** One line for people: when the cache was brought up to date, and what is pending for these rows. */
+export function freshnessLine(each: Iterable<Freshness>): string {
+  let refreshedAt: Date | null = null;
+  let pending = 0;
+  let oldest: Date | null = null;
+  for (const f of each) {
+    refreshedAt = f.refreshedAt;
+    pending += f.pendingChanges;
+    if (f.oldestPendingAt && (!oldest || f.oldestPendingAt < oldest)) oldest = f.oldestPendingAt;
+  }
+  const updated = refreshedAt
+    ? `cache up to date as of ${refreshedAt.toISOString()}`
+    : 'cache never refreshed';
+  return pending > 0
+    ? `${updated}; ${pending} change(s) pending for these rows, the oldest captured ${oldest?.toISOString()} (the next refresh applies them)`
+    : `${updated}; nothing pending for these rows`;
 }

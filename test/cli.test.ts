@@ -42,6 +42,14 @@ beforeAll(async () => {
   await f.tagMessage(m as number, await f.tag(teamId, 'v2'));
 });
 
+/** A row's freshness right after the full rebuild below: nothing pending. */
+const UP_TO_DATE = {
+  mode: 'cached',
+  refreshedAt: expect.any(String),
+  pendingChanges: 0,
+  oldestPendingAt: null,
+};
+
 describe('happy paths and JSON shapes', () => {
   it('refresh --full --json writes buckets in the policy shape and reports them', async () => {
     const r = await runCli(['refresh', '--full', '--json'], t.url);
@@ -59,13 +67,21 @@ describe('happy paths and JSON shapes', () => {
     const r = await runCli(['totals', '--experiment', `${quietExp},${exp}`, '--json'], t.url);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual([
-      { experimentId: quietExp, sessions: 0, participants: 0, humanMessages: 0, lastActivityAt: null },
+      {
+        experimentId: quietExp,
+        sessions: 0,
+        participants: 0,
+        humanMessages: 0,
+        lastActivityAt: null,
+        freshness: UP_TO_DATE,
+      },
       {
         experimentId: exp,
         sessions: 1,
         participants: 1,
         humanMessages: 2,
         lastActivityAt: '2026-04-01T10:30:00.250Z',
+        freshness: UP_TO_DATE,
       },
     ]);
   });
@@ -77,7 +93,13 @@ describe('happy paths and JSON shapes', () => {
     );
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual([
-      { sessionId, humanMessages: 2, lastActivityAt: '2026-04-01T10:30:00.250Z', experimentVersions: ['v2'] },
+      {
+        sessionId,
+        humanMessages: 2,
+        lastActivityAt: '2026-04-01T10:30:00.250Z',
+        experimentVersions: ['v2'],
+        freshness: UP_TO_DATE,
+      },
     ]);
   });
 

@@ -8,6 +8,7 @@ import { sql } from 'drizzle-orm';
 import { expect, it } from 'vitest';
 import { readFreshness } from '../src/read/freshness.js';
 import { refreshIncremental } from '../src/refresh/refresh-incremental.js';
+import { runCli } from './helpers/cli.js';
 import { EXCLUDED_PLATFORMS, useTestDatabase } from './helpers/setup.js';
 
 const t = useTestDatabase({ team: true });
@@ -67,4 +68,39 @@ it('counts the pending changes that touch what was read, and when the cache was 
   const c = await f.experiment(t.teamId);
   await t.db.execute(sql`truncate chat_message_tags`);
   expect((await of(c)).pendingChanges).toBe(1);
+});
+
+it('totals and sessions in the CLI carry each row freshness; the text output ends with it on stderr', async () => {
+  const a = await f.experiment(t.teamId);
+  const b = await f.experiment(t.teamId);
+  const s = await f.session({ teamId: t.teamId, experimentId: a, createdAt: '2026-06-01T10:00:00Z' });
+  await refresh();
+  await f.messages(s.chatId, [['human', '2026-06-01T10:05:00Z']]);
+  const totals = await runCli(['totals', '--experiment', `${a},${b}`, '--json'], t.url);
+  expect(totals.code).toBe(0);
+  const rows = JSON.parse(totals.stdout) as { experimentId: number; freshness: { pendingChanges: number } }[];
+  expect(rows.map((r) => [r.experimentId, r.freshness.pendingChanges])).toEqual([
+    [a, 1],
+    [b, 0],
+  ]);
+  const sessions = await runCli(['sessions', '--experiment', String(a), '--json'], t.url);
+  expect(JSON.parse(sessions.stdout)).toEqual([
+    expect.objectContaining({
+      sessionId: s.id,
+      freshness: {
+        mode: 'cached',
+        refreshedAt: expect.any(String),
+        pendingChanges: 1,
+        oldestPendingAt: expect.any(String),
+      },
+    }),
+  ]);
+  const text = await runCli(['totals', '--experiment', String(a)], t.url);
+  expect(text.stderr).toMatch(
+    /^cache up to date as of \S+; 1 change\(s\) pending for these rows, the oldest captured \S+ \(the next refresh applies them\)\n$/,
+  );
+  await refresh();
+  expect((await runCli(['totals', '--experiment', String(a)], t.url)).stderr).toMatch(
+    /nothing pending for these rows\n$/,
+  );
 });

@@ -1,9 +1,10 @@
 /** `statcache sessions --experiment id`: a sorted page of an experiment's sessions with totals. */
 import type { Command } from 'commander';
+import { readFreshnessEach } from '../../src/read/freshness.js';
 import { listSessions, SESSION_SORT_KEYS, type SessionSortKey } from '../../src/read/list-sessions.js';
 import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, type SortOrder } from '../../src/read/page-options.js';
 import { setExitCode } from '../exit-codes.js';
-import { formatTime, logLine, printJson, printTable } from '../output.js';
+import { formatTime, freshnessJson, freshnessLine, logLine, printJson, printTable } from '../output.js';
 import { intInRange, oneOf, parseId } from '../parse-options.js';
 import { assertExperimentsExist, runCommand } from '../run-command.js';
 
@@ -50,6 +51,11 @@ export function registerSessions(program: Command): void {
           limit: options.limit,
           offset: options.offset,
         });
+        const freshness = await readFreshnessEach(
+          db,
+          { sessionIds: page.rows.map((r) => r.sessionId) },
+          { source: config.source },
+        );
         if (json) {
           printJson(
             page.rows.map((r) => ({
@@ -57,6 +63,7 @@ export function registerSessions(program: Command): void {
               humanMessages: r.humanMessages,
               lastActivityAt: r.lastActivityAt?.toISOString() ?? null,
               experimentVersions: r.experimentVersions,
+              freshness: freshnessJson(freshness.get(r.sessionId)),
             })),
           );
         } else {
@@ -72,6 +79,7 @@ export function registerSessions(program: Command): void {
             ]),
           );
           logLine(`rows ${options.offset + 1}-${options.offset + page.rows.length} of ${page.total}`);
+          logLine(freshnessLine(freshness.values()));
         }
         return 0;
       }).then(setExitCode),

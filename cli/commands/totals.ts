@@ -1,8 +1,12 @@
-/** `statcache totals --experiment ids`: totals per experiment, in request order. */
+/**
+ * `statcache totals --experiment ids`: totals per experiment, in request order, each with how current
+ * it is (its freshness: `--json` rows carry it, the text output ends with a line on stderr).
+ */
 import type { Command } from 'commander';
+import { readFreshnessEach } from '../../src/read/freshness.js';
 import { getExperimentTotals } from '../../src/read/get-experiment-totals.js';
 import { setExitCode } from '../exit-codes.js';
-import { formatTime, printJson, printTable } from '../output.js';
+import { formatTime, freshnessJson, freshnessLine, logLine, printJson, printTable } from '../output.js';
 import { parseIdList } from '../parse-options.js';
 import { assertExperimentsExist, runCommand } from '../run-command.js';
 
@@ -16,6 +20,11 @@ export function registerTotals(program: Command): void {
       runCommand({ json: options.json }, async ({ config, db, json }) => {
         await assertExperimentsExist(db, options.experiment, config.source);
         const totals = await getExperimentTotals(db, options.experiment, { source: config.source });
+        const freshness = await readFreshnessEach(
+          db,
+          { experimentIds: options.experiment },
+          { source: config.source },
+        );
         const rows = options.experiment.map((id) => {
           const t = totals.get(id);
           return {
@@ -24,10 +33,11 @@ export function registerTotals(program: Command): void {
             participants: t?.participants ?? 0,
             humanMessages: t?.humanMessages ?? 0,
             lastActivityAt: t?.lastActivityAt?.toISOString() ?? null,
+            freshness: freshnessJson(freshness.get(id)),
           };
         });
         if (json) printJson(rows);
-        else
+        else {
           printTable(
             ['experiment', 'sessions', 'participants', 'human messages', 'last activity (UTC)'],
             rows.map((r) => [
@@ -38,6 +48,8 @@ export function registerTotals(program: Command): void {
               formatTime(r.lastActivityAt ? new Date(r.lastActivityAt) : null),
             ]),
           );
+          logLine(freshnessLine(freshness.values()));
+        }
         return 0;
       }).then(setExitCode),
     );

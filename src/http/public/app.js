@@ -125,7 +125,11 @@ export function freshnessLine(freshness, now = Date.now()) {
 }
 
 const freshnessEl = (freshness) =>
-  el('p', { id: 'freshness', class: freshness?.pendingChanges > 0 ? 'muted pending' : 'muted' }, freshnessLine(freshness));
+  el(
+    'p',
+    { id: 'freshness', class: freshness?.pendingChanges > 0 ? 'muted pending' : 'muted' },
+    freshnessLine(freshness),
+  );
 
 function pager(state, total, onPage) {
   const pages = Math.max(1, Math.ceil(total / PAGE));
