@@ -73,7 +73,7 @@ export async function explainedByPending(
   const rows = await queryRows<{ ord: number; pending: boolean }>(
     tx,
     sql`
-    with m as (
+    with m as materialized (
       select m.*, m.bucket_start + ('1 ' || m.bucket_size)::interval as bucket_end, ${S.chatId} as chat_id,
              ${countedExperiment(source, S.experimentId)} as session_experiment
       from jsonb_to_recordset(${JSON.stringify(subjects)}::jsonb)
@@ -81,21 +81,53 @@ export async function explainedByPending(
       left join ${S.from} on ${S.id} = m.session_id
     ),
     -- Pending keys with the experiment and session they are about.
-    c as materialized (${pendingKeysSql(source)})
-    select m.ord, m.kind <> 'overlapping_buckets' and exists (
-      select 1 from c where c.kind = 'all'
-        or (c.kind = 'experiment' and c.experiment_id in (m.experiment_id, m.session_experiment))
-        or (m.kind in ('experiment_bucket', 'experiment_totals', 'orphan_experiment') and c.experiment_id = m.experiment_id
-            and (c.kind = 'participant'
-                 or (c.kind in ('message_hour', 'experiment_hour')
-                     and (m.bucket_start is null or (c.at >= m.bucket_start and c.at < m.bucket_end)))))
-        or (m.kind in ('session_bucket', 'session_versions', 'orphan_session')
-            and c.kind = 'session' and c.session_id = m.session_id)
-        or (m.kind in ('session_bucket', 'orphan_session') and c.kind = 'message_hour'
-            and (c.resolved_session = m.session_id or c.chat_id = m.chat_id)
-            and (m.bucket_start is null or (c.at >= m.bucket_start and c.at < m.bucket_end)))
-        or (m.kind = 'session_versions' and c.kind = 'chat_versions' and c.chat_id = m.chat_id)
-    ) as pending
+    c as materialized (${pendingKeysSql(source)}),
+    -- Each rule below is an equality join on a distinct key set (hash joins): a queue of tens of
+    -- thousands of keys against as many differences stays linear, never keys × differences.
+    hour_keys as materialized (
+      select distinct experiment_id, at from c where kind in ('message_hour', 'experiment_hour')),
+    whole as (select distinct experiment_id from c where kind = 'experiment'),
+    explained as (
+      select m.ord from m join whole w on w.experiment_id in (m.experiment_id, m.session_experiment)
+      union
+      select m.ord from m join (select distinct experiment_id from c where kind = 'participant') p
+        on p.experiment_id = m.experiment_id
+      where m.kind in ('experiment_bucket', 'experiment_totals', 'orphan_experiment')
+      union
+      select m.ord from m join (select distinct experiment_id from hour_keys) h on h.experiment_id = m.experiment_id
+      where m.kind in ('experiment_totals', 'orphan_experiment')
+      union
+      select m.ord from m join hour_keys h on h.experiment_id = m.experiment_id and h.at = m.bucket_start
+      where m.kind = 'experiment_bucket' and m.bucket_size = 'hour'
+      union
+      select m.ord from m
+      join (select distinct experiment_id, date_trunc('day', at, 'UTC') as day from hour_keys) h
+        on h.experiment_id = m.experiment_id and h.day = m.bucket_start
+      where m.kind = 'experiment_bucket' and m.bucket_size = 'day'
+      union
+      select m.ord from m
+      join (select distinct experiment_id, date_trunc('month', at, 'UTC') as month from hour_keys) h
+        on h.experiment_id = m.experiment_id and h.month = m.bucket_start
+      where m.kind = 'experiment_bucket' and m.bucket_size = 'month'
+      union
+      select m.ord from m join (select distinct session_id from c where kind = 'session') x on x.session_id = m.session_id
+      where m.kind in ('session_bucket', 'session_versions', 'orphan_session')
+      union
+      -- A session has few keys: join on it, then the bucket's range.
+      select m.ord from m join (select distinct resolved_session, at from c where kind = 'message_hour') k
+        on k.resolved_session = m.session_id
+      where m.kind in ('session_bucket', 'orphan_session')
+        and (m.bucket_start is null or (k.at >= m.bucket_start and k.at < m.bucket_end))
+      union
+      select m.ord from m join (select distinct chat_id, at from c where kind = 'message_hour') k on k.chat_id = m.chat_id
+      where m.kind in ('session_bucket', 'orphan_session')
+        and (m.bucket_start is null or (k.at >= m.bucket_start and k.at < m.bucket_end))
+      union
+      select m.ord from m join (select distinct chat_id from c where kind = 'chat_versions') k on k.chat_id = m.chat_id
+      where m.kind = 'session_versions'
+    )
+    select m.ord, m.kind <> 'overlapping_buckets'
+                  and (exists (select 1 from c where c.kind = 'all') or m.ord in (select ord from explained)) as pending
     from m order by m.ord`,
   );
   return rows.map((r) => r.pending);
