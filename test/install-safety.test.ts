@@ -6,20 +6,16 @@
  * up (exit 1, naming the table and the session) without holding writers up for long meanwhile.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { queryRows } from '../src/db/types.js';
-import { createDemoTables } from '../src/install/install-source.js';
-import { seedWorkload } from '../src/seed/seed-workload.js';
-import { workloadSize } from '../src/seed/workload-size.js';
 import { OCS_PROFILE, STATCACHE_PROFILE } from '../src/source/builtin-profiles.js';
 import type { SourceProfile } from '../src/source/source-profile.js';
 import { runCli } from './helpers/cli.js';
-import { createEmptyDatabase, type TestDatabase } from './helpers/test-db.js';
+import { createPlatformDatabase } from './helpers/platform-db.js';
+import type { TestDatabase } from './helpers/test-db.js';
 
 const run = promisify(execFile);
 const databases: TestDatabase[] = [];
@@ -29,15 +25,8 @@ afterAll(async () => {
 
 /** A database holding a platform's tables and seeded data, statcache not installed. */
 async function platformDatabase(source: SourceProfile): Promise<TestDatabase> {
-  const t = await createEmptyDatabase();
+  const t = await createPlatformDatabase(source, { seed: 2, messages: 2_000 });
   databases.push(t);
-  if (source === OCS_PROFILE) {
-    const client = new pg.Client({ connectionString: t.url });
-    await client.connect();
-    await client.query(readFileSync(resolve('drizzle/demo/ocs-tables.sql'), 'utf8'));
-    await client.end();
-  } else await createDemoTables(t.db, source);
-  await seedWorkload(t.db, { seed: 2, size: workloadSize(2_000), source });
   return t;
 }
 

@@ -4,17 +4,12 @@
  * installed) never wait long (the bound here is generous, for a shared CI machine; the benchmark,
  * `npm run bench:install`, reports the figures at 1M messages).
  */
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dropIndexesStatcacheNeeds, trafficDuring } from '../bench/install-traffic.js';
-import { createDemoTables } from '../src/install/install-source.js';
-import { seedWorkload } from '../src/seed/seed-workload.js';
-import { workloadSize } from '../src/seed/workload-size.js';
 import { OCS_PROFILE, STATCACHE_PROFILE } from '../src/source/builtin-profiles.js';
 import { runCli } from './helpers/cli.js';
-import { createEmptyDatabase, type TestDatabase } from './helpers/test-db.js';
+import { createPlatformDatabase } from './helpers/platform-db.js';
+import type { TestDatabase } from './helpers/test-db.js';
 
 /** Generous: the target (and the benchmark's figure) is 1 s. */
 const BOUND_MS = 3_000;
@@ -25,15 +20,8 @@ afterAll(async () => {
 
 describe.each([STATCACHE_PROFILE, OCS_PROFILE])('profile $name', (source) => {
   it('a writer and a reader keep working while migrate installs statcache, and while it upgrades it', async () => {
-    const t = await createEmptyDatabase();
+    const t = await createPlatformDatabase(source, { seed: 4, messages: 20_000 });
     databases.push(t);
-    if (source === OCS_PROFILE) {
-      const client = new pg.Client({ connectionString: t.url });
-      await client.connect();
-      await client.query(readFileSync(resolve('drizzle/demo/ocs-tables.sql'), 'utf8'));
-      await client.end();
-    } else await createDemoTables(t.db, source);
-    await seedWorkload(t.db, { seed: 4, size: workloadSize(20_000), source });
     // Nothing statcache relies on is there yet: migrate builds every index, concurrently.
     expect((await dropIndexesStatcacheNeeds(t.db, source)).length).toBeGreaterThan(0);
     const env = { STATCACHE_SOURCE: source.name };
