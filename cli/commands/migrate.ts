@@ -9,10 +9,10 @@ import { InvalidInputError } from '../../src/errors/error-classes.js';
 import type { InstallStep } from '../../src/install/install-plan.js';
 import { migrate } from '../../src/install/migrate.js';
 import { type MigratePlan, planMigrate } from '../../src/install/migrate-plan.js';
-import { DEFAULT_LOCK_POLICY, type LockPolicy } from '../../src/install/run-steps.js';
+import type { LockPolicy } from '../../src/install/run-steps.js';
 import { setExitCode } from '../exit-codes.js';
+import { lockPolicyOf, lockTimeoutOption } from '../lock-timeout-option.js';
 import { printJson, printLine } from '../output.js';
-import { intInRange } from '../parse-options.js';
 import { runCommand } from '../run-command.js';
 
 interface MigrateCliOptions {
@@ -69,16 +69,11 @@ export function registerMigrate(program: Command): void {
       '--dry-run',
       'print every statement migrate would run here, with the locks they take, and change nothing',
     )
-    .option(
-      '--lock-timeout <ms>',
-      'longest a statement may wait for a lock on a table (writers queue behind it meanwhile)',
-      intInRange(1, 60_000),
-      DEFAULT_LOCK_POLICY.timeoutMs,
-    )
+    .addOption(lockTimeoutOption())
     .option('--json', 'print one JSON document')
     .action((options: MigrateCliOptions) =>
       runCommand({ json: options.json, skipSchemaCheck: true }, async ({ db, config, json }) => {
-        const lockPolicy = { ...DEFAULT_LOCK_POLICY, timeoutMs: options.lockTimeout };
+        const lockPolicy = lockPolicyOf(options.lockTimeout);
         if (options.dryRun) {
           if (options.createSourceTables)
             throw new InvalidInputError(

@@ -4,11 +4,10 @@
  * records) and nothing else. Without --yes it only prints what it would run.
  */
 import type { Command } from 'commander';
-import { DEFAULT_LOCK_POLICY } from '../../src/install/run-steps.js';
 import { planUninstall, runningStatcache, uninstall } from '../../src/install/uninstall.js';
 import { setExitCode } from '../exit-codes.js';
+import { lockPolicyOf, lockTimeoutOption } from '../lock-timeout-option.js';
 import { printJson, printLine } from '../output.js';
-import { intInRange } from '../parse-options.js';
 import { runCommand } from '../run-command.js';
 
 interface UninstallCliOptions {
@@ -24,12 +23,7 @@ export function registerUninstall(program: Command): void {
     .description('remove everything statcache installed in the database, and nothing else (needs --yes)')
     .option('--yes', 'do it (without it, only print what would be run)')
     .option('--force', 'go ahead even while a statcache worker is connected')
-    .option(
-      '--lock-timeout <ms>',
-      'longest a statement may wait for a lock on a table (writers queue behind it meanwhile)',
-      intInRange(1, 60_000),
-      DEFAULT_LOCK_POLICY.timeoutMs,
-    )
+    .addOption(lockTimeoutOption())
     .option('--json', 'print one JSON document')
     .action((options: UninstallCliOptions) =>
       runCommand({ json: options.json, skipSchemaCheck: true }, async ({ db, config, json }) => {
@@ -57,7 +51,7 @@ export function registerUninstall(program: Command): void {
         const steps = await uninstall(db, {
           source: config.source,
           force: options.force ?? false,
-          lockPolicy: { ...DEFAULT_LOCK_POLICY, timeoutMs: options.lockTimeout },
+          lockPolicy: lockPolicyOf(options.lockTimeout),
         });
         if (json) printJson({ done: true, steps });
         else

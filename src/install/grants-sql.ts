@@ -10,6 +10,7 @@ import { sql } from 'drizzle-orm';
 import { type Executor, queryRows } from '../db/types.js';
 import { RELATION_NAMES, type SourceProfile } from '../source/source-profile.js';
 import { ident } from './capture-triggers-sql.js';
+import { OWN_RELATION } from './install-plan.js';
 
 export interface GrantRoles {
   worker?: string;
@@ -22,8 +23,7 @@ async function ownObjects(db: Executor): Promise<{ tables: string[]; sequences: 
     db,
     sql`select c.relkind::text as kind, c.oid::regclass::text as name from pg_class c
         where c.relkind in ('r', 'S')
-          and (c.relname in ('experiment_statistics_buckets', 'session_statistics_buckets')
-               or c.relname like 'statcache\\_%')
+          and ${OWN_RELATION}
           and c.relnamespace = 'public'::regnamespace
         order by 2`,
   );

@@ -43,8 +43,16 @@ export function indexName(table: string, columns: readonly string[]): string {
     .replace(/\uFFFD+$/, '')}_${hash}`;
 }
 
-const BRIEF = 'reads and writes of the table, for the milliseconds a catalog change takes';
-const CONCURRENT = 'no reads or writes; it waits for transactions already running on the table to end';
+/** What each lock blocks, as --dry-run and uninstall say it. */
+export const BLOCKS = {
+  catalog: 'reads and writes of the table, for the milliseconds a catalog change takes',
+  concurrent: 'no reads or writes; it waits for transactions already running on the table to end',
+  writes: 'writes to the table (not reads), for the milliseconds the statements take',
+} as const;
+
+/** statcache's own relations (alias `c` of pg_class): the two bucket tables and everything named statcache_*. */
+export const OWN_RELATION = sql`(c.relname in ('experiment_statistics_buckets', 'session_statistics_buckets')
+                                 or c.relname like 'statcache\\_%')`;
 
 /** `schema.table` as PostgreSQL prints a regclass, for messages and lock lookups. */
 const qualified = (schema: string, table: string) => `${ident(schema)}.${ident(table)}`;
@@ -67,7 +75,13 @@ async function invalidIndexes(
   );
 }
 
-async function hasColumn(db: Executor, schema: string, table: string, column: string): Promise<boolean> {
+/** Whether `schema.table` has `column`. */
+export async function hasColumn(
+  db: Executor,
+  schema: string,
+  table: string,
+  column: string,
+): Promise<boolean> {
   const [row] = await queryRows<{ present: boolean }>(
     db,
     sql`select exists (select 1 from information_schema.columns
@@ -89,14 +103,14 @@ export async function planInstall(db: Executor, source: SourceProfile): Promise<
         `ALTER TABLE ${sessions} ADD COLUMN IF NOT EXISTS ${ident(source.sessions.versionsCache)} text[] NOT NULL DEFAULT '{}'::text[]`,
       ],
       transaction: true,
-      lock: { table: sessions, mode: 'ACCESS EXCLUSIVE', blocks: BRIEF },
+      lock: { table: sessions, mode: 'ACCESS EXCLUSIVE', blocks: BLOCKS.catalog },
     });
   for (const invalid of await invalidIndexes(db, source))
     steps.push({
       what: `drop the INVALID index ${invalid.name} an interrupted build left, to build it again`,
       statements: [`DROP INDEX CONCURRENTLY IF EXISTS ${ident(source.schema)}.${ident(invalid.name)}`],
       transaction: false,
-      lock: { table: invalid.table, mode: 'SHARE UPDATE EXCLUSIVE', blocks: CONCURRENT },
+      lock: { table: invalid.table, mode: 'SHARE UPDATE EXCLUSIVE', blocks: BLOCKS.concurrent },
     });
   for (const index of (await checkSource(db, source)).indexes) {
     if (index.index !== null) continue;
@@ -108,7 +122,7 @@ export async function planInstall(db: Executor, source: SourceProfile): Promise<
         `CREATE INDEX CONCURRENTLY IF NOT EXISTS ${ident(indexName(index.table, index.columns))} ON ${table} (${index.columns.map(ident).join(', ')})`,
       ],
       transaction: false,
-      lock: { table, mode: 'SHARE UPDATE EXCLUSIVE', blocks: CONCURRENT },
+      lock: { table, mode: 'SHARE UPDATE EXCLUSIVE', blocks: BLOCKS.concurrent },
       // A build that timed out waiting for a lock leaves an INVALID index of that name behind.
       beforeRetry: [`DROP INDEX CONCURRENTLY IF EXISTS ${name}`],
     });
@@ -128,7 +142,7 @@ export async function planInstall(db: Executor, source: SourceProfile): Promise<
       lock: {
         table,
         mode: 'SHARE ROW EXCLUSIVE',
-        blocks: 'writes to the table (not reads), for the milliseconds the statements take',
+        blocks: BLOCKS.writes,
       },
     });
   return steps;

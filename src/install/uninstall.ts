@@ -12,12 +12,8 @@ import { queryRows, type StatDb, toNumber } from '../db/types.js';
 import { InvalidInputError } from '../errors/error-classes.js';
 import type { SourceProfile } from '../source/source-profile.js';
 import { ident } from './capture-triggers-sql.js';
-import type { InstallStep } from './install-plan.js';
+import { BLOCKS, hasColumn, type InstallStep, OWN_RELATION } from './install-plan.js';
 import { DEFAULT_LOCK_POLICY, type LockPolicy, runSteps } from './run-steps.js';
-
-/** statcache's own tables: the two bucket tables and everything named statcache_*. */
-const OWN_TABLE = sql`(c.relname in ('experiment_statistics_buckets', 'session_statistics_buckets')
-                       or c.relname like 'statcache\\_%')`;
 
 /** The steps that remove statcache from this database, in order (nothing when it is not installed). */
 export async function planUninstall(db: StatDb, source: SourceProfile): Promise<InstallStep[]> {
@@ -34,18 +30,14 @@ export async function planUninstall(db: StatDb, source: SourceProfile): Promise<
       what: `drop the capture triggers on ${table}`,
       statements: names.map((name) => `DROP TRIGGER IF EXISTS ${ident(name)} ON ${table}`),
       transaction: true,
-      lock: {
-        table,
-        mode: 'ACCESS EXCLUSIVE',
-        blocks: 'reads and writes of the table, for the milliseconds a catalog change takes',
-      },
+      lock: { table, mode: 'ACCESS EXCLUSIVE', blocks: BLOCKS.catalog },
     });
   const own = await queryRows<{ kind: string; name: string }>(
     db,
     sql`select 'function' as kind, p.oid::regprocedure::text as name from pg_proc p
         where p.proname like 'statcache\\_%'
         union all
-        select 'table', c.oid::regclass::text from pg_class c where c.relkind in ('r', 'p', 'v', 'm') and ${OWN_TABLE}
+        select 'table', c.oid::regclass::text from pg_class c where c.relkind in ('r', 'p', 'v', 'm') and ${OWN_RELATION}
         order by 1 desc, 2`,
   );
   if (own.length > 0)
@@ -64,7 +56,7 @@ export async function planUninstall(db: StatDb, source: SourceProfile): Promise<
     db,
     sql`select i.indexrelid::regclass::text as name, i.indrelid::regclass::text as tbl
         from pg_index i join pg_class ic on ic.oid = i.indexrelid join pg_class c on c.oid = i.indrelid
-        where ic.relname like 'statcache\\_%' and not ${OWN_TABLE} order by 1`,
+        where ic.relname like 'statcache\\_%' and not ${OWN_RELATION} order by 1`,
   );
   for (const index of indexes)
     steps.push({
@@ -74,16 +66,10 @@ export async function planUninstall(db: StatDb, source: SourceProfile): Promise<
       lock: {
         table: index.tbl,
         mode: 'SHARE UPDATE EXCLUSIVE',
-        blocks: 'no reads or writes; it waits for transactions already running on the table to end',
+        blocks: BLOCKS.concurrent,
       },
     });
-  const [column] = await queryRows<{ present: boolean }>(
-    db,
-    sql`select exists (select 1 from information_schema.columns
-        where table_schema = ${source.schema} and table_name = ${source.sessions.table}
-          and column_name = ${source.sessions.versionsCache}) as present`,
-  );
-  if (column?.present) {
+  if (await hasColumn(db, source.schema, source.sessions.table, source.sessions.versionsCache)) {
     const sessions = `${ident(source.schema)}.${ident(source.sessions.table)}`;
     steps.push({
       what: `drop the versions-cache column of ${sessions} (a catalog change: no table rewrite)`,
@@ -92,7 +78,7 @@ export async function planUninstall(db: StatDb, source: SourceProfile): Promise<
       lock: {
         table: sessions,
         mode: 'ACCESS EXCLUSIVE',
-        blocks: 'reads and writes of the table, for the milliseconds a catalog change takes',
+        blocks: BLOCKS.catalog,
       },
     });
   }
