@@ -38,30 +38,31 @@ export function formatTime(value: Date | null): string {
   return value ? value.toISOString() : '-';
 }
 
-/** JSON for a read's freshness (ISO times), as every `--json` row carries it. */
-export function freshnessJson(f: Freshness | undefined) {
+/** JSON for an answer's freshness (ISO times), as every `--json` row carries it. */
+export function freshnessJson(f: Freshness) {
   return {
-    mode: f?.mode ?? 'cached',
-    refreshedAt: f?.refreshedAt?.toISOString() ?? null,
-    pendingChanges: f?.pendingChanges ?? 0,
-    oldestPendingAt: f?.oldestPendingAt?.toISOString() ?? null,
+    mode: f.mode,
+    refreshedAt: f.refreshedAt?.toISOString() ?? null,
+    pendingChanges: f.pendingChanges,
+    oldestPendingAt: f.oldestPendingAt?.toISOString() ?? null,
+    fellBack: f.fellBack,
   };
 }
 
-/** One line for people: when the cache was brought up to date, and what is pending for these rows. */
-export function freshnessLine(each: Iterable<Freshness>): string {
-  let refreshedAt: Date | null = null;
-  let pending = 0;
-  let oldest: Date | null = null;
-  for (const f of each) {
-    refreshedAt = f.refreshedAt;
-    pending += f.pendingChanges;
-    if (f.oldestPendingAt && (!oldest || f.oldestPendingAt < oldest)) oldest = f.oldestPendingAt;
-  }
-  const updated = refreshedAt
-    ? `cache up to date as of ${refreshedAt.toISOString()}`
+/** One line for people: how the answer was computed, and what is pending for it. */
+export function freshnessLine(f: Freshness): string {
+  if (f.mode === 'live') return 'counted live: the cache was never built (the worker or `statcache refresh` builds it)';
+  const updated = f.refreshedAt
+    ? `cache up to date as of ${f.refreshedAt.toISOString()}`
     : 'cache never refreshed';
-  return pending > 0
-    ? `${updated}; ${pending} change(s) pending for these rows, the oldest captured ${oldest?.toISOString()} (the next refresh applies them)`
+  if (f.mode === 'fresh')
+    return f.pendingChanges > 0
+      ? `exact now: ${f.pendingChanges} pending change(s) recounted from source (${updated})`
+      : `exact now: nothing pending (${updated})`;
+  const fell = f.fellBack
+    ? ` (not recounted: more than STATCACHE_FRESH_MAX_PENDING pending; the next refresh applies them)`
+    : ' (the next refresh applies them; --fresh counts them now)';
+  return f.pendingChanges > 0
+    ? `${updated}; ${f.pendingChanges} change(s) pending for these rows, the oldest captured ${f.oldestPendingAt?.toISOString()}${fell}`
     : `${updated}; nothing pending for these rows`;
 }

@@ -19,6 +19,9 @@ export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 /** Sessions on these platforms count nowhere in experiment buckets. */
 export const DEFAULT_EXCLUDED_PLATFORMS: readonly string[] = ['evaluations'];
+/** The most pending changes a fresh read recounts (STATCACHE_FRESH_MAX_PENDING). */
+export const DEFAULT_FRESH_MAX_PENDING = 10_000;
+const MAX_FRESH_MAX_PENDING = 10_000_000;
 /** Experiments per refresh/verify transaction: bounds lock time and memory on skewed traffic. */
 export const DEFAULT_BATCH_EXPERIMENTS = 50;
 const MAX_BATCH_EXPERIMENTS = 10_000;
@@ -53,6 +56,11 @@ export interface StatcacheConfig {
   compression: CompressionPolicy;
   /** The BullMQ worker's schedules, retries and shutdown. */
   worker: WorkerConfig;
+  /**
+   * The most pending changes a fresh read (`--fresh`, `?fresh=1`) recounts before it answers from
+   * the cache instead, saying so (STATCACHE_FRESH_MAX_PENDING). @defaultValue 10000
+   */
+  freshMaxPending: number;
   /** @defaultValue 'info' */
   logLevel: LogLevel;
   /**
@@ -126,6 +134,12 @@ export function loadConfig(env: Env = process.env): StatcacheConfig {
     ),
     compression: parsePolicy(env),
     worker: parseWorker(env),
+    freshMaxPending: parseWhole(
+      'STATCACHE_FRESH_MAX_PENDING',
+      env.STATCACHE_FRESH_MAX_PENDING,
+      DEFAULT_FRESH_MAX_PENDING,
+      MAX_FRESH_MAX_PENDING,
+    ),
     logLevel: parseLogLevel(env.LOG_LEVEL),
     source: resolveSourceProfile(env.STATCACHE_SOURCE),
   };

@@ -5,7 +5,8 @@
  * rows left behind), tag links through the generic table (message and chat content types), NULL
  * platforms, published-version rows that sessions may point at and that may be re-pointed. Any
  * interleaving with refreshes, full rebuilds and compressions ends, after one last refresh, with
- * verify under the ocs profile finding 0 mismatches.
+ * verify under the ocs profile finding 0 mismatches; and at random points (before any refresh) every
+ * fresh read equals the live recount.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -23,6 +24,7 @@ import { refreshFull } from '../src/rebuild/refresh-full.js';
 import { refreshIncremental } from '../src/refresh/refresh-incremental.js';
 import { OCS_PROFILE } from '../src/source/builtin-profiles.js';
 import { verify } from '../src/verify/verify.js';
+import { expectFreshReadsExact, type LiveModel, OCS_MODEL } from './helpers/fresh-checks.js';
 import { OcsFixture, recountOcsExperiments, recountOcsSessions } from './helpers/ocs-fixture.js';
 import { olderOcsSchema } from './helpers/ocs-older-schema.js';
 import { compressNow, instant, nth, pick, policy, propertyRuns } from './helpers/property-arbitraries.js';
@@ -32,6 +34,7 @@ import { createEmptyDatabase, type TestDatabase } from './helpers/test-db.js';
 const RUNS = propertyRuns(60);
 const TIMEOUT_MS = Math.max(60_000, RUNS * 1_500);
 const source = OCS_PROFILE;
+const MODEL: LiveModel = { ...OCS_MODEL, source, sessionTotals: recountOcsSessions };
 
 let t: TestDatabase;
 const f = new OcsFixture(() => t.db);
@@ -93,6 +96,8 @@ const action = fc.oneof(
   }),
   fc.record({ op: fc.constant('full' as const), policy, now: compressNow }),
   fc.record({ op: fc.constant('compress' as const), policy, now: compressNow }),
+  // Reads exact now: every fresh read equals the live recount, whatever is pending.
+  fc.record({ op: fc.constant('checkFresh' as const) }),
 );
 type Action = typeof action extends fc.Arbitrary<infer A> ? A : never;
 
@@ -230,6 +235,9 @@ async function apply(world: World, a: Action): Promise<void> {
     case 'compress':
       await compress(db, { policy: a.policy, now: a.now, batchExperiments: 1 });
       return;
+    case 'checkFresh':
+      await expectFreshReadsExact(db, MODEL, world.teamId, [...world.experiments, ...world.versions]);
+      return;
   }
 }
 
@@ -287,7 +295,9 @@ describe.each(SCHEMAS)('on $install', ({ ddl, runs }) => {
             await apply(world, { op: 'message', session: 0, human: true, at: '2026-02-20T10:30:00Z' });
             await apply(world, { op: 'refresh', batch: 3, shape: null });
             for (const a of actions) await apply(world, a);
-            // Before the refresh, every difference from the recount is lag a pending change explains.
+            // Before the refresh, every fresh read is exact, and every difference between the cache
+            // and the recount is lag a pending change explains.
+            await expectFreshReadsExact(t.db, MODEL, world.teamId, [...world.experiments, ...world.versions]);
             const lagging = await verify(t.db, {
               experimentIds: [...world.experiments, ...world.versions],
               excludedPlatforms: EXCLUDED_PLATFORMS,

@@ -2,8 +2,8 @@
  * Property: any sequence of inserts, late inserts, deletes, updates (type, time, chat, experiment,
  * platform, participant, tags) interleaved with incremental refreshes, full rebuilds and
  * compressions at random `now` values (so late data lands in compressed days and months) ends,
- * after one last refresh, with verify finding 0 mismatches, overlaps included. Each run works in a
- * team of its own.
+ * after one last refresh, with verify finding 0 mismatches, overlaps included; and at random points
+ * (before any refresh) every fresh read equals the live recount. Each run works in a team of its own.
  */
 import { sql } from 'drizzle-orm';
 import fc from 'fast-check';
@@ -14,6 +14,13 @@ import { type Executor, queryRows, toNumber } from '../src/db/types.js';
 import { refreshFull } from '../src/rebuild/refresh-full.js';
 import { refreshIncremental } from '../src/refresh/refresh-incremental.js';
 import { verify } from '../src/verify/verify.js';
+import { STATCACHE_PROFILE } from '../src/source/builtin-profiles.js';
+import {
+  expectFreshReadsExact,
+  type LiveModel,
+  recountStatcacheSessions,
+  STATCACHE_MODEL,
+} from './helpers/fresh-checks.js';
 import { ChatFixture } from './helpers/fixtures.js';
 import { compressNow, instant, nth, pick, policy, propertyRuns } from './helpers/property-arbitraries.js';
 import { EXCLUDED_PLATFORMS, expectCacheExact, useTestDatabase } from './helpers/setup.js';
@@ -24,6 +31,7 @@ const TIMEOUT_MS = Math.max(60_000, RUNS * 1_000);
 const t = useTestDatabase();
 
 const platform = fc.constantFrom('web', 'whatsapp', 'evaluations');
+const MODEL: LiveModel = { ...STATCACHE_MODEL, source: STATCACHE_PROFILE, sessionTotals: recountStatcacheSessions };
 
 const action = fc.oneof(
   fc.record({ op: fc.constant('message' as const), session: pick, human: fc.boolean(), at: instant }),
@@ -64,6 +72,8 @@ const action = fc.oneof(
   }),
   fc.record({ op: fc.constant('full' as const), policy, now: compressNow }),
   fc.record({ op: fc.constant('compress' as const), policy, now: compressNow }),
+  // Reads exact now: every fresh read equals the live recount, whatever is pending.
+  fc.record({ op: fc.constant('checkFresh' as const) }),
 );
 type Action = typeof action extends fc.Arbitrary<infer A> ? A : never;
 
@@ -204,6 +214,9 @@ async function apply(world: World, a: Action): Promise<void> {
     case 'compress':
       await compress(db, { policy: a.policy, now: a.now, batchExperiments: 1 });
       return;
+    case 'checkFresh':
+      await expectFreshReadsExact(db, MODEL, world.teamId, world.experiments);
+      return;
   }
 }
 
@@ -243,7 +256,9 @@ it(
           await apply(world, { op: 'message', session: 0, human: true, at: '2026-02-20T10:30:00Z' });
           await apply(world, { op: 'refresh', batch: 3, shape: null });
           for (const a of actions) await apply(world, a);
-          // Before the refresh, every difference from the recount is lag a pending change explains.
+          // Before the refresh, every fresh read is exact, and every difference between the cache
+          // and the recount is lag a pending change explains.
+          await expectFreshReadsExact(t.db, MODEL, world.teamId, world.experiments);
           const lagging = await verify(t.db, {
             experimentIds: world.experiments,
             excludedPlatforms: EXCLUDED_PLATFORMS,

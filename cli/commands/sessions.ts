@@ -1,11 +1,11 @@
 /** `statcache sessions --experiment id`: a sorted page of an experiment's sessions with totals. */
 import type { Command } from 'commander';
-import { readFreshnessEach } from '../../src/read/freshness.js';
 import { listSessions, SESSION_SORT_KEYS, type SessionSortKey } from '../../src/read/list-sessions.js';
 import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, type SortOrder } from '../../src/read/page-options.js';
 import { setExitCode } from '../exit-codes.js';
 import { formatTime, freshnessJson, freshnessLine, logLine, printJson, printTable } from '../output.js';
 import { intInRange, oneOf, parseId } from '../parse-options.js';
+import { readOptionsFrom as readOptions } from '../../src/read/fresh/read-options.js';
 import { assertExperimentsExist, runCommand } from '../run-command.js';
 
 interface Options {
@@ -14,6 +14,7 @@ interface Options {
   order?: SortOrder;
   limit: number;
   offset: number;
+  fresh?: boolean;
   json?: boolean;
 }
 
@@ -39,23 +40,20 @@ export function registerSessions(program: Command): void {
       DEFAULT_PAGE_LIMIT,
     )
     .option('--offset <n>', 'rows to skip', intInRange(0, Number.MAX_SAFE_INTEGER), 0)
+    .option('--fresh', 'exact now: recount what pending changes touch (read-only)')
     .option('--json', 'print one JSON document')
     .action((options: Options) =>
       runCommand({ json: options.json }, async ({ config, db, json }) => {
         await assertExperimentsExist(db, [options.experiment], config.source);
         const page = await listSessions(db, {
           experimentId: options.experiment,
-          source: config.source,
+          ...readOptions(config, options.fresh),
           sortBy: options.sort,
           order: options.order,
           limit: options.limit,
           offset: options.offset,
         });
-        const freshness = await readFreshnessEach(
-          db,
-          { sessionIds: page.rows.map((r) => r.sessionId) },
-          { source: config.source },
-        );
+        const { freshness } = page;
         if (json) {
           printJson(
             page.rows.map((r) => ({
@@ -63,7 +61,7 @@ export function registerSessions(program: Command): void {
               humanMessages: r.humanMessages,
               lastActivityAt: r.lastActivityAt?.toISOString() ?? null,
               experimentVersions: r.experimentVersions,
-              freshness: freshnessJson(freshness.get(r.sessionId)),
+              freshness: freshnessJson(freshness),
             })),
           );
         } else {
@@ -79,7 +77,7 @@ export function registerSessions(program: Command): void {
             ]),
           );
           logLine(`rows ${options.offset + 1}-${options.offset + page.rows.length} of ${page.total}`);
-          logLine(freshnessLine(freshness.values()));
+          logLine(freshnessLine(freshness));
         }
         return 0;
       }).then(setExitCode),

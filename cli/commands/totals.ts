@@ -1,13 +1,14 @@
 /**
- * `statcache totals --experiment ids`: totals per experiment, in request order, each with how current
- * it is (its freshness: `--json` rows carry it, the text output ends with a line on stderr).
+ * `statcache totals --experiment ids [--fresh]`: totals per experiment, in request order, with how
+ * current the answer is (its freshness: `--json` rows carry it, the text output ends with a line on
+ * stderr); `--fresh` makes it exact now.
  */
 import type { Command } from 'commander';
-import { readFreshnessEach } from '../../src/read/freshness.js';
 import { getExperimentTotals } from '../../src/read/get-experiment-totals.js';
 import { setExitCode } from '../exit-codes.js';
 import { formatTime, freshnessJson, freshnessLine, logLine, printJson, printTable } from '../output.js';
 import { parseIdList } from '../parse-options.js';
+import { readOptionsFrom as readOptions } from '../../src/read/fresh/read-options.js';
 import { assertExperimentsExist, runCommand } from '../run-command.js';
 
 export function registerTotals(program: Command): void {
@@ -15,16 +16,13 @@ export function registerTotals(program: Command): void {
     .command('totals')
     .description('sessions, participants, human messages and last activity per experiment, from buckets')
     .requiredOption('--experiment <ids>', 'experiment ids, e.g. 1,2,3', parseIdList)
+    .option('--fresh', 'exact now: recount what pending changes touch (read-only)')
     .option('--json', 'print one JSON document')
-    .action((options: { experiment: number[]; json?: boolean }) =>
+    .action((options: { experiment: number[]; fresh?: boolean; json?: boolean }) =>
       runCommand({ json: options.json }, async ({ config, db, json }) => {
         await assertExperimentsExist(db, options.experiment, config.source);
-        const totals = await getExperimentTotals(db, options.experiment, { source: config.source });
-        const freshness = await readFreshnessEach(
-          db,
-          { experimentIds: options.experiment },
-          { source: config.source },
-        );
+        const totals = await getExperimentTotals(db, options.experiment, readOptions(config, options.fresh));
+        const { freshness } = totals;
         const rows = options.experiment.map((id) => {
           const t = totals.get(id);
           return {
@@ -33,7 +31,7 @@ export function registerTotals(program: Command): void {
             participants: t?.participants ?? 0,
             humanMessages: t?.humanMessages ?? 0,
             lastActivityAt: t?.lastActivityAt?.toISOString() ?? null,
-            freshness: freshnessJson(freshness.get(id)),
+            freshness: freshnessJson(freshness),
           };
         });
         if (json) printJson(rows);
@@ -48,7 +46,7 @@ export function registerTotals(program: Command): void {
               formatTime(r.lastActivityAt ? new Date(r.lastActivityAt) : null),
             ]),
           );
-          logLine(freshnessLine(freshness.values()));
+          logLine(freshnessLine(freshness));
         }
         return 0;
       }).then(setExitCode),

@@ -1,5 +1,6 @@
 /**
- * The dashboard server: a JSON API where every route is one read-helper call (one SQL statement),
+ * The dashboard server: a JSON API where every route is one read-helper call (one SQL statement,
+ * its freshness included; `?fresh=1` for an answer exact now),
  * the web page at /, bull-board at /queues and Prometheus metrics at /metrics.
  */
 import { existsSync } from 'node:fs';
@@ -9,11 +10,13 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import type { StatDb } from '../db/types.js';
 import { InvalidInputError, NotFoundError } from '../errors/error-classes.js';
 import { outcomeOf } from '../errors/error-kind.js';
-import { readFreshness } from '../read/freshness.js';
+import { type ReadOptions, readOptionsFrom } from '../read/fresh/read-options.js';
 import { getExperimentSeries } from '../read/get-experiment-series.js';
 import { getExperimentTrend } from '../read/get-experiment-trend.js';
 import { EXPERIMENT_SORT_KEYS, listExperiments } from '../read/list-experiments.js';
 import { listSessions, SESSION_SORT_KEYS } from '../read/list-sessions.js';
+import { DEFAULT_FRESH_MAX_PENDING } from '../config.js';
+import { STATCACHE_PROFILE } from '../source/builtin-profiles.js';
 import type { SourceProfile } from '../source/source-profile.js';
 import { getStatus } from '../status/get-status.js';
 import { DAY_MS } from '../time/durations.js';
@@ -26,6 +29,8 @@ export interface AppOptions {
   excludedPlatforms: readonly string[];
   /** Where the platform keeps its tables; every read helper takes it. @defaultValue the statcache demo schema */
   source?: SourceProfile;
+  /** The bound of `?fresh=1` reads. @defaultValue 10000 */
+  freshMaxPending?: number;
   /**
    * The queue's dashboard, mounted at /queues (QUEUE_BOARD_PATH): bull-board's router, built for that
    * base path in jobs/queue-board.ts; omitted without Redis.
@@ -59,6 +64,15 @@ function findPublicDir(from: string): string {
 
 export function createApp(options: AppOptions): express.Express {
   const { db, source } = options;
+  /** Every data route's read options: `?fresh=1` asks for an answer exact now. */
+  const readOf = (req: Request): ReadOptions => ({
+    ...readOptionsFrom({
+      source: source ?? STATCACHE_PROFILE,
+      excludedPlatforms: options.excludedPlatforms,
+      freshMaxPending: options.freshMaxPending ?? DEFAULT_FRESH_MAX_PENDING,
+    }),
+    fresh: q.flag(req.query, 'fresh'),
+  });
   const app = express();
   app.disable('x-powered-by');
   app.use((req, res, next) => {
@@ -79,15 +93,10 @@ export function createApp(options: AppOptions): express.Express {
       order: q.order(req.query),
       limit: q.limit(req.query),
       offset: q.offset(req.query),
-      source,
+      ...readOf(req),
     });
     if (!result.teamFound) throw notFound('team', teamId as number, 'team');
-    const freshness = await readFreshness(
-      db,
-      { experimentIds: result.rows.map((r) => r.experimentId) },
-      { source },
-    );
-    res.json({ rows: result.rows, total: result.total, freshness });
+    res.json({ rows: result.rows, total: result.total, freshness: result.freshness });
   });
 
   app.get('/api/experiments/:id/sessions', async (req, res) => {
@@ -98,29 +107,26 @@ export function createApp(options: AppOptions): express.Express {
       order: q.order(req.query),
       limit: q.limit(req.query),
       offset: q.offset(req.query),
-      source,
+      ...readOf(req),
     });
     if (!result.experimentFound) throw notFound('experiment', experimentId, 'id');
-    const freshness = await readFreshness(db, { experimentIds: [experimentId] }, { source });
-    res.json({ rows: result.rows, total: result.total, freshness });
+    res.json({ rows: result.rows, total: result.total, freshness: result.freshness });
   });
 
   app.get('/api/experiments/:id/series', async (req, res) => {
     const experimentId = q.parseId(req.params.id, 'id');
     const range = rangeOf(req);
-    const trend = await getExperimentTrend(db, experimentId, { ...range, source });
+    const trend = await getExperimentTrend(db, experimentId, { ...range, ...readOf(req) });
     if (!trend) throw notFound('experiment', experimentId, 'id');
-    const freshness = await readFreshness(db, { experimentIds: [experimentId] }, { source });
-    res.json({ ...trend, from: range.from, to: range.to, freshness });
+    res.json({ ...trend, from: range.from, to: range.to });
   });
 
   // The experiments table's sparklines: one request (one statement) for a whole page of ids.
   app.get('/api/series', async (req, res) => {
     const ids = q.idList(req.query, 'experiments', MAX_SERIES_IDS);
     const range = rangeOf(req);
-    const series = await getExperimentSeries(db, ids, { ...range, source });
-    const freshness = await readFreshness(db, { experimentIds: ids }, { source });
-    res.json({ from: range.from, to: range.to, series: Object.fromEntries(series), freshness });
+    const series = await getExperimentSeries(db, ids, { ...range, ...readOf(req) });
+    res.json({ from: range.from, to: range.to, series: Object.fromEntries(series), freshness: series.freshness });
   });
 
   app.get('/api/status', async (_req, res) => {

@@ -79,3 +79,11 @@ export function instant(query: Query, name: string, fallback: Date): Date {
     );
   return date;
 }
+
+/** A yes/no flag: `1` or `true`, `0` or `false`, absent is no. */
+export function flag(query: Query, name: string): boolean {
+  const value = single(query, name);
+  if (value === undefined || value === '' || value === '0' || value === 'false') return false;
+  if (value === '1' || value === 'true') return true;
+  throw new InvalidInputError(`${name} must be 1 or 0 (got '${value}')`, name);
+}

@@ -2,11 +2,13 @@
 import { sql } from 'drizzle-orm';
 import { bigintArray } from '../db/params.js';
 import { queryRows, type StatDb, toDate, toNumber } from '../db/types.js';
-import type { SourceProfile } from '../source/source-profile.js';
+import { experimentTotalsCtes, EXPERIMENT_TOTALS_VALUES, experimentTotalsJoins } from './fresh/experiment-totals-sql.js';
+import { type ReadOptions, resolveReadOptions } from './fresh/read-options.js';
+import { FRESHNESS_COLUMNS, type FreshMap, type FreshnessRow, freshnessOf, withFreshness } from './freshness.js';
 import type { ExperimentTotals } from './totals-types.js';
 import { assertIds } from './validate-ids.js';
 
-interface Row {
+interface Row extends FreshnessRow {
   id: unknown;
   sessions: unknown;
   participants: unknown;
@@ -15,38 +17,37 @@ interface Row {
 }
 
 /**
- * Returns a Map from each requested experiment id to its totals; ids without buckets, unknown ids
- * and ids of rows that are not experiments of their own (published versions, when `options.source`
- * keeps them as experiment rows) read as zeros. One SQL statement whatever the number of ids.
+ * Returns a Map from each requested experiment id (in request order) to its totals, with the
+ * answer's `freshness`; ids without buckets, unknown ids and ids of rows that are not experiments
+ * of their own (published versions, when `options.source` keeps them as experiment rows) read as
+ * zeros. With `fresh`, exact at the instant of the read; while the cache was never built, counted
+ * live. One SQL statement whatever the number of ids.
  *
- * @param options.source - where the platform keeps its tables. Accepted like every read helper's;
- * the totals need none of the platform's tables. @defaultValue the statcache demo schema
+ * Totals rows exist only for experiment rows: a refresh files a session on a published-version row
+ * under its working experiment, and rebuilds an experiment whose row becomes (or stops being) a
+ * version, removing its totals; so a version row's id, like an unknown id, finds none.
  */
 export async function getExperimentTotals(
   db: StatDb,
   ids: readonly number[],
-  _options: { source?: SourceProfile } = {},
-): Promise<Map<number, ExperimentTotals>> {
+  options: ReadOptions = {},
+): Promise<FreshMap<ExperimentTotals>> {
   assertIds(ids, 'experiment');
-  const totals = new Map<number, ExperimentTotals>();
-  if (ids.length === 0) return totals;
-  // Parameters: $1 experiment ids (bigint[]). Totals rows exist only for experiment rows: a refresh
-  // files a session on a published-version row under its working experiment, and rebuilds an
-  // experiment whose row becomes (or stops being) a version, removing its totals; so a version row's
-  // id, like an unknown id, finds none and reads as zeros, with no lookup of the experiments table.
+  const read = resolveReadOptions(options);
+  // The outer left join returns one row even for no ids, so the freshness always arrives.
   const rows = await queryRows<Row>(
     db,
     sql`
-    select i.id,
-           coalesce(t.session_count, 0) as sessions,
-           coalesce(t.participant_count, 0) as participants,
-           coalesce(t.human_message_count, 0) as human_messages,
-           t.last_activity_at
-    from (select distinct unnest(${bigintArray(ids)}) as id) as i
-    left join statcache_experiment_totals t on t.experiment_id = i.id`,
+    with scope as (select distinct unnest(${bigintArray(ids)}) as id),
+    ${experimentTotalsCtes(read, sql`select id from scope`)}
+    select i.id, ${EXPERIMENT_TOTALS_VALUES}, ${FRESHNESS_COLUMNS}
+    from (select 1) as one
+    left join scope i on true
+    ${experimentTotalsJoins(sql`i.id`)}`,
   );
   const byId = new Map<number, ExperimentTotals>();
   for (const row of rows) {
+    if (row.id === null) continue;
     byId.set(toNumber(row.id), {
       sessions: toNumber(row.sessions),
       participants: toNumber(row.participants),
@@ -54,7 +55,7 @@ export async function getExperimentTotals(
       lastActivityAt: toDate(row.last_activity_at),
     });
   }
-  // In request order, so callers can print or serialize the map as asked.
+  const totals = new Map<number, ExperimentTotals>();
   for (const id of ids) totals.set(id, byId.get(id) as ExperimentTotals);
-  return totals;
+  return withFreshness(totals, freshnessOf(rows[0]));
 }

@@ -3,8 +3,10 @@ import { sql } from 'drizzle-orm';
 import type { BucketSize } from '../buckets/bucket-sizes.js';
 import { queryRows, type StatDb, toNumber } from '../db/types.js';
 import { InvalidInputError } from '../errors/error-classes.js';
-import { STATCACHE_PROFILE } from '../source/builtin-profiles.js';
 import { isExperimentRow, relationSql } from '../source/relation-sql.js';
+import { resolveReadOptions } from './fresh/read-options.js';
+import { experimentPointsCtes } from './fresh/series-sql.js';
+import { FRESHNESS_COLUMNS, type Freshness, type FreshnessRow, freshnessOf } from './freshness.js';
 import { type BucketRow, experimentPoint } from './series-points.js';
 import type { ExperimentSeriesPoint, SeriesOptions } from './series-types.js';
 import { assertRange } from './validate-range.js';
@@ -14,9 +16,10 @@ export interface ExperimentTrend {
   teamId: number;
   name: string;
   points: ExperimentSeriesPoint[];
+  freshness: Freshness;
 }
 
-interface Row extends Omit<BucketRow, 'bucket_size'> {
+interface Row extends Omit<BucketRow, 'bucket_size'>, FreshnessRow {
   team_id: unknown;
   name: string | null;
   bucket_size: BucketSize | null;
@@ -25,8 +28,8 @@ interface Row extends Omit<BucketRow, 'bucket_size'> {
 /**
  * The experiment (null if it does not exist, or its row is not an experiment of its own but a
  * published version of one) with its buckets of every size overlapping [from, to), oldest first.
- * The experiment row is left-joined to its buckets, so one statement answers both "does it exist"
- * and "what are its buckets" (unique index (experiment_id, bucket_size, bucket_start)).
+ * The experiment row is left-joined to its points (getExperimentSeries' CTEs, so `fresh` and the
+ * live fallback work alike), so one statement answers both "does it exist" and "what are its buckets".
  *
  * @param range - the range, and `source`: where the platform keeps its tables (default: the statcache
  *   demo schema).
@@ -41,20 +44,19 @@ export async function getExperimentTrend(
       `experiment id must be a positive whole number (got '${String(experimentId)}')`,
     );
   assertRange(range);
-  const from = range.from.toISOString();
-  const to = range.to.toISOString();
-  const E = relationSql(range.source ?? STATCACHE_PROFILE, 'experiments', 'e');
+  const read = resolveReadOptions(range);
+  const E = relationSql(read.source, 'experiments', 'e');
+  const window = { ids: [experimentId], from: range.from.toISOString(), to: range.to.toISOString() };
   const rows = await queryRows<Row>(
     db,
     sql`
-    select ${E.id} as id, ${E.teamId} as team_id, ${E.name} as name, b.bucket_size, b.bucket_start, b.bucket_end,
-           b.session_count as sessions, b.new_participant_count as participants,
-           b.human_message_count as human_messages, b.last_activity_at
+    with ${experimentPointsCtes(read, window)}
+    select ${E.id} as id, ${E.teamId} as team_id, ${E.name} as name, p.bucket_size, p.bucket_start, p.bucket_end,
+           p.sessions, p.participants, p.human_messages, p.last_activity_at, ${FRESHNESS_COLUMNS}
     from ${E.from}
-    left join experiment_statistics_buckets b
-      on b.experiment_id = ${E.id} and b.bucket_start < ${to}::timestamptz and b.bucket_end > ${from}::timestamptz
+    left join points p on p.id = ${E.id}
     where ${E.id} = ${experimentId} and ${isExperimentRow(E)}
-    order by b.bucket_start, b.bucket_end`,
+    order by p.bucket_start, p.bucket_end`,
   );
   const [first] = rows;
   if (!first) return null;
@@ -62,6 +64,7 @@ export async function getExperimentTrend(
     experimentId: toNumber(first.id),
     teamId: toNumber(first.team_id),
     name: first.name ?? '',
+    freshness: freshnessOf(first),
     points: rows.filter((r): r is Row & BucketRow => r.bucket_size !== null).map(experimentPoint),
   };
 }

@@ -1,8 +1,9 @@
 /** Trend-chart series for a batch of sessions: their buckets of every size in a range, in one statement. */
 import { sql } from 'drizzle-orm';
-import { LONGEST_BUCKET } from '../buckets/bucket-sizes.js';
-import { bigintArray } from '../db/params.js';
 import { queryRows, type StatDb } from '../db/types.js';
+import { type ReadOptions, resolveReadOptions } from './fresh/read-options.js';
+import { sessionPointsCtes } from './fresh/series-sql.js';
+import { FRESHNESS_COLUMNS, type FreshMap, type FreshnessRow, freshnessOf, withFreshness } from './freshness.js';
 import { type BucketRow, groupInRequestOrder, sessionPoint } from './series-points.js';
 import type { SeriesRange, SessionSeriesPoint } from './series-types.js';
 import { assertIds } from './validate-ids.js';
@@ -10,40 +11,28 @@ import { assertRange } from './validate-range.js';
 
 /**
  * Returns a Map from each requested session id (in request order) to its buckets that overlap
- * [from, to) (bucket_end > from and bucket_start < to), of any size, oldest first; ids without such
- * buckets (or unknown ids) map to []. One SQL statement whatever the number of ids or the range.
- *
- * Served by the unique index (session_id, bucket_size, bucket_start): the id array and the three
- * sizes give one index range per (id, size), bounded on bucket_start below by `from` minus the
- * longest bucket (31 days; redundant with bucket_end > from, but usable by the index) and above by `to`.
+ * [from, to) (bucket_end > from and bucket_start < to), of any size, oldest first, with the
+ * answer's `freshness`; ids without such buckets (or unknown ids) map to []. With `fresh`, every
+ * point is exact at the instant of the read; while the cache was never built, counted live
+ * (hourly). One SQL statement whatever the number of ids or the range.
  */
 export async function getSessionSeries(
   db: StatDb,
   ids: readonly number[],
-  range: SeriesRange,
-): Promise<Map<number, SessionSeriesPoint[]>> {
+  range: SeriesRange & ReadOptions,
+): Promise<FreshMap<SessionSeriesPoint[]>> {
   assertIds(ids, 'session');
   assertRange(range);
-  if (ids.length === 0) return new Map();
-  const from = range.from.toISOString();
-  const to = range.to.toISOString();
-  // Parameters: $1 session ids (bigint[]), $2 and $4 from, $3 to (timestamptz as ISO text).
-  const rows = await queryRows<BucketRow>(
+  const read = resolveReadOptions(range);
+  const rows = await queryRows<BucketRow & FreshnessRow>(
     db,
     sql`
-    select b.session_id as id,
-           b.bucket_size,
-           b.bucket_start,
-           b.bucket_end,
-           b.human_message_count as human_messages,
-           b.last_activity_at
-    from session_statistics_buckets b
-    where b.session_id = any(${bigintArray(ids)})
-      and b.bucket_size in ('hour', 'day', 'month')
-      and b.bucket_start > ${from}::timestamptz - ${LONGEST_BUCKET}
-      and b.bucket_start < ${to}::timestamptz
-      and b.bucket_end > ${from}::timestamptz
-    order by b.session_id, b.bucket_start, b.bucket_end`,
+    with ${sessionPointsCtes(read, { ids, from: range.from.toISOString(), to: range.to.toISOString() })}
+    select p.*, ${FRESHNESS_COLUMNS}
+    from (select 1) as one
+    left join points p on true
+    order by p.id, p.bucket_start, p.bucket_end`,
   );
-  return groupInRequestOrder(ids, rows, sessionPoint);
+  const points = rows.filter((r) => r.id !== null);
+  return withFreshness(groupInRequestOrder(ids, points, sessionPoint), freshnessOf(rows[0]));
 }

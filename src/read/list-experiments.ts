@@ -2,9 +2,10 @@
 import { type SQL, sql } from 'drizzle-orm';
 import { queryRows, type StatDb, toDate, toNumber } from '../db/types.js';
 import { InvalidInputError } from '../errors/error-classes.js';
-import { STATCACHE_PROFILE } from '../source/builtin-profiles.js';
 import { isExperimentRow, relationSql } from '../source/relation-sql.js';
-import type { SourceProfile } from '../source/source-profile.js';
+import { EXPERIMENT_TOTALS_VALUES, experimentTotalsCtes, experimentTotalsJoins } from './fresh/experiment-totals-sql.js';
+import { type ReadOptions, resolveReadOptions } from './fresh/read-options.js';
+import { FRESHNESS_COLUMNS, type Freshness, type FreshnessRow, freshnessOf } from './freshness.js';
 import { type PageOptions, resolvePage, type SortOrder } from './page-options.js';
 import type { ExperimentTotals, Page } from './totals-types.js';
 
@@ -25,11 +26,9 @@ const COLUMNS: Record<ExperimentSortKey, { expression: SQL; defaultOrder: SortOr
   lastActivity: { expression: sql`t.last_activity_at`, defaultOrder: 'desc' },
 };
 
-export interface ListExperimentsOptions extends PageOptions<ExperimentSortKey> {
+export interface ListExperimentsOptions extends PageOptions<ExperimentSortKey>, ReadOptions {
   /** Only this team's experiments; every experiment when omitted. */
   teamId?: number;
-  /** Where the platform keeps its tables. @defaultValue the statcache demo schema */
-  source?: SourceProfile;
 }
 
 export interface ExperimentRow extends ExperimentTotals {
@@ -38,7 +37,7 @@ export interface ExperimentRow extends ExperimentTotals {
   name: string;
 }
 
-interface Row {
+interface Row extends FreshnessRow {
   total: unknown;
   team_found: boolean;
   id: unknown;
@@ -54,18 +53,20 @@ interface Row {
  * Lists experiments with totals (one statcache_experiment_totals row each, kept equal to the sum
  * of the experiment's buckets), sorted (nulls last, then by id) and paged in SQL, plus the total
  * number of experiments. Only experiments of their own are listed and counted (never a published
- * version kept as an experiment row). Experiments without buckets read as zeros. Exactly one
- * statement, with the source profile's names.
+ * version kept as an experiment row). Experiments without buckets read as zeros. With `fresh`,
+ * the totals, the order and the total are exact at the instant of the read; while the cache was
+ * never built, counted live. Exactly one statement, with the source profile's names.
  */
 export async function listExperiments(
   db: StatDb,
   options: ListExperimentsOptions = {},
-): Promise<Page<ExperimentRow> & { teamFound: boolean }> {
+): Promise<Page<ExperimentRow> & { teamFound: boolean; freshness: Freshness }> {
   const page = resolvePage(options, COLUMNS, 'lastActivity', sql`t.id`);
   if (options.teamId !== undefined && (!Number.isSafeInteger(options.teamId) || options.teamId < 1)) {
     throw new InvalidInputError(`teamId must be a positive whole number (got '${String(options.teamId)}')`);
   }
-  const source = options.source ?? STATCACHE_PROFILE;
+  const read = resolveReadOptions(options);
+  const source = read.source;
   const E = relationSql(source, 'experiments', 'e');
   const T = relationSql(source, 'teams', 'tm');
   const teamFilter = options.teamId === undefined ? sql`true` : sql`${E.teamId} = ${options.teamId}`;
@@ -78,12 +79,12 @@ export async function listExperiments(
   const rows = await queryRows<Row>(
     db,
     sql`
-    with totals as (
-      select ${E.id} as id, ${E.teamId} as team_id, ${E.name} as name,
-             coalesce(x.session_count, 0) as sessions, coalesce(x.participant_count, 0) as participants,
-             coalesce(x.human_message_count, 0) as human_messages, x.last_activity_at
+    with scope as (select ${E.id} as id from ${E.from} where ${teamFilter} and ${isExperimentRow(E)}),
+    ${experimentTotalsCtes(read, sql`select id from scope`)},
+    totals as (
+      select ${E.id} as id, ${E.teamId} as team_id, ${E.name} as name, ${EXPERIMENT_TOTALS_VALUES}
       from ${E.from}
-      left join statcache_experiment_totals x on x.experiment_id = ${E.id}
+      ${experimentTotalsJoins(E.id)}
       where ${teamFilter} and ${isExperimentRow(E)}
     ),
     page as (
@@ -93,7 +94,7 @@ export async function listExperiments(
       limit ${page.limit} offset ${page.offset}
     )
     select (select count(*) from totals) as total,
-           ${teamFound} as team_found,
+           ${teamFound} as team_found, ${FRESHNESS_COLUMNS},
            t.*
     from (select 1) as one
     left join page t on true
@@ -102,6 +103,7 @@ export async function listExperiments(
   return {
     total: toNumber(rows[0]?.total),
     teamFound: rows[0]?.team_found ?? false,
+    freshness: freshnessOf(rows[0]),
     rows: rows
       .filter((r) => r.id !== null)
       .map((r) => ({

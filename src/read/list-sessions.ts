@@ -2,9 +2,10 @@
 import { type SQL, sql } from 'drizzle-orm';
 import { queryRows, type StatDb, toDate, toNumber } from '../db/types.js';
 import { InvalidInputError } from '../errors/error-classes.js';
-import { STATCACHE_PROFILE } from '../source/builtin-profiles.js';
 import { isExperimentRow, relationSql, withVersionRows } from '../source/relation-sql.js';
-import type { SourceProfile } from '../source/source-profile.js';
+import { type ReadOptions, resolveReadOptions } from './fresh/read-options.js';
+import { sessionTotalsCtes, sessionTotalsJoins, sessionTotalsValues } from './fresh/session-overlay-sql.js';
+import { FRESHNESS_COLUMNS, type Freshness, type FreshnessRow, freshnessOf, readStateCtes } from './freshness.js';
 import { type PageOptions, resolvePage, type SortOrder } from './page-options.js';
 import type { Page, SessionTotals } from './totals-types.js';
 
@@ -18,10 +19,8 @@ const COLUMNS: Record<SessionSortKey, { expression: SQL; defaultOrder: SortOrder
   lastActivity: { expression: sql`t.last_activity_at`, defaultOrder: 'desc' },
 };
 
-export interface ListSessionsOptions extends PageOptions<SessionSortKey> {
+export interface ListSessionsOptions extends PageOptions<SessionSortKey>, ReadOptions {
   experimentId: number;
-  /** Where the platform keeps its tables. @defaultValue the statcache demo schema */
-  source?: SourceProfile;
 }
 
 export interface SessionRow extends SessionTotals {
@@ -33,7 +32,7 @@ export interface SessionRow extends SessionTotals {
   createdAt: Date;
 }
 
-interface Row {
+interface Row extends FreshnessRow {
   total: unknown;
   experiment_found: boolean;
   id: unknown;
@@ -48,20 +47,22 @@ interface Row {
 
 /**
  * Lists an experiment's sessions (every platform) with totals and cached versions, sorted (nulls
- * last, then by id) and paged in SQL, plus the total number of sessions. Exactly one statement, with
- * the source profile's names.
+ * last, then by id) and paged in SQL, plus the total number of sessions. With `fresh`, exact at the
+ * instant of the read (order included); while the cache was never built, counted live. Exactly one
+ * statement, with the source profile's names.
  */
 export async function listSessions(
   db: StatDb,
   options: ListSessionsOptions,
-): Promise<Page<SessionRow> & { experimentFound: boolean }> {
+): Promise<Page<SessionRow> & { experimentFound: boolean; freshness: Freshness }> {
   const page = resolvePage(options, COLUMNS, 'lastActivity', sql`t.id`);
   if (!Number.isSafeInteger(options.experimentId) || options.experimentId < 1) {
     throw new InvalidInputError(
       `experimentId must be a positive whole number (got '${String(options.experimentId)}')`,
     );
   }
-  const source = options.source ?? STATCACHE_PROFILE;
+  const read = resolveReadOptions(options);
+  const source = read.source;
   const S = relationSql(source, 'sessions', 's');
   const P = relationSql(source, 'participants', 'p');
   const E = relationSql(source, 'experiments', 'e');
@@ -69,10 +70,20 @@ export async function listSessions(
   const rows = await queryRows<Row>(
     db,
     sql`
-    with totals as (
+    with scope as (
+      select ${S.id} as id from ${S.from}
+      where ${S.experimentId} = any(${withVersionRows(source, sql`array[${options.experimentId}]::bigint[]`)})
+    ),
+    ${readStateCtes(
+      source,
+      sql`(c.resolved_session in (select id from scope) or (c.kind = 'experiment' and c.experiment_id = ${options.experimentId}))`,
+      read.freshMaxPending,
+    )},
+    ${sessionTotalsCtes(source, sql`select id from scope`)},
+    totals as (
       select ${S.id} as id, ${S.participantId} as participant_id, ${P.identifier} as participant_identifier,
-             ${S.platform} as platform, ${S.createdAt} as created_at, ${S.versionsCache} as experiment_versions,
-             coalesce(b.human_messages, 0) as human_messages, b.last_activity_at
+             ${S.platform} as platform, ${S.createdAt} as created_at,
+             ${sessionTotalsValues(sql`b.human_messages`, sql`b.last_activity_at`, S.versionsCache)}
       from ${S.from}
       left join ${P.from} on ${P.id} = ${S.participantId}
       left join lateral (
@@ -80,6 +91,7 @@ export async function listSessions(
         from session_statistics_buckets x
         where x.session_id = ${S.id}
       ) b on true
+      ${sessionTotalsJoins(S.id)}
       where ${S.experimentId} = any(${withVersionRows(source, sql`array[${options.experimentId}]::bigint[]`)})
     ),
     page as (
@@ -90,7 +102,7 @@ export async function listSessions(
     )
     select (select count(*) from totals) as total,
            exists (select 1 from ${E.from} where ${E.id} = ${options.experimentId} and ${isExperimentRow(E)})
-             as experiment_found,
+             as experiment_found, ${FRESHNESS_COLUMNS},
            page.*
     from (select 1) as one
     left join page on true
@@ -99,6 +111,7 @@ export async function listSessions(
   return {
     total: toNumber(rows[0]?.total),
     experimentFound: rows[0]?.experiment_found ?? false,
+    freshness: freshnessOf(rows[0]),
     rows: rows
       .filter((r) => r.id !== null)
       .map((r) => ({

@@ -3,7 +3,7 @@
  * it at. Counts are numbers, times are Dates (UTC instants) or null.
  */
 import type { BucketSize } from '../buckets/bucket-sizes.js';
-import type { SourceProfile } from '../source/source-profile.js';
+import type { ReadOptions } from './fresh/read-options.js';
 
 export interface ExperimentSeriesPoint {
   /** The bucket's size: 'hour', 'day' or 'month'. */
@@ -36,8 +36,5 @@ export interface SeriesRange {
   to: Date;
 }
 
-/** What the experiment series and trend helpers take: the range, and where the platform keeps its tables. */
-export interface SeriesOptions extends SeriesRange {
-  /** @defaultValue the statcache demo schema */
-  source?: SourceProfile;
-}
+/** What the experiment series and trend helpers take: the range, and the read options. */
+export interface SeriesOptions extends SeriesRange, ReadOptions {}

@@ -3,7 +3,8 @@
  * records them, else (a new message's key names only its chat) by the chat's session as it is now.
  * An `experiment` key names the row that changed; every other key's experiment is the experiment it
  * counts under (countedExperiment). Read by verify (lag vs drift) and by the freshness every read
- * reports. Columns: kind, chat_id, session_id, at, captured_at, experiment_id, resolved_session.
+ * reports. Columns: kind, chat_id, session_id, participant_id, at, captured_at, experiment_id,
+ * resolved_session.
  */
 import { type SQL, sql } from 'drizzle-orm';
 import { countedExperiment, relationSql } from './relation-sql.js';
@@ -12,7 +13,7 @@ import type { SourceProfile } from './source-profile.js';
 export function pendingKeysSql(source: SourceProfile): SQL {
   const K = relationSql(source, 'sessions', 'ks');
   return sql`
-      select c.kind, c.chat_id, c.session_id, c.at, c.captured_at,
+      select c.kind, c.chat_id, c.session_id, c.participant_id, c.at, c.captured_at,
              case when c.kind = 'experiment' then c.experiment_id
                   else ${countedExperiment(source, sql`coalesce(c.experiment_id, ks.experiment_id)`)} end as experiment_id,
              coalesce(c.session_id, ks.id) as resolved_session

@@ -1,0 +1,200 @@
+/**
+ * The experiment side of a fresh read: from the pending change rows that touch the read (`pk`, see
+ * readStateCtes), the experiment buckets a refresh would recount, recounted from source in the
+ * read's own statement (read-only), and each touched experiment's totals as they would be after
+ * that refresh. The same rules as the refresh (docs/design.md, "The keys"), expressed as SELECTs:
+ * - `message_hour` and `experiment_hour` keys name an experiment hour;
+ * - `participant` keys name the hours of the participant's old first session (as stored) and new
+ *   one (recomputed from the participant's sessions);
+ * - `session` keys name every bucket the session is filed under (for a day or month bucket, also the
+ *   experiment's finer buckets inside it), and its creation and messages' hours where it counts now;
+ * - `experiment` keys, and a TRUNCATE, ask for the whole experiment: counted live.
+ * Each hour is recounted in the stored bucket covering it (coveringBucketsSql). A recount trusts
+ * the stored session buckets of sessions no pending change touches, and counts the touched ones'
+ * messages from source. Cost: per pending change and recounted bucket, never per history (except
+ * the live experiments). Every CTE is behind `gate.fresh`.
+ */
+import { type SQL, sql } from 'drizzle-orm';
+import type { BucketSize } from '../../buckets/bucket-sizes.js';
+import { coveringBucketsSql } from '../../buckets/covering-bucket-sql.js';
+import { movedByRecountSql, totalsAfterSql } from '../../refresh/totals-delta-sql.js';
+import {
+  countedExperiment,
+  isExperimentRow,
+  platformCounted,
+  relationSql,
+  withVersionRows,
+} from '../../source/relation-sql.js';
+import type { SourceProfile } from '../../source/source-profile.js';
+import { liveExperimentTotalsSql } from './live-sql.js';
+
+const sizeLiteral = (size: BucketSize) => sql.raw(`'${size}'`);
+
+/**
+ * CTEs `x_whole` (experiments counted live), `x_ts` (touched sessions), `x_ts_now`, `x_ts_hours`
+ * (their human messages by hour, where they count now), `x_pairs`, `x_targets` (the buckets to
+ * recount), `x_recounted` (their values now, zeros included), `x_whole_live` and `x_overlay` (experiment_id,
+ * sessions, participants, messages, last_at: the totals now of every experiment touched). `scope`
+ * is a SELECT of the experiment ids the read covers.
+ */
+export function experimentOverlayCtes(source: SourceProfile, scope: SQL, excluded: SQL): SQL {
+  const S = relationSql(source, 'sessions', 's');
+  const M = relationSql(source, 'messages', 'm');
+  const E = relationSql(source, 'experiments', 'e');
+  const fresh = sql`(select fresh from gate)`;
+  return sql`
+    x_whole as materialized (
+      select experiment_id from pk where kind = 'experiment' and experiment_id is not null and ${fresh}
+      union
+      select id from (${scope}) sc where ${fresh} and (select has_all from gate)
+    ),
+    x_ts as materialized (
+      select distinct resolved_session as session_id from pk
+      where kind in ('message_hour', 'session') and resolved_session is not null and ${fresh}
+    ),
+    x_ts_now as materialized (
+      select ${S.id} as session_id, ${countedExperiment(source, S.experimentId)} as experiment_id,
+             ${S.chatId} as chat_id, ${S.createdAt} as created_at, ${platformCounted(S.platform, excluded)} as counted
+      from x_ts join ${S.from} on ${S.id} = x_ts.session_id
+    ),
+    x_ts_hours as materialized (
+      select t.session_id, t.experiment_id, t.counted, date_trunc('hour', ${M.createdAt}, 'UTC') as hour,
+             count(*) as messages, max(${M.createdAt}) as last_at
+      from x_ts_now t join ${M.from} on ${M.chatId} = t.chat_id and ${M.type} = 'human'
+      group by 1, 2, 3, 4
+    ),
+    x_pairs as materialized (
+      select p.experiment_id, p.participant_id, o.first_session_at as old_at,
+             case when exists (select 1 from ${E.from} where ${E.id} = p.experiment_id and ${isExperimentRow(E)}) then
+               (select min(${S.createdAt}) filter (where ${countedExperiment(source, S.experimentId)} = p.experiment_id
+                                                   and ${platformCounted(S.platform, excluded)})
+                from ${S.from} where ${S.participantId} = p.participant_id) end as new_at
+      from (select distinct experiment_id, participant_id from pk
+            where kind = 'participant' and participant_id is not null and experiment_id is not null and ${fresh}) p
+      left join statcache_experiment_participants o
+        on o.experiment_id = p.experiment_id and o.participant_id = p.participant_id
+    ),
+    x_session_keys as (
+      select distinct resolved_session as session_id from pk
+      where kind = 'session' and resolved_session is not null and ${fresh}
+    ),
+    x_keys as (
+      select experiment_id, date_trunc('hour', at, 'UTC') as hour from pk
+      where kind in ('message_hour', 'experiment_hour') and experiment_id is not null and at is not null and ${fresh}
+      union
+      select experiment_id, date_trunc('hour', old_at, 'UTC') from x_pairs where old_at is not null
+      union
+      select experiment_id, date_trunc('hour', new_at, 'UTC') from x_pairs where new_at is not null
+      union
+      select b.experiment_id, b.bucket_start
+      from x_session_keys k join session_statistics_buckets b on b.session_id = k.session_id
+      union
+      select e.experiment_id, e.bucket_start
+      from x_session_keys k
+      join session_statistics_buckets b on b.session_id = k.session_id and b.bucket_size <> 'hour'
+      join experiment_statistics_buckets e
+        on e.experiment_id = b.experiment_id and e.bucket_size in ('hour', 'day')
+       and e.bucket_start >= b.bucket_start and e.bucket_start < b.bucket_end
+      union
+      select n.experiment_id, date_trunc('hour', n.created_at, 'UTC')
+      from x_ts_now n join x_session_keys k on k.session_id = n.session_id
+      union
+      select h.experiment_id, h.hour from x_ts_hours h join x_session_keys k on k.session_id = h.session_id
+    ),
+    x_targets as materialized (
+      select t.* from (${coveringBucketsSql('experiment', sql`x_keys`)}) t
+      where t.experiment_id in (${scope}) and t.experiment_id not in (select experiment_id from x_whole)
+    ),
+    x_recounted as materialized (
+      select t.experiment_id, t.bucket_size, t.bucket_start, t.bucket_end,
+             coalesce(v.sessions, 0) as sessions, coalesce(v.participants, 0) as participants,
+             coalesce(v.messages, 0) as messages, v.last_at
+      from x_targets t
+      left join lateral (${recountSql(source, excluded)}) v on true
+    ),
+    x_moved as (${movedByRecountSql(sql.raw('x_targets'), sql.raw('x_recounted'))}),
+    x_whole_live as materialized (
+      ${liveExperimentTotalsSql(source, sql`array(select experiment_id from x_whole)`, excluded)}
+    ),
+    x_overlay as (
+      select * from (${totalsAfterSql(sql.raw('x_moved'), sql.raw('x_targets'))}) m
+      union all
+      select * from x_whole_live
+      union all
+      -- A whole experiment with nothing left to count reads as zeros, not as its stored totals.
+      select experiment_id, 0, 0, 0, null from x_whole
+      where experiment_id not in (select experiment_id from x_whole_live)
+    )`;
+}
+
+/**
+ * The values now of target `t` (a row of x_targets): nothing unless t's experiment row is an
+ * experiment of its own. Sessions created in it (counted); participants whose first counted
+ * session is in it (the stored firsts, except pairs with a pending change, recomputed in x_pairs);
+ * human messages from the stored session buckets of untouched sessions (those filed in it, and
+ * coarser ones around it counted from source) plus the touched sessions' messages counted now.
+ */
+function recountSql(source: SourceProfile, excluded: SQL): SQL {
+  const S = relationSql(source, 'sessions', 's');
+  const E = relationSql(source, 'experiments', 'e');
+  const startsInRange = sql`sb.bucket_start >= t.bucket_start and sb.bucket_start < t.bucket_end`;
+  return sql`
+        select (select count(*) from ${S.from}
+                where ${S.experimentId} = any(${withVersionRows(source, sql`array[t.experiment_id]`)})
+                  and ${S.createdAt} >= t.bucket_start and ${S.createdAt} < t.bucket_end
+                  and ${platformCounted(S.platform, excluded)}) as sessions,
+               (select count(*) from statcache_experiment_participants p
+                where p.experiment_id = t.experiment_id
+                  and p.first_session_at >= t.bucket_start and p.first_session_at < t.bucket_end
+                  and not exists (select 1 from x_pairs x
+                                  where x.experiment_id = p.experiment_id and x.participant_id = p.participant_id))
+               + (select count(*) from x_pairs x
+                  where x.experiment_id = t.experiment_id and x.new_at >= t.bucket_start and x.new_at < t.bucket_end)
+                 as participants,
+               n.messages, n.last_at
+        from ${E.from}
+        cross join lateral (
+          select coalesce(sum(part.messages), 0)::bigint as messages, max(part.last_at) as last_at
+          from (
+            ${filed('hour', sql`true`, startsInRange, excluded)}
+            union all
+            ${filed('day', sql`t.bucket_size <> 'hour'`, startsInRange, excluded)}
+            union all
+            ${filed('month', sql`t.bucket_size = 'month'`, sql`sb.bucket_start = t.bucket_start`, excluded)}
+            union all
+            ${around('day', sql`t.bucket_size = 'hour'`, excluded, source)}
+            union all
+            ${around('month', sql`t.bucket_size <> 'month'`, excluded, source)}
+            union all
+            select h.messages, h.last_at from x_ts_hours h
+            where h.experiment_id = t.experiment_id and h.counted
+              and h.hour >= t.bucket_start and h.hour < t.bucket_end
+          ) part
+        ) n
+        where ${E.id} = t.experiment_id and ${isExperimentRow(E)}`;
+}
+
+/** Stored session buckets of one size filed under t's experiment inside t, of untouched sessions. */
+function filed(size: BucketSize, when: SQL, start: SQL, excluded: SQL): SQL {
+  return sql`
+            select sb.human_message_count as messages, sb.last_activity_at as last_at
+            from session_statistics_buckets sb
+            where ${when} and sb.experiment_id = t.experiment_id and sb.bucket_size = ${sizeLiteral(size)}
+              and ${start} and ${platformCounted(sql`sb.platform`, excluded)}
+              and sb.session_id not in (select session_id from x_ts)`;
+}
+
+/** An untouched session whose stored bucket is coarser than t and around it: its messages in t, from source. */
+function around(size: BucketSize, when: SQL, excluded: SQL, source: SourceProfile): SQL {
+  const S = relationSql(source, 'sessions', 's');
+  const M = relationSql(source, 'messages', 'm');
+  return sql`
+            select count(*) as messages, max(${M.createdAt}) as last_at
+            from session_statistics_buckets sb
+            join ${S.from} on ${S.id} = sb.session_id and ${platformCounted(S.platform, excluded)}
+            join ${M.from} on ${M.chatId} = ${S.chatId} and ${M.type} = 'human'
+                          and ${M.createdAt} >= t.bucket_start and ${M.createdAt} < t.bucket_end
+            where ${when} and sb.experiment_id = t.experiment_id and sb.bucket_size = ${sizeLiteral(size)}
+              and sb.bucket_start = date_trunc(${sizeLiteral(size)}, t.bucket_start, 'UTC')
+              and sb.session_id not in (select session_id from x_ts)`;
+}
