@@ -51,7 +51,8 @@ export function freshnessJson(f: Freshness) {
 
 /** One line for people: how the answer was computed, and what is pending for it. */
 export function freshnessLine(f: Freshness): string {
-  if (f.mode === 'live') return 'counted live: the cache was never built (the worker or `statcache refresh` builds it)';
+  if (f.mode === 'live')
+    return 'counted live: the cache was never built (the worker or `statcache refresh` builds it)';
   const updated = f.refreshedAt
     ? `cache up to date as of ${f.refreshedAt.toISOString()}`
     : 'cache never refreshed';

@@ -31,8 +31,8 @@ export {
   StatcacheError,
 } from './errors/error-classes.js';
 export { type MigrateResult, migrate, schemaStatus } from './install/migrate.js';
-export { type ReadOptions } from './read/fresh/read-options.js';
-export { type FreshMap, type Freshness } from './read/freshness.js';
+export type { ReadOptions } from './read/fresh/read-options.js';
+export type { FreshMap, Freshness } from './read/freshness.js';
 export { getExperimentSeries } from './read/get-experiment-series.js';
 export { getExperimentTotals } from './read/get-experiment-totals.js';
 export { getSessionSeries } from './read/get-session-series.js';

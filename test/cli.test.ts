@@ -13,7 +13,7 @@ import { runCli } from './helpers/cli.js';
 import { useTestDatabase } from './helpers/setup.js';
 import { createEmptyDatabase } from './helpers/test-db.js';
 
-const t = useTestDatabase({ team: true });
+const t = useTestDatabase({ team: true, built: true });
 let exp: number;
 let quietExp: number;
 let sessionId: number;
@@ -48,6 +48,7 @@ const UP_TO_DATE = {
   refreshedAt: expect.any(String),
   pendingChanges: 0,
   oldestPendingAt: null,
+  fellBack: false,
 };
 
 describe('happy paths and JSON shapes', () => {

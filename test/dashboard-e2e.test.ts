@@ -19,7 +19,7 @@ import { EXCLUDED_PLATFORMS, useTestDatabase } from './helpers/setup.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOTS = process.env.STATCACHE_SCREENSHOTS === '1';
-const t = useTestDatabase();
+const t = useTestDatabase({ built: true });
 let server: Server;
 let base: string;
 let browser: Browser;

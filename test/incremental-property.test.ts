@@ -13,15 +13,15 @@ import { compress } from '../src/compress/compress.js';
 import { type Executor, queryRows, toNumber } from '../src/db/types.js';
 import { refreshFull } from '../src/rebuild/refresh-full.js';
 import { refreshIncremental } from '../src/refresh/refresh-incremental.js';
-import { verify } from '../src/verify/verify.js';
 import { STATCACHE_PROFILE } from '../src/source/builtin-profiles.js';
+import { verify } from '../src/verify/verify.js';
+import { ChatFixture } from './helpers/fixtures.js';
 import {
   expectFreshReadsExact,
   type LiveModel,
   recountStatcacheSessions,
   STATCACHE_MODEL,
 } from './helpers/fresh-checks.js';
-import { ChatFixture } from './helpers/fixtures.js';
 import { compressNow, instant, nth, pick, policy, propertyRuns } from './helpers/property-arbitraries.js';
 import { EXCLUDED_PLATFORMS, expectCacheExact, useTestDatabase } from './helpers/setup.js';
 
@@ -31,7 +31,11 @@ const TIMEOUT_MS = Math.max(60_000, RUNS * 1_000);
 const t = useTestDatabase();
 
 const platform = fc.constantFrom('web', 'whatsapp', 'evaluations');
-const MODEL: LiveModel = { ...STATCACHE_MODEL, source: STATCACHE_PROFILE, sessionTotals: recountStatcacheSessions };
+const MODEL: LiveModel = {
+  ...STATCACHE_MODEL,
+  source: STATCACHE_PROFILE,
+  sessionTotals: recountStatcacheSessions,
+};
 
 const action = fc.oneof(
   fc.record({ op: fc.constant('message' as const), session: pick, human: fc.boolean(), at: instant }),

@@ -15,7 +15,7 @@ import { type CountingDb, createCountingDb } from './helpers/counting-db.js';
 import { liveExperimentTotals } from './helpers/fixtures.js';
 import { EXCLUDED_PLATFORMS, useTestDatabase } from './helpers/setup.js';
 
-const t = useTestDatabase({ team: true });
+const t = useTestDatabase({ team: true, built: true });
 let counting: CountingDb;
 let otherTeamId: number;
 /** Experiments of `t.teamId`, index i has i+1 sessions; experiment ids[0] has no buckets at all. */
@@ -160,7 +160,7 @@ describe('listExperiments', () => {
 
   it('returns the total count with an empty page past the end', async () => {
     const page = await listExperiments(t.db, { teamId: t.teamId, offset: 5000 });
-    expect(page).toEqual({ rows: [], total: EXPERIMENTS, teamFound: true });
+    expect(page).toEqual({ rows: [], total: EXPERIMENTS, teamFound: true, freshness: expect.any(Object) });
   });
 
   it('rejects unknown sort keys, orders and limits with the option named', async () => {

@@ -15,7 +15,7 @@ import { refreshFull } from '../src/rebuild/refresh-full.js';
 import { type CountingDb, createCountingDb } from './helpers/counting-db.js';
 import { EXCLUDED_PLATFORMS, useTestDatabase } from './helpers/setup.js';
 
-const t = useTestDatabase({ team: true });
+const t = useTestDatabase({ team: true, built: true });
 const f = t.fixture;
 let counting: CountingDb;
 /** Refreshed from fixture messages in 2026-03-10. */
@@ -288,12 +288,16 @@ describe('ids', () => {
     expect(sessions.get(mixedSession)).toHaveLength(4);
   });
 
-  it('returns an empty map for no ids without querying', async () => {
+  it('returns an empty map for no ids, with its freshness, in one statement', async () => {
     counting.reset();
-    expect(
-      await getExperimentSeries(counting.db, [], range('2026-01-01T00:00:00Z', '2026-01-02T00:00:00Z')),
-    ).toEqual(new Map());
-    expect(counting.count()).toBe(0);
+    const empty = await getExperimentSeries(
+      counting.db,
+      [],
+      range('2026-01-01T00:00:00Z', '2026-01-02T00:00:00Z'),
+    );
+    expect(empty).toEqual(new Map());
+    expect(empty.freshness.mode).toBe('cached');
+    expect(counting.count()).toBe(1);
   });
 });
 

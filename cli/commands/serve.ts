@@ -2,13 +2,16 @@
 import type { Server } from 'node:http';
 import type { Command } from 'commander';
 import type { Redis } from 'ioredis';
+import { enqueueJob, planManualRun } from '../../jobs/enqueue.js';
 import { createJobEvents } from '../../jobs/job-events.js';
 import { createQueue } from '../../jobs/queue.js';
 import { createQueueBoard } from '../../jobs/queue-board.js';
 import { getQueueStatus } from '../../jobs/queue-status.js';
 import { connectCommandRedis } from '../../jobs/redis-connection.js';
+import { jobDefinition } from '../../jobs/registry.js';
 import { createApp } from '../../src/http/create-app.js';
 import { createMetrics } from '../../src/http/metrics.js';
+import { fullBuildRecorded } from '../../src/runs/refresh-runs.js';
 import { setExitCode } from '../exit-codes.js';
 import { logLine } from '../output.js';
 import { intInRange } from '../parse-options.js';
@@ -34,6 +37,18 @@ export function registerServe(program: Command): void {
           );
         }
         const queue = redis ? createQueue(redis, config.worker) : undefined;
+        // A cache never built is read live (exact, slower) until a refresh builds it: queue that now.
+        if (!(await fullBuildRecorded(db))) {
+          if (queue) {
+            const queued = await enqueueJob(queue, planManualRun(jobDefinition('refresh')));
+            logLine(
+              `statcache: the cache was never built, so reads are counted live; queued its first build (refresh job ${queued.id}), which a worker runs`,
+            );
+          } else
+            logLine(
+              'statcache: the cache was never built, so reads are counted live; run `statcache refresh` or a worker to build it',
+            );
+        }
         const metrics = createMetrics(
           db,
           redis && queue ? createJobEvents(queue, redis, config.worker) : undefined,
@@ -43,6 +58,7 @@ export function registerServe(program: Command): void {
           metrics,
           excludedPlatforms: config.excludedPlatforms,
           source: config.source,
+          freshMaxPending: config.freshMaxPending,
           queueBoard: queue ? createQueueBoard(queue) : undefined,
           queueStatus: queue ? () => getQueueStatus(queue, config.worker.queuePrefix) : undefined,
         });

@@ -1,11 +1,11 @@
 /** `statcache sessions --experiment id`: a sorted page of an experiment's sessions with totals. */
 import type { Command } from 'commander';
+import { readOptionsFrom as readOptions } from '../../src/read/fresh/read-options.js';
 import { listSessions, SESSION_SORT_KEYS, type SessionSortKey } from '../../src/read/list-sessions.js';
 import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, type SortOrder } from '../../src/read/page-options.js';
 import { setExitCode } from '../exit-codes.js';
 import { formatTime, freshnessJson, freshnessLine, logLine, printJson, printTable } from '../output.js';
 import { intInRange, oneOf, parseId } from '../parse-options.js';
-import { readOptionsFrom as readOptions } from '../../src/read/fresh/read-options.js';
 import { assertExperimentsExist, runCommand } from '../run-command.js';
 
 interface Options {

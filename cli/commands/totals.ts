@@ -4,11 +4,11 @@
  * stderr); `--fresh` makes it exact now.
  */
 import type { Command } from 'commander';
+import { readOptionsFrom as readOptions } from '../../src/read/fresh/read-options.js';
 import { getExperimentTotals } from '../../src/read/get-experiment-totals.js';
 import { setExitCode } from '../exit-codes.js';
 import { formatTime, freshnessJson, freshnessLine, logLine, printJson, printTable } from '../output.js';
 import { parseIdList } from '../parse-options.js';
-import { readOptionsFrom as readOptions } from '../../src/read/fresh/read-options.js';
 import { assertExperimentsExist, runCommand } from '../run-command.js';
 
 export function registerTotals(program: Command): void {

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import { DEFAULT_FRESH_MAX_PENDING } from '../config.js';
 import type { StatDb } from '../db/types.js';
 import { InvalidInputError, NotFoundError } from '../errors/error-classes.js';
 import { outcomeOf } from '../errors/error-kind.js';
@@ -15,7 +16,6 @@ import { getExperimentSeries } from '../read/get-experiment-series.js';
 import { getExperimentTrend } from '../read/get-experiment-trend.js';
 import { EXPERIMENT_SORT_KEYS, listExperiments } from '../read/list-experiments.js';
 import { listSessions, SESSION_SORT_KEYS } from '../read/list-sessions.js';
-import { DEFAULT_FRESH_MAX_PENDING } from '../config.js';
 import { STATCACHE_PROFILE } from '../source/builtin-profiles.js';
 import type { SourceProfile } from '../source/source-profile.js';
 import { getStatus } from '../status/get-status.js';
@@ -126,7 +126,12 @@ export function createApp(options: AppOptions): express.Express {
     const ids = q.idList(req.query, 'experiments', MAX_SERIES_IDS);
     const range = rangeOf(req);
     const series = await getExperimentSeries(db, ids, { ...range, ...readOf(req) });
-    res.json({ from: range.from, to: range.to, series: Object.fromEntries(series), freshness: series.freshness });
+    res.json({
+      from: range.from,
+      to: range.to,
+      series: Object.fromEntries(series),
+      freshness: series.freshness,
+    });
   });
 
   app.get('/api/status', async (_req, res) => {

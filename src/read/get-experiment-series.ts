@@ -3,7 +3,13 @@ import { sql } from 'drizzle-orm';
 import { queryRows, type StatDb } from '../db/types.js';
 import { resolveReadOptions } from './fresh/read-options.js';
 import { experimentPointsCtes } from './fresh/series-sql.js';
-import { FRESHNESS_COLUMNS, type FreshMap, type FreshnessRow, freshnessOf, withFreshness } from './freshness.js';
+import {
+  FRESHNESS_COLUMNS,
+  type FreshMap,
+  type FreshnessRow,
+  freshnessOf,
+  withFreshness,
+} from './freshness.js';
 import { type BucketRow, experimentPoint, groupInRequestOrder } from './series-points.js';
 import type { ExperimentSeriesPoint, SeriesOptions } from './series-types.js';
 import { assertIds } from './validate-ids.js';

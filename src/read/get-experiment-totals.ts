@@ -2,9 +2,19 @@
 import { sql } from 'drizzle-orm';
 import { bigintArray } from '../db/params.js';
 import { queryRows, type StatDb, toDate, toNumber } from '../db/types.js';
-import { experimentTotalsCtes, EXPERIMENT_TOTALS_VALUES, experimentTotalsJoins } from './fresh/experiment-totals-sql.js';
+import {
+  EXPERIMENT_TOTALS_VALUES,
+  experimentTotalsCtes,
+  experimentTotalsJoins,
+} from './fresh/experiment-totals-sql.js';
 import { type ReadOptions, resolveReadOptions } from './fresh/read-options.js';
-import { FRESHNESS_COLUMNS, type FreshMap, type FreshnessRow, freshnessOf, withFreshness } from './freshness.js';
+import {
+  FRESHNESS_COLUMNS,
+  type FreshMap,
+  type FreshnessRow,
+  freshnessOf,
+  withFreshness,
+} from './freshness.js';
 import type { ExperimentTotals } from './totals-types.js';
 import { assertIds } from './validate-ids.js';
 

@@ -3,7 +3,13 @@ import { sql } from 'drizzle-orm';
 import { queryRows, type StatDb } from '../db/types.js';
 import { type ReadOptions, resolveReadOptions } from './fresh/read-options.js';
 import { sessionPointsCtes } from './fresh/series-sql.js';
-import { FRESHNESS_COLUMNS, type FreshMap, type FreshnessRow, freshnessOf, withFreshness } from './freshness.js';
+import {
+  FRESHNESS_COLUMNS,
+  type FreshMap,
+  type FreshnessRow,
+  freshnessOf,
+  withFreshness,
+} from './freshness.js';
 import { type BucketRow, groupInRequestOrder, sessionPoint } from './series-points.js';
 import type { SeriesRange, SessionSeriesPoint } from './series-types.js';
 import { assertIds } from './validate-ids.js';

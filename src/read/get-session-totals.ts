@@ -5,7 +5,14 @@ import { queryRows, type StatDb, toDate, toNumber } from '../db/types.js';
 import { relationSql } from '../source/relation-sql.js';
 import { type ReadOptions, resolveReadOptions } from './fresh/read-options.js';
 import { sessionTotalsCtes, sessionTotalsJoins, sessionTotalsValues } from './fresh/session-overlay-sql.js';
-import { FRESHNESS_COLUMNS, type FreshMap, type FreshnessRow, freshnessOf, readStateCtes, withFreshness } from './freshness.js';
+import {
+  FRESHNESS_COLUMNS,
+  type FreshMap,
+  type FreshnessRow,
+  freshnessOf,
+  readStateCtes,
+  withFreshness,
+} from './freshness.js';
 import type { SessionTotals } from './totals-types.js';
 import { assertIds } from './validate-ids.js';
 

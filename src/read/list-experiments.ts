@@ -3,7 +3,11 @@ import { type SQL, sql } from 'drizzle-orm';
 import { queryRows, type StatDb, toDate, toNumber } from '../db/types.js';
 import { InvalidInputError } from '../errors/error-classes.js';
 import { isExperimentRow, relationSql } from '../source/relation-sql.js';
-import { EXPERIMENT_TOTALS_VALUES, experimentTotalsCtes, experimentTotalsJoins } from './fresh/experiment-totals-sql.js';
+import {
+  EXPERIMENT_TOTALS_VALUES,
+  experimentTotalsCtes,
+  experimentTotalsJoins,
+} from './fresh/experiment-totals-sql.js';
 import { type ReadOptions, resolveReadOptions } from './fresh/read-options.js';
 import { FRESHNESS_COLUMNS, type Freshness, type FreshnessRow, freshnessOf } from './freshness.js';
 import { type PageOptions, resolvePage, type SortOrder } from './page-options.js';

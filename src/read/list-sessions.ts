@@ -5,7 +5,13 @@ import { InvalidInputError } from '../errors/error-classes.js';
 import { isExperimentRow, relationSql, withVersionRows } from '../source/relation-sql.js';
 import { type ReadOptions, resolveReadOptions } from './fresh/read-options.js';
 import { sessionTotalsCtes, sessionTotalsJoins, sessionTotalsValues } from './fresh/session-overlay-sql.js';
-import { FRESHNESS_COLUMNS, type Freshness, type FreshnessRow, freshnessOf, readStateCtes } from './freshness.js';
+import {
+  FRESHNESS_COLUMNS,
+  type Freshness,
+  type FreshnessRow,
+  freshnessOf,
+  readStateCtes,
+} from './freshness.js';
 import { type PageOptions, resolvePage, type SortOrder } from './page-options.js';
 import type { Page, SessionTotals } from './totals-types.js';
 

@@ -33,7 +33,9 @@ export interface LiveModel {
   /** Per session of the team: human messages, the latest, versions in natural order. */
   sessionTotals: (
     db: StatDb,
-  ) => Promise<Map<number, { humanMessages: number; lastActivityAt: Date | null; experimentVersions: string[] }>>;
+  ) => Promise<
+    Map<number, { humanMessages: number; lastActivityAt: Date | null; experimentVersions: string[] }>
+  >;
 }
 
 const excluded = () => sql`${sql.param([...EXCLUDED_PLATFORMS])}::text[]`;
@@ -171,11 +173,18 @@ export async function expectFreshReadsExact(
   const zeros: Values = { sessions: 0, participants: 0, humanMessages: 0, lastActivityAt: null };
 
   // Totals: every row asked for (a version row reads as zeros).
-  const expected = await recountRanges(db, model, teamId, own.map((id) => ({ id, ...ALL_TIME })));
+  const expected = await recountRanges(
+    db,
+    model,
+    teamId,
+    own.map((id) => ({ id, ...ALL_TIME })),
+  );
   const totalsOf = new Map(own.map((id, i) => [id, expected[i] as Values]));
   const totals = await getExperimentTotals(db, rows, read);
   expect(totals.freshness.mode).toBe('fresh');
-  expect(Object.fromEntries(totals)).toEqual(Object.fromEntries(rows.map((id) => [id, totalsOf.get(id) ?? zeros])));
+  expect(Object.fromEntries(totals)).toEqual(
+    Object.fromEntries(rows.map((id) => [id, totalsOf.get(id) ?? zeros])),
+  );
 
   // The team's page, sorted by human messages and by last activity, one row at a time.
   for (const sortBy of ['humanMessages', 'lastActivity'] as const) {
@@ -210,7 +219,12 @@ export async function expectFreshReadsExact(
   );
   points.forEach(({ id, p }, i) => {
     const { bucketSize: _s, bucketStart, bucketEnd, ...values } = p;
-    expect({ id, bucketStart, bucketEnd, ...values }).toEqual({ id, bucketStart, bucketEnd, ...pointValues[i] });
+    expect({ id, bucketStart, bucketEnd, ...values }).toEqual({
+      id,
+      bucketStart,
+      bucketEnd,
+      ...pointValues[i],
+    });
     expect(values.sessions + values.participants + values.humanMessages).toBeGreaterThan(0);
   });
   for (const id of own) {
@@ -224,7 +238,9 @@ export async function expectFreshReadsExact(
       m: total.humanMessages,
     });
     for (let i = 1; i < mine.length; i++)
-      expect((mine[i] as { bucketStart: Date }).bucketStart >= (mine[i - 1] as { bucketEnd: Date }).bucketEnd).toBe(true);
+      expect(
+        (mine[i] as { bucketStart: Date }).bucketStart >= (mine[i - 1] as { bucketEnd: Date }).bucketEnd,
+      ).toBe(true);
   }
 
   // Sessions: totals with versions, each experiment's page by human messages, series point by point.
@@ -232,12 +248,18 @@ export async function expectFreshReadsExact(
   const sessions = (await queryRows<{ id: unknown }>(db, model.sessions(teamId))).map((r) => toNumber(r.id));
   const sessionTotals = await getSessionTotals(db, sessions, read);
   expect(sessionTotals.freshness.mode).toBe('fresh');
-  expect(Object.fromEntries(sessionTotals)).toEqual(Object.fromEntries(sessions.map((id) => [id, perSession.get(id)])));
+  expect(Object.fromEntries(sessionTotals)).toEqual(
+    Object.fromEntries(sessions.map((id) => [id, perSession.get(id)])),
+  );
   for (const experimentId of own) {
     const filed = await ids(db, model.filedUnder(experimentId));
     const page = await listSessions(db, { ...read, experimentId, sortBy: 'humanMessages', limit: 1000 });
     expect(page.total).toBe(filed.length);
-    const want = byKeyDesc(filed, (id) => perSession.get(id)?.humanMessages ?? 0, (id) => id);
+    const want = byKeyDesc(
+      filed,
+      (id) => perSession.get(id)?.humanMessages ?? 0,
+      (id) => id,
+    );
     expect(page.rows.map((r) => r.sessionId)).toEqual(want);
     for (const r of page.rows) {
       const live = perSession.get(r.sessionId);
@@ -275,7 +297,9 @@ export async function expectFreshReadsExact(
 /** Per session, by the README's definitions on the statcache demo schema. */
 export async function recountStatcacheSessions(
   db: StatDb,
-): Promise<Map<number, { humanMessages: number; lastActivityAt: Date | null; experimentVersions: string[] }>> {
+): Promise<
+  Map<number, { humanMessages: number; lastActivityAt: Date | null; experimentVersions: string[] }>
+> {
   const rows = await queryRows<{ id: unknown; n: unknown; last: unknown; versions: string[] | null }>(
     db,
     sql`select s.id,

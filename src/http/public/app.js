@@ -113,23 +113,53 @@ function table(columns, rows, state, onSort) {
 
 /**
  * How current the numbers are, from an API answer's `freshness`: "updated 4 s ago", and a marker
- * when changes touching them are waiting for the next refresh.
+ * when changes touching them are waiting for the next refresh; "exact now" for a fresh answer,
+ * "counted live" while the cache was never built.
  */
 export function freshnessLine(freshness, now = Date.now()) {
   if (!freshness) return '';
+  if (freshness.mode === 'live') return 'counted live · the cache is not built yet';
   const updated = freshness.refreshedAt ? `updated ${ago(freshness.refreshedAt, now)}` : 'never refreshed';
   const n = freshness.pendingChanges;
+  const changes = `${n.toLocaleString('en')} change${n === 1 ? '' : 's'}`;
+  if (freshness.mode === 'fresh')
+    return n > 0 ? `exact now · ${changes} recounted (${updated})` : `exact now (${updated})`;
+  const fell = freshness.fellBack ? ' · too many to recount now' : '';
   return n > 0
-    ? `${updated} · ${n.toLocaleString('en')} change${n === 1 ? '' : 's'} pending (oldest ${ago(freshness.oldestPendingAt, now)})`
+    ? `${updated} · ${changes} pending (oldest ${ago(freshness.oldestPendingAt, now)})${fell}`
     : `${updated} · up to date`;
 }
 
-const freshnessEl = (freshness) =>
+/** The freshness line, and a control that reloads the view exact now (`fresh=1`). */
+const freshnessEl = (freshness, reloadFresh) =>
   el(
     'p',
-    { id: 'freshness', class: freshness?.pendingChanges > 0 ? 'muted pending' : 'muted' },
+    {
+      id: 'freshness',
+      class: freshness?.pendingChanges > 0 && freshness?.mode === 'cached' ? 'muted pending' : 'muted',
+    },
     freshnessLine(freshness),
+    ' ',
+    (() => {
+      const button = el(
+        'button',
+        { id: 'reload-fresh', title: 'recount what pending changes touch, now' },
+        'reload exact now',
+      );
+      button.addEventListener('click', reloadFresh);
+      return button;
+    })(),
   );
+
+/** `&fresh=1` when the view was asked exact now. */
+const freshParam = (state) => (state.fresh ? '&fresh=1' : '');
+const hashState = (next) => `sort=${next.sort}&order=${next.order}&offset=${next.offset}${freshParam(next)}`;
+/** Reload the current view exact now (a new hash even if it already says fresh=1). */
+const reloadFresh = (base, state) => () => {
+  const hash = `${base}?${hashState({ ...state, fresh: true })}`;
+  if (location.hash === hash) route();
+  else location.hash = hash;
+};
 
 function pager(state, total, onPage) {
   const pages = Math.max(1, Math.ceil(total / PAGE));
@@ -156,7 +186,7 @@ const DESC_FIRST = new Set(['sessions', 'participants', 'humanMessages', 'lastAc
 function sortedBy(state, key) {
   const order =
     state.sort === key ? (state.order === 'asc' ? 'desc' : 'asc') : DESC_FIRST.has(key) ? 'desc' : 'asc';
-  return { sort: key, order, offset: 0 };
+  return { sort: key, order, offset: 0, fresh: state.fresh };
 }
 
 async function experiments(state) {
@@ -166,19 +196,19 @@ async function experiments(state) {
     limit: PAGE,
     offset: state.offset,
   });
-  const page = await api(`/api/experiments?${params}`);
+  const page = await api(`/api/experiments?${params}${freshParam(state)}`);
   const to = Date.now();
   const from = to - 30 * DAY;
   const ids = page.rows.map((r) => r.experimentId);
   const spark = ids.length
     ? (
         await api(
-          `/api/series?experiments=${ids.join(',')}&from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}`,
+          `/api/series?experiments=${ids.join(',')}&from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}${freshParam(state)}`,
         )
       ).series
     : {};
   const go = (next) => {
-    location.hash = `#/?sort=${next.sort}&order=${next.order}&offset=${next.offset}`;
+    location.hash = `#/?${hashState(next)}`;
   };
   const columns = [
     {
@@ -203,7 +233,7 @@ async function experiments(state) {
   ];
   view.replaceChildren(
     el('h2', {}, 'Experiments'),
-    freshnessEl(page.freshness),
+    freshnessEl(page.freshness, reloadFresh('#/', state)),
     pager(state, page.total, (offset) => go({ ...state, offset })),
     table(columns, page.rows, state, (key) => go(sortedBy(state, key))),
   );
@@ -219,11 +249,13 @@ async function experiment(id, state) {
   const to = new Date();
   const from = new Date(to.getTime() - 365 * DAY);
   const [sessions, trend] = await Promise.all([
-    api(`/api/experiments/${id}/sessions?${params}`),
-    api(`/api/experiments/${id}/series?from=${from.toISOString()}&to=${to.toISOString()}`),
+    api(`/api/experiments/${id}/sessions?${params}${freshParam(state)}`),
+    api(
+      `/api/experiments/${id}/series?from=${from.toISOString()}&to=${to.toISOString()}${freshParam(state)}`,
+    ),
   ]);
   const go = (next) => {
-    location.hash = `#/experiments/${id}?sort=${next.sort}&order=${next.order}&offset=${next.offset}`;
+    location.hash = `#/experiments/${id}?${hashState(next)}`;
   };
   const columns = [
     { key: 'id', label: 'session', render: (r) => `#${r.sessionId}` },
@@ -252,7 +284,7 @@ async function experiment(id, state) {
     el('h2', { id: 'experiment-name' }, trend.name || `Experiment #${id}`),
     chart(trend.points),
     el('h3', {}, 'Sessions'),
-    freshnessEl(sessions.freshness),
+    freshnessEl(sessions.freshness, reloadFresh(`#/experiments/${id}`, state)),
     pager(state, sessions.total, (offset) => go({ ...state, offset })),
     table(columns, sessions.rows, state, (key) => go(sortedBy(state, key))),
   );
@@ -266,6 +298,7 @@ async function route() {
     sort: p.get('sort') ?? sort,
     order: p.get('order') ?? order,
     offset: Number(p.get('offset') ?? 0),
+    fresh: p.get('fresh') === '1',
   });
   try {
     if (match) await experiment(match[1], state('lastActivity', 'desc'));
