@@ -139,6 +139,7 @@ export function loadConfig(env: Env = process.env): StatcacheConfig {
       env.STATCACHE_FRESH_MAX_PENDING,
       DEFAULT_FRESH_MAX_PENDING,
       MAX_FRESH_MAX_PENDING,
+      0,
     ),
     logLevel: parseLogLevel(env.LOG_LEVEL),
     source: resolveSourceProfile(env.STATCACHE_SOURCE),

@@ -25,6 +25,7 @@ describe('loadConfig', () => {
         jobBackoffMs: 5000,
         jobLockMs: 30000,
       },
+      freshMaxPending: 10000,
       logLevel: 'info',
       source: STATCACHE_PROFILE,
     });
@@ -51,6 +52,7 @@ describe('loadConfig', () => {
         STATCACHE_JOB_LOCK_MS: '2000',
         LOG_LEVEL: 'DEBUG',
         STATCACHE_SOURCE: 'ocs',
+        STATCACHE_FRESH_MAX_PENDING: '50',
       }),
     ).toEqual({
       databaseUrl: 'postgresql://u:p@db:6432/chat',
@@ -71,6 +73,7 @@ describe('loadConfig', () => {
         jobBackoffMs: 100,
         jobLockMs: 2000,
       },
+      freshMaxPending: 50,
       logLevel: 'debug',
       source: OCS_PROFILE,
     });
@@ -128,6 +131,10 @@ describe('loadConfig', () => {
     [
       { STATCACHE_REFRESH_EVERY_MS: '10' },
       "STATCACHE_REFRESH_EVERY_MS must be a whole number from 100 to 86400000; example: 60000 (got '10')",
+    ],
+    [
+      { STATCACHE_FRESH_MAX_PENDING: 'lots' },
+      "STATCACHE_FRESH_MAX_PENDING must be a whole number from 0 to 10000000; example: 10000 (got 'lots')",
     ],
     [
       { LOG_LEVEL: 'loud' },

@@ -148,6 +148,22 @@ it('shows the API numbers, sorts, pages and opens an experiment with its session
     /^updated \d+ s ago · 1 change pending \(oldest \d+ s ago\)$/,
   );
   expect(await page.getAttribute('#freshness', 'class')).toContain('pending');
+  const cached = await cells(page, 'humanMessages');
+
+  // Reload exact now: the same view with fresh=1, the message counted, and the line says so.
+  await page.click('#reload-fresh');
+  const freshHash = `#/experiments/${opened.experimentId}?sort=lastActivity&order=desc&offset=0&fresh=1`;
+  await ready(page, freshHash);
+  expect(await page.textContent('#freshness')).toMatch(
+    /^exact now · 1 change recounted \(updated \d+ s ago\)$/,
+  );
+  expect(await page.getAttribute('#freshness', 'class')).not.toContain('pending');
+  const exact = await api(
+    `/api/experiments/${opened.experimentId}/sessions?sort=lastActivity&order=desc&limit=25&offset=0&fresh=1`,
+  );
+  expect(await cells(page, 'humanMessages')).toEqual(exact.rows.map((r: ApiRow) => fmt(r.humanMessages)));
+  const sum = (xs: string[]) => xs.reduce((n, x) => n + Number(x.replaceAll(',', '')), 0);
+  expect(sum(await cells(page, 'humanMessages'))).toBe(sum(cached) + 1);
   expect(errors).toEqual([]);
   await page.close();
 });

@@ -180,7 +180,11 @@ async function migrateUpTo(t: TestDatabase, tag: string, index: number): Promise
 it('upgrading a cache built before the totals table fills the table from the stored buckets', async () => {
   const t = await emptyDatabase();
   await migrateUpTo(t, '0004_experiment_totals', 4);
-  await t.db.execute(sql`insert into teams (id) values (1);
+  // Built: its first full rebuild is on record, as on every install whose buckets a refresh wrote.
+  await t.db.execute(sql`insert into statcache_refresh_runs
+      (mode, experiment_ids, started_at, experiments, experiment_buckets, session_buckets, versions_updated)
+    values ('full', null, now(), 3, 4, 0, 0);
+    insert into teams (id) values (1);
     insert into experiments (id, team_id) values (1, 1), (2, 1), (3, 1);
     insert into experiment_statistics_buckets
       (team_id, experiment_id, bucket_size, bucket_start, bucket_end, session_count, new_participant_count, human_message_count, last_activity_at)

@@ -63,9 +63,13 @@ async function readAll(source: SourceProfile) {
   const busiest = ids[0] as number;
   const sessions = await listSessions(t.db, { experimentId: busiest, limit: 1000, source });
   const sessionIds = sessions.rows.map((r) => r.sessionId);
+  // Both reads are cached with nothing pending; only when the cache was brought up to date differs.
+  const { freshness: e, ...experimentsPage } = experiments;
+  const { freshness: s, ...sessionsPage } = sessions;
+  expect([e.mode, e.pendingChanges, s.mode, s.pendingChanges]).toEqual(['cached', 0, 'cached', 0]);
   return {
-    experiments,
-    sessions,
+    experiments: experimentsPage,
+    sessions: sessionsPage,
     totals: [...(await getExperimentTotals(t.db, ids, { source }))],
     sessionTotals: [...(await getSessionTotals(t.db, sessionIds, { source }))],
     series: [...(await getExperimentSeries(t.db, ids.slice(0, 10), { ...RANGE, source }))],

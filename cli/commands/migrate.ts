@@ -36,6 +36,14 @@ function printPlan(plan: MigratePlan, policy: LockPolicy): void {
     `statcache migrate --dry-run, profile ${plan.profile}: nothing was changed. migrate would run, in order, each statement under lock_timeout ${policy.timeoutMs} ms (a step that cannot get its lock is retried ${policy.attempts - 1} times, then migrate exits 1 naming who holds it):`,
   );
   let n = 0;
+  const printStep = (step: InstallStep) => {
+    printLine();
+    printLine(
+      `${++n}. ${step.what}: ${describeLock(step)}; ${step.transaction ? 'one transaction' : 'outside a transaction'}`,
+    );
+    for (const statement of step.statements) printStatement(statement);
+  };
+  for (const step of plan.indexSteps) printStep(step);
   if (plan.migrations.length > 0) {
     printLine();
     printLine(
@@ -49,13 +57,7 @@ function printPlan(plan: MigratePlan, policy: LockPolicy): void {
       `${++n}. batched upgrade ${upgrade} of statcache's own tables: batches of a few thousand rows, each one short transaction, resumable; no platform table is touched`,
     );
   }
-  for (const step of plan.steps) {
-    printLine();
-    printLine(
-      `${++n}. ${step.what}: ${describeLock(step)}; ${step.transaction ? 'one transaction' : 'outside a transaction'}`,
-    );
-    for (const statement of step.statements) printStatement(statement);
-  }
+  for (const step of plan.steps) printStep(step);
 }
 
 export function registerMigrate(program: Command): void {

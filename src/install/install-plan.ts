@@ -90,6 +90,16 @@ export async function hasColumn(
   return row?.present ?? false;
 }
 
+/**
+ * Whether a step builds (or drops the INVALID leftover of) an index on a platform table. migrate
+ * runs these before statcache's own tables exist: once they exist, reads go through statcache
+ * (counted live until the first build) and must find the indexes there, and a long read would hold
+ * up a concurrent index build.
+ */
+export function isIndexStep(step: InstallStep): boolean {
+  return /^(CREATE|DROP) INDEX/.test(step.statements[0] ?? '');
+}
+
 /** The steps that bring `source`'s tables to what this version installs, in order. */
 export async function planInstall(db: Executor, source: SourceProfile): Promise<InstallStep[]> {
   const steps: InstallStep[] = [];

@@ -14,7 +14,7 @@ import { InvalidInputError } from '../errors/error-classes.js';
 import { OCS_PROFILE, STATCACHE_PROFILE } from '../source/builtin-profiles.js';
 import { checkSource } from '../source/check-source.js';
 import type { SourceProfile } from '../source/source-profile.js';
-import { planInstall } from './install-plan.js';
+import { isIndexStep, planInstall } from './install-plan.js';
 import { migrationsFolder } from './migrations-folder.js';
 import { DEFAULT_LOCK_POLICY, type LockPolicy, runSteps } from './run-steps.js';
 
@@ -26,16 +26,19 @@ export interface InstallResult {
 }
 
 /**
- * Installs (or re-installs) statcache's parts on `source`'s tables: the steps of planInstall, each
- * under a short lock_timeout and retried (run-steps.ts), on one connection.
+ * Installs (or re-installs) statcache's parts on `source`'s tables: the steps of planInstall (only
+ * its index steps with `only: 'indexes'`), each under a short lock_timeout and retried
+ * (run-steps.ts), on one connection.
  */
 export async function installSource(
   db: StatDb,
   source: SourceProfile,
   policy: LockPolicy = DEFAULT_LOCK_POLICY,
+  only: 'indexes' | 'all' = 'all',
 ): Promise<InstallResult> {
   return onOneConnection(db, async (conn) => {
-    const steps = await planInstall(conn, source);
+    const planned = await planInstall(conn, source);
+    const steps = only === 'indexes' ? planned.filter(isIndexStep) : planned;
     await runSteps(conn, steps, policy);
     return {
       indexesCreated: steps.filter((s) => s.statements[0]?.startsWith('CREATE INDEX')).map((s) => s.what),

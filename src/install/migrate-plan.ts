@@ -1,7 +1,8 @@
 /**
- * What `migrate` would run on this database, in order, without running it: the pending migrations
- * of statcache's own tables, then the steps on the platform's tables (install-plan.ts) with the lock
- * each takes. Reads the catalogs only.
+ * What `migrate` would run on this database, in order, without running it: the indexes statcache
+ * needs on the platform's tables, the pending migrations of statcache's own tables, then the other
+ * steps on the platform's tables (install-plan.ts), each with the lock it takes. Reads the catalogs
+ * only.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,18 +10,20 @@ import type { StatDb } from '../db/types.js';
 import { SourceMismatchError } from '../errors/error-classes.js';
 import { checkSource, describeMismatch } from '../source/check-source.js';
 import type { SourceProfile } from '../source/source-profile.js';
-import { type InstallStep, planInstall } from './install-plan.js';
+import { type InstallStep, isIndexStep, planInstall } from './install-plan.js';
 import { appliedCount } from './migrate.js';
 import { expectedMigrations, migrationsFolder } from './migrations-folder.js';
 import { PLATFORM_UPGRADE, pendingUpgrades } from './upgrades.js';
 
 export interface MigratePlan {
   profile: string;
+  /** First, on the platform's tables: the indexes statcache needs (before its own tables exist). */
+  indexSteps: InstallStep[];
   /** Migrations not applied yet: statcache's own tables and functions, all in one transaction. */
   migrations: { tag: string; statements: string[] }[];
   /** Then batched upgrades of statcache's own tables (pending now, or recorded by a pending migration). */
   upgrades: string[];
-  /** Then, on the platform's tables. */
+  /** Then, on the platform's tables: the rest. */
   steps: InstallStep[];
 }
 
@@ -41,5 +44,12 @@ export async function planMigrate(db: StatDb, source: SourceProfile): Promise<Mi
     m.statements.some((s) => s.includes('INSERT INTO "statcache_upgrades"')),
   );
   const upgrades = [...new Set([...(await pendingUpgrades(db)), ...(recorded ? [PLATFORM_UPGRADE] : [])])];
-  return { profile: source.name, migrations, upgrades, steps: await planInstall(db, source) };
+  const steps = await planInstall(db, source);
+  return {
+    profile: source.name,
+    indexSteps: steps.filter(isIndexStep),
+    migrations,
+    upgrades,
+    steps: steps.filter((step) => !isIndexStep(step)),
+  };
 }

@@ -65,7 +65,8 @@ export async function migrate(db: StatDb, options: MigrateOptions = {}): Promise
       try {
         const before = await appliedCount(onConn);
         if (options.createSourceTables) await createDemoTables(onConn, source);
-        // statcache's own tables only, in one transaction, under the same lock_timeout as the rest.
+        // The platform indexes first (isIndexStep says why), then statcache's own tables only, in one transaction, under the same lock_timeout as the rest.
+        await installSource(onConn, source, policy, 'indexes');
         await retryOnLock(
           onConn,
           policy,
@@ -86,6 +87,7 @@ export async function migrate(db: StatDb, options: MigrateOptions = {}): Promise
   // PGlite is one connection in one process: nothing to race with.
   const before = await appliedCount(db);
   if (options.createSourceTables) await createDemoTables(db, source);
+  await installSource(db, source, policy, 'indexes');
   await migratePglite(db as unknown as PgliteDatabase, config);
   await runUpgrades(db, policy);
   await installSource(db, source, policy);

@@ -38,7 +38,10 @@ export async function withLockTimeout<T>(conn: StatDb, timeoutMs: number, fn: ()
 
 /**
  * Runs `attempt` until it does not fail on a lock, at most `policy.attempts` times, waiting
- * between tries; `beforeRetry` runs before each retry. Gives up with LockTimeoutError for `table`.
+ * between tries; `beforeRetry` (the cleanup of a failed try, e.g. dropping the INVALID index an
+ * interrupted CREATE INDEX CONCURRENTLY left) runs before each retry, under the same lock_timeout:
+ * a cleanup that fails on a lock counts as a failed try too. Gives up with LockTimeoutError for
+ * `table` (an INVALID index left then is dropped by the next migrate).
  */
 export async function retryOnLock<T>(
   conn: StatDb,
@@ -49,6 +52,7 @@ export async function retryOnLock<T>(
 ): Promise<T> {
   for (let n = 1; ; n++) {
     try {
+      if (n > 1) await withLockTimeout(conn, policy.timeoutMs, beforeRetry);
       return await withLockTimeout(conn, policy.timeoutMs, attempt);
     } catch (error) {
       if (errorCode(error) !== LOCK_NOT_AVAILABLE) throw error;
@@ -61,7 +65,6 @@ export async function retryOnLock<T>(
           policy.timeoutMs,
         );
       await sleep(policy.backoffMs * 2 ** (n - 1));
-      await withLockTimeout(conn, policy.timeoutMs, beforeRetry);
     }
   }
 }

@@ -131,25 +131,22 @@ export function freshnessLine(freshness, now = Date.now()) {
 }
 
 /** The freshness line, and a control that reloads the view exact now (`fresh=1`). */
-const freshnessEl = (freshness, reloadFresh) =>
-  el(
-    'p',
-    {
-      id: 'freshness',
-      class: freshness?.pendingChanges > 0 && freshness?.mode === 'cached' ? 'muted pending' : 'muted',
-    },
-    freshnessLine(freshness),
-    ' ',
-    (() => {
-      const button = el(
-        'button',
-        { id: 'reload-fresh', title: 'recount what pending changes touch, now' },
-        'reload exact now',
-      );
-      button.addEventListener('click', reloadFresh);
-      return button;
-    })(),
+const freshnessEl = (freshness, reloadFresh) => {
+  const button = el(
+    'button',
+    { id: 'reload-fresh', title: 'recount what pending changes touch, now' },
+    'reload exact now',
   );
+  button.addEventListener('click', reloadFresh);
+  const marked = freshness?.mode === 'cached' && freshness?.pendingChanges > 0;
+  return el(
+    'p',
+    { id: 'freshness-bar' },
+    el('span', { id: 'freshness', class: marked ? 'muted pending' : 'muted' }, freshnessLine(freshness)),
+    ' ',
+    button,
+  );
+};
 
 /** `&fresh=1` when the view was asked exact now. */
 const freshParam = (state) => (state.fresh ? '&fresh=1' : '');
