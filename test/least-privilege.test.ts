@@ -16,6 +16,7 @@ import { createDb, type NodePgStatDb } from '../src/db/create-db.js';
 import { createApp } from '../src/http/create-app.js';
 import { createMetrics } from '../src/http/metrics.js';
 import { createDemoTables } from '../src/install/install-source.js';
+import { listExperiments } from '../src/read/list-experiments.js';
 import { seedWorkload } from '../src/seed/seed-workload.js';
 import { workloadSize } from '../src/seed/workload-size.js';
 import { OCS_PROFILE, STATCACHE_PROFILE } from '../src/source/builtin-profiles.js';
@@ -119,14 +120,12 @@ describe.each([OCS_PROFILE, STATCACHE_PROFILE])('least privilege, profile $name'
     expect(built.stderr).not.toContain('permission denied');
     expect(built.code).toBe(0);
     // A write by a role that has no privilege on statcache's tables is captured all the same.
-    await asRole(ROLES.writer, (writer) =>
-      writer.query(
-        source === OCS_PROFILE
-          ? `insert into chat_chatmessage (created_at, updated_at, message_type, content, chat_id, metadata, translations)
+    const insertMessage =
+      source === OCS_PROFILE
+        ? `insert into chat_chatmessage (created_at, updated_at, message_type, content, chat_id, metadata, translations)
              select now(), now(), 'human', 'hello', id, '{}', '{}' from chat_chat order by id limit 1`
-          : `insert into chat_messages (chat_id, message_type, created_at) select id, 'human', now() from chats order by id limit 1`,
-      ),
-    );
+        : `insert into chat_messages (chat_id, message_type, created_at) select id, 'human', now() from chats order by id limit 1`;
+    await asRole(ROLES.writer, (writer) => writer.query(insertMessage));
     await expect(
       asRole(ROLES.writer, (writer) => writer.query('select count(*) from statcache_changes')),
     ).rejects.toMatchObject({ code: '42501' });
@@ -134,6 +133,20 @@ describe.each([OCS_PROFILE, STATCACHE_PROFILE])('least privilege, profile $name'
     expect(await runCli(['verify'], urlAs(ROLES.worker), env)).toMatchObject({ code: 0 });
     expect(await runCli(['compress'], urlAs(ROLES.worker), env)).toMatchObject({ code: 0 });
 
+    /** Human messages per experiment, recounted live from the platform's tables. */
+    const liveMessages = async (ids: number[]): Promise<Map<number, number>> =>
+      source === OCS_PROFILE
+        ? new Map(
+            [...(await recountOcsExperiments(t.db, EXCLUDED_PLATFORMS))].map(([id, r]) => [
+              id,
+              r.humanMessages,
+            ]),
+          )
+        : new Map(
+            await Promise.all(
+              ids.map(async (id) => [id, (await liveExperimentTotals(t.db, id)).humanMessages] as const),
+            ),
+          );
     // The dashboard, as its read-only role.
     const db: NodePgStatDb = createDb(urlAs(ROLES.dashboard), { max: 2 });
     let server: Server | undefined;
@@ -151,28 +164,30 @@ describe.each([OCS_PROFILE, STATCACHE_PROFILE])('least privilege, profile $name'
       const res = await fetch(`http://127.0.0.1:${port}/api/experiments?limit=500`);
       if (res.status !== 200) throw new Error(`dashboard answered ${res.status}: ${await res.text()}`);
       const body = (await res.json()) as { rows: { experimentId: number; humanMessages: number }[] };
-      const recount =
-        source === OCS_PROFILE
-          ? new Map(
-              [...(await recountOcsExperiments(t.db, EXCLUDED_PLATFORMS))].map(([id, r]) => [
-                id,
-                r.humanMessages,
-              ]),
-            )
-          : new Map(
-              await Promise.all(
-                body.rows.map(
-                  async (row) =>
-                    [
-                      row.experimentId,
-                      (await liveExperimentTotals(t.db, row.experimentId)).humanMessages,
-                    ] as const,
-                ),
-              ),
-            );
+      const recount = await liveMessages(body.rows.map((r) => r.experimentId));
       expect(body.rows.length).toBeGreaterThan(0);
       if (source === OCS_PROFILE) expect(body.rows.length).toBe(recount.size);
       for (const row of body.rows) expect(row.humanMessages).toBe(recount.get(row.experimentId));
+
+      // A message not refreshed yet: the same page read exact now, still as the read-only role, on
+      // a connection whose transactions are read-only (a replica's are too).
+      await asRole(ROLES.writer, (writer) => writer.query(insertMessage));
+      const readOnly = createDb(`${urlAs(ROLES.dashboard)}?options=-c%20default_transaction_read_only%3Don`, {
+        max: 1,
+      });
+      try {
+        const page = await listExperiments(readOnly, { limit: 500, source, fresh: true });
+        expect(page.freshness).toMatchObject({ mode: 'fresh', pendingChanges: 1 });
+        const live = await liveMessages(page.rows.map((r) => r.experimentId));
+        expect(page.rows.map((r) => [r.experimentId, r.humanMessages])).toEqual(
+          page.rows.map((r) => [r.experimentId, live.get(r.experimentId)]),
+        );
+        expect(page.rows.reduce((n, r) => n + r.humanMessages, 0)).toBe(
+          body.rows.reduce((n, r) => n + r.humanMessages, 0) + 1,
+        );
+      } finally {
+        await readOnly.close();
+      }
     } finally {
       await new Promise((done) => (server ? server.close(done) : done(undefined)));
       await db.close();
