@@ -20,7 +20,7 @@ export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 /** Sessions on these platforms count nowhere in experiment buckets. */
 export const DEFAULT_EXCLUDED_PLATFORMS: readonly string[] = ['evaluations'];
 /** The most pending changes a fresh read recounts (STATCACHE_FRESH_MAX_PENDING). */
-export const DEFAULT_FRESH_MAX_PENDING = 10_000;
+export const DEFAULT_FRESH_MAX_PENDING = 5_000;
 const MAX_FRESH_MAX_PENDING = 10_000_000;
 /** Experiments per refresh/verify transaction: bounds lock time and memory on skewed traffic. */
 export const DEFAULT_BATCH_EXPERIMENTS = 50;
@@ -58,7 +58,7 @@ export interface StatcacheConfig {
   worker: WorkerConfig;
   /**
    * The most pending changes a fresh read (`--fresh`, `?fresh=1`) recounts before it answers from
-   * the cache instead, saying so (STATCACHE_FRESH_MAX_PENDING). @defaultValue 10000
+   * the cache instead, saying so (STATCACHE_FRESH_MAX_PENDING). @defaultValue 5000
    */
   freshMaxPending: number;
   /** @defaultValue 'info' */

@@ -25,7 +25,7 @@ describe('loadConfig', () => {
         jobBackoffMs: 5000,
         jobLockMs: 30000,
       },
-      freshMaxPending: 10000,
+      freshMaxPending: 5000,
       logLevel: 'info',
       source: STATCACHE_PROFILE,
     });
@@ -134,7 +134,7 @@ describe('loadConfig', () => {
     ],
     [
       { STATCACHE_FRESH_MAX_PENDING: 'lots' },
-      "STATCACHE_FRESH_MAX_PENDING must be a whole number from 0 to 10000000; example: 10000 (got 'lots')",
+      "STATCACHE_FRESH_MAX_PENDING must be a whole number from 0 to 10000000; example: 5000 (got 'lots')",
     ],
     [
       { LOG_LEVEL: 'loud' },

@@ -2,10 +2,12 @@
  * Every answer says how current it is, from its own statement: when the cache was last brought up
  * to date, how many changes not applied yet touch what it read (and the oldest's age), and how it
  * was computed (cached, fresh, live). A fresh read is exact now; beyond its bound it falls back and
- * says so; before the first build every read is counted live.
+ * says so; before the first build every read is counted live. A fresh read recounts (a second
+ * statement) only when changes are pending for it.
  */
 import { sql } from 'drizzle-orm';
 import { expect, it } from 'vitest';
+import { createDb } from '../src/db/create-db.js';
 import { getExperimentSeries } from '../src/read/get-experiment-series.js';
 import { getExperimentTotals } from '../src/read/get-experiment-totals.js';
 import { getSessionTotals } from '../src/read/get-session-totals.js';
@@ -13,6 +15,7 @@ import { listExperiments } from '../src/read/list-experiments.js';
 import { listSessions } from '../src/read/list-sessions.js';
 import { refreshIncremental } from '../src/refresh/refresh-incremental.js';
 import { runCli } from './helpers/cli.js';
+import { createCountingDb } from './helpers/counting-db.js';
 import { EXCLUDED_PLATFORMS, useTestDatabase } from './helpers/setup.js';
 
 const t = useTestDatabase({ team: true });
@@ -212,4 +215,50 @@ it('totals and sessions in the CLI carry the freshness; --fresh is exact now; th
   expect((await runCli(['totals', '--experiment', String(a)], t.url)).stderr).toMatch(
     /nothing pending for these rows\n$/,
   );
+});
+
+it('a fresh read costs one statement when nothing is pending or more than its bound is, two when it recounts', async () => {
+  const counting = createCountingDb(t.url);
+  try {
+    const a = await f.experiment(t.teamId);
+    const s = await f.session({ teamId: t.teamId, experimentId: a, createdAt: '2026-05-03T10:00:00Z' });
+    await refresh();
+    const run = async (options: { fresh?: boolean; freshMaxPending?: number }) => {
+      counting.reset();
+      const page = await listExperiments(counting.db, { teamId: t.teamId, ...options });
+      return [page.freshness.mode, page.freshness.fellBack, counting.count()];
+    };
+    expect(await run({})).toEqual(['cached', false, 1]);
+    expect(await run({ fresh: true })).toEqual(['fresh', false, 1]);
+    await f.messages(s.chatId, [['human', '2026-05-03T10:05:00Z']]);
+    expect(await run({})).toEqual(['cached', false, 1]);
+    expect(await run({ fresh: true })).toEqual(['fresh', false, 2]);
+    expect(await run({ fresh: true, freshMaxPending: 0 })).toEqual(['cached', true, 1]);
+  } finally {
+    await counting.close();
+  }
+});
+
+it("statcache's own connections run without JIT, and reads give the same answers unprepared", async () => {
+  const db = createDb(t.url, { max: 1 });
+  const unprepared = createDb(t.url, { max: 1, preparedReads: false });
+  try {
+    expect((await db.execute(sql`show jit`)).rows).toEqual([{ jit: 'off' }]);
+    const a = await f.experiment(t.teamId);
+    const s = await f.session({ teamId: t.teamId, experimentId: a, createdAt: '2026-05-04T10:00:00Z' });
+    await f.messages(s.chatId, [['human', '2026-05-04T10:05:00Z']]);
+    for (const fresh of [false, true]) {
+      const prepared = await listExperiments(db, { teamId: t.teamId, fresh, sortBy: 'humanMessages' });
+      // Twice on the same connection: the second runs the prepared statement's plan.
+      expect(await listExperiments(db, { teamId: t.teamId, fresh, sortBy: 'humanMessages' })).toEqual(
+        prepared,
+      );
+      expect(await listExperiments(unprepared, { teamId: t.teamId, fresh, sortBy: 'humanMessages' })).toEqual(
+        prepared,
+      );
+    }
+  } finally {
+    await db.close();
+    await unprepared.close();
+  }
 });

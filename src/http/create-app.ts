@@ -29,7 +29,7 @@ export interface AppOptions {
   excludedPlatforms: readonly string[];
   /** Where the platform keeps its tables; every read helper takes it. @defaultValue the statcache demo schema */
   source?: SourceProfile;
-  /** The bound of `?fresh=1` reads. @defaultValue 10000 */
+  /** The bound of `?fresh=1` reads. @defaultValue 5000 */
   freshMaxPending?: number;
   /**
    * The queue's dashboard, mounted at /queues (QUEUE_BOARD_PATH): bull-board's router, built for that

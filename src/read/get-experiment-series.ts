@@ -1,6 +1,8 @@
 /** Trend-chart series for a batch of experiments: their buckets of every size in a range, in one statement. */
+
 import { sql } from 'drizzle-orm';
-import { queryRows, type StatDb } from '../db/types.js';
+import type { StatDb } from '../db/types.js';
+import { readAnswer } from './fresh/read-answer.js';
 import { resolveReadOptions } from './fresh/read-options.js';
 import { experimentPointsCtes } from './fresh/series-sql.js';
 import {
@@ -34,10 +36,11 @@ export async function getExperimentSeries(
   assertIds(ids, 'experiment');
   assertRange(range);
   const read = resolveReadOptions(range);
-  const rows = await queryRows<BucketRow & FreshnessRow>(
+  const rows = await readAnswer<BucketRow & FreshnessRow>(
     db,
-    sql`
-    with ${experimentPointsCtes(read, { ids, from: range.from.toISOString(), to: range.to.toISOString() })}
+    read,
+    (bound) => sql`
+    with ${experimentPointsCtes({ ...read, freshMaxPending: bound }, { ids, from: range.from.toISOString(), to: range.to.toISOString() })}
     select p.*, ${FRESHNESS_COLUMNS}
     from (select 1) as one
     left join points p on true

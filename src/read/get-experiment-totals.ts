@@ -1,12 +1,14 @@
 /** Totals for a batch of experiments (the sums of their buckets of every size, kept per experiment) in one statement. */
+
 import { sql } from 'drizzle-orm';
 import { bigintArray } from '../db/params.js';
-import { queryRows, type StatDb, toDate, toNumber } from '../db/types.js';
+import { type StatDb, toDate, toNumber } from '../db/types.js';
 import {
   EXPERIMENT_TOTALS_VALUES,
   experimentTotalsCtes,
   experimentTotalsJoins,
 } from './fresh/experiment-totals-sql.js';
+import { readAnswer } from './fresh/read-answer.js';
 import { type ReadOptions, resolveReadOptions } from './fresh/read-options.js';
 import {
   FRESHNESS_COLUMNS,
@@ -45,11 +47,12 @@ export async function getExperimentTotals(
   assertIds(ids, 'experiment');
   const read = resolveReadOptions(options);
   // The outer left join returns one row even for no ids, so the freshness always arrives.
-  const rows = await queryRows<Row>(
+  const rows = await readAnswer<Row>(
     db,
-    sql`
+    read,
+    (bound) => sql`
     with scope as (select distinct unnest(${bigintArray(ids)}) as id),
-    ${experimentTotalsCtes(read, sql`select id from scope`)}
+    ${experimentTotalsCtes({ ...read, freshMaxPending: bound }, sql`select id from scope`)}
     select i.id, ${EXPERIMENT_TOTALS_VALUES}, ${FRESHNESS_COLUMNS}
     from (select 1) as one
     left join scope i on true

@@ -1,9 +1,11 @@
 /** One experiment's name and trend buckets in a range, for its chart, in one statement. */
+
 import { sql } from 'drizzle-orm';
 import type { BucketSize } from '../buckets/bucket-sizes.js';
-import { queryRows, type StatDb, toNumber } from '../db/types.js';
+import { type StatDb, toNumber } from '../db/types.js';
 import { InvalidInputError } from '../errors/error-classes.js';
 import { isExperimentRow, relationSql } from '../source/relation-sql.js';
+import { readAnswer } from './fresh/read-answer.js';
 import { resolveReadOptions } from './fresh/read-options.js';
 import { experimentPointsCtes } from './fresh/series-sql.js';
 import { FRESHNESS_COLUMNS, type Freshness, type FreshnessRow, freshnessOf } from './freshness.js';
@@ -47,10 +49,11 @@ export async function getExperimentTrend(
   const read = resolveReadOptions(range);
   const E = relationSql(read.source, 'experiments', 'e');
   const window = { ids: [experimentId], from: range.from.toISOString(), to: range.to.toISOString() };
-  const rows = await queryRows<Row>(
+  const rows = await readAnswer<Row>(
     db,
-    sql`
-    with ${experimentPointsCtes(read, window)}
+    read,
+    (bound) => sql`
+    with ${experimentPointsCtes({ ...read, freshMaxPending: bound }, window)}
     select ${E.id} as id, ${E.teamId} as team_id, ${E.name} as name, p.bucket_size, p.bucket_start, p.bucket_end,
            p.sessions, p.participants, p.human_messages, p.last_activity_at, ${FRESHNESS_COLUMNS}
     from ${E.from}

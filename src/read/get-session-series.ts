@@ -1,6 +1,8 @@
 /** Trend-chart series for a batch of sessions: their buckets of every size in a range, in one statement. */
+
 import { sql } from 'drizzle-orm';
-import { queryRows, type StatDb } from '../db/types.js';
+import type { StatDb } from '../db/types.js';
+import { readAnswer } from './fresh/read-answer.js';
 import { type ReadOptions, resolveReadOptions } from './fresh/read-options.js';
 import { sessionPointsCtes } from './fresh/series-sql.js';
 import {
@@ -30,10 +32,11 @@ export async function getSessionSeries(
   assertIds(ids, 'session');
   assertRange(range);
   const read = resolveReadOptions(range);
-  const rows = await queryRows<BucketRow & FreshnessRow>(
+  const rows = await readAnswer<BucketRow & FreshnessRow>(
     db,
-    sql`
-    with ${sessionPointsCtes(read, { ids, from: range.from.toISOString(), to: range.to.toISOString() })}
+    read,
+    (bound) => sql`
+    with ${sessionPointsCtes({ ...read, freshMaxPending: bound }, { ids, from: range.from.toISOString(), to: range.to.toISOString() })}
     select p.*, ${FRESHNESS_COLUMNS}
     from (select 1) as one
     left join points p on true

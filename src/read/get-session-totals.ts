@@ -1,8 +1,10 @@
 /** Totals for a batch of sessions, summed from their buckets, with the versions cache, in one statement. */
+
 import { sql } from 'drizzle-orm';
 import { bigintArray } from '../db/params.js';
-import { queryRows, type StatDb, toDate, toNumber } from '../db/types.js';
+import { type StatDb, toDate, toNumber } from '../db/types.js';
 import { relationSql } from '../source/relation-sql.js';
+import { readAnswer } from './fresh/read-answer.js';
 import { type ReadOptions, resolveReadOptions } from './fresh/read-options.js';
 import { sessionTotalsCtes, sessionTotalsJoins, sessionTotalsValues } from './fresh/session-overlay-sql.js';
 import {
@@ -39,15 +41,16 @@ export async function getSessionTotals(
   const S = relationSql(read.source, 'sessions', 's');
   // Parameters: session ids (bigint[]). A change touches a session if it resolves to it, or if it
   // asks for its experiment's rebuild.
-  const rows = await queryRows<Row>(
+  const rows = await readAnswer<Row>(
     db,
-    sql`
+    read,
+    (bound) => sql`
     with scope as (select distinct unnest(${bigintArray(ids)}) as id),
     ${readStateCtes(
       read.source,
       sql`(c.resolved_session in (select id from scope)
            or (c.kind = 'experiment' and c.experiment_id in (select ${S.experimentId} from ${S.from} where ${S.id} in (select id from scope))))`,
-      read.freshMaxPending,
+      bound,
     )},
     ${sessionTotalsCtes(read.source, sql`select id from scope`)},
     stored as (

@@ -1,6 +1,7 @@
 /** A sorted page of a team's experiments with their totals, in one statement. */
+
 import { type SQL, sql } from 'drizzle-orm';
-import { queryRows, type StatDb, toDate, toNumber } from '../db/types.js';
+import { type StatDb, toDate, toNumber } from '../db/types.js';
 import { InvalidInputError } from '../errors/error-classes.js';
 import { isExperimentRow, relationSql } from '../source/relation-sql.js';
 import {
@@ -8,6 +9,7 @@ import {
   experimentTotalsCtes,
   experimentTotalsJoins,
 } from './fresh/experiment-totals-sql.js';
+import { readAnswer } from './fresh/read-answer.js';
 import { type ReadOptions, resolveReadOptions } from './fresh/read-options.js';
 import { FRESHNESS_COLUMNS, type Freshness, type FreshnessRow, freshnessOf } from './freshness.js';
 import { type PageOptions, resolvePage, type SortOrder } from './page-options.js';
@@ -80,11 +82,12 @@ export async function listExperiments(
       : sql`exists (select 1 from ${T.from} where ${T.id} = ${options.teamId})`;
   // Parameters: team id (when given), limit, offset. The outer left join returns one row even for
   // an empty page, so the total count always arrives.
-  const rows = await queryRows<Row>(
+  const rows = await readAnswer<Row>(
     db,
-    sql`
+    read,
+    (bound) => sql`
     with scope as (select ${E.id} as id from ${E.from} where ${teamFilter} and ${isExperimentRow(E)}),
-    ${experimentTotalsCtes(read, sql`select id from scope`)},
+    ${experimentTotalsCtes({ ...read, freshMaxPending: bound }, sql`select id from scope`)},
     totals as (
       select ${E.id} as id, ${E.teamId} as team_id, ${E.name} as name, ${EXPERIMENT_TOTALS_VALUES}
       from ${E.from}

@@ -1,8 +1,10 @@
 /** A sorted page of one experiment's sessions with their totals, in one statement. */
+
 import { type SQL, sql } from 'drizzle-orm';
-import { queryRows, type StatDb, toDate, toNumber } from '../db/types.js';
+import { type StatDb, toDate, toNumber } from '../db/types.js';
 import { InvalidInputError } from '../errors/error-classes.js';
 import { isExperimentRow, relationSql, withVersionRows } from '../source/relation-sql.js';
+import { readAnswer } from './fresh/read-answer.js';
 import { type ReadOptions, resolveReadOptions } from './fresh/read-options.js';
 import { sessionTotalsCtes, sessionTotalsJoins, sessionTotalsValues } from './fresh/session-overlay-sql.js';
 import {
@@ -73,9 +75,10 @@ export async function listSessions(
   const P = relationSql(source, 'participants', 'p');
   const E = relationSql(source, 'experiments', 'e');
   // Parameters: experiment id, limit, offset.
-  const rows = await queryRows<Row>(
+  const rows = await readAnswer<Row>(
     db,
-    sql`
+    read,
+    (bound) => sql`
     with scope as (
       select ${S.id} as id from ${S.from}
       where ${S.experimentId} = any(${withVersionRows(source, sql`array[${options.experimentId}]::bigint[]`)})
@@ -83,7 +86,7 @@ export async function listSessions(
     ${readStateCtes(
       source,
       sql`(c.resolved_session in (select id from scope) or (c.kind = 'experiment' and c.experiment_id = ${options.experimentId}))`,
-      read.freshMaxPending,
+      bound,
     )},
     ${sessionTotalsCtes(source, sql`select id from scope`)},
     totals as (

@@ -18,6 +18,9 @@ export function pendingKeysSql(source: SourceProfile): SQL {
                   else ${countedExperiment(source, sql`coalesce(c.experiment_id, ks.experiment_id)`)} end as experiment_id,
              coalesce(c.session_id, ks.id) as resolved_session
       from statcache_changes c
+      -- LIMIT keeps this an index probe per key (a chat has one session): without it the planner
+      -- may hash every session of the platform to resolve a few keys.
       left join lateral (select ${K.id} as id, ${K.experimentId} as experiment_id from ${K.from}
-                         where c.session_id is null and c.chat_id is not null and ${K.chatId} = c.chat_id) ks on true`;
+                         where c.session_id is null and c.chat_id is not null and ${K.chatId} = c.chat_id
+                         limit 1) ks on true`;
 }

@@ -80,6 +80,7 @@ export function experimentPointsCtes(read: ResolvedReadOptions, w: SeriesWindow)
       select experiment_id, bucket_size, bucket_start, bucket_end, sessions, participants, messages, last_at
       from x_recounted
       where (sessions > 0 or participants > 0 or messages > 0) and ${overlaps(w.from, w.to)}
+        and experiment_id in (select id from scope)
       union all
       select experiment_id, bucket_size, bucket_start, bucket_end, sessions, participants, messages, last_at
       from x_live_buckets
