@@ -4,10 +4,12 @@
  * plan, instead of planning its CTEs (the freshness, the fresh recount, the live fallback) on every
  * page; elsewhere (PGlite, a transaction, a pool created with `preparedReads: false`, e.g. behind
  * PgBouncer in transaction mode before 1.21) as a plain statement. Rows come back as drizzle's
- * node-postgres driver returns them (timestamps as text, for toDate).
+ * node-postgres driver returns them (timestamps as text, for toDate), and errors as it throws them
+ * (a DrizzleQueryError with the driver's error as its cause).
  */
 import { createHash } from 'node:crypto';
 import type { SQL } from 'drizzle-orm';
+import { DrizzleQueryError } from 'drizzle-orm/errors';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import { type Executor, queryRows } from './types.js';
@@ -37,7 +39,12 @@ export async function readRows<T>(db: Executor, query: SQL): Promise<T[]> {
   if (!(client instanceof pg.Pool) || UNPREPARED.has(client)) return queryRows<T>(db, query);
   const { sql: text, params } = dialect.sqlToQuery(query);
   const name = `statcache_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
-  // biome-ignore lint/suspicious/noExplicitAny: pg's QueryConfig types `types` loosely.
-  const result = await client.query<T & pg.QueryResultRow>({ name, text, values: params, types } as any);
-  return result.rows as T[];
+  try {
+    // biome-ignore lint/suspicious/noExplicitAny: pg's QueryConfig types `types` loosely.
+    const result = await client.query<T & pg.QueryResultRow>({ name, text, values: params, types } as any);
+    return result.rows as T[];
+  } catch (error) {
+    // Wrapped as drizzle wraps a driver error, so every caller sees one shape (the cause holds it).
+    throw new DrizzleQueryError(text, params, error as Error);
+  }
 }
