@@ -4,6 +4,7 @@
  * ids with a 404; /metrics exposes the cache's gauges and HTTP latency.
  */
 import type { Server } from 'node:http';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/http/create-app.js';
 import { createMetrics } from '../src/http/metrics.js';
@@ -14,6 +15,7 @@ import { refreshFull } from '../src/rebuild/refresh-full.js';
 import { seedWorkload } from '../src/seed/seed-workload.js';
 import { workloadSize } from '../src/seed/workload-size.js';
 import { type CountingDb, createCountingDb } from './helpers/counting-db.js';
+import { liveExperimentTotals } from './helpers/fixtures.js';
 import { EXCLUDED_PLATFORMS, useTestDatabase } from './helpers/setup.js';
 
 const t = useTestDatabase({ built: true });
@@ -206,6 +208,7 @@ describe('bad parameters: 400 naming the parameter; unknown ids: 404', () => {
     ],
     ['/api/series?experiments=1,x', 'experiments', "experiments must be a positive whole number (got 'x')"],
     ['/api/series', 'experiments', 'experiments is required: comma-separated ids like 1,2,3'],
+    ['/api/experiments?fresh=yes', 'fresh', "fresh must be 1 or 0 (got 'yes')"],
   ])('%s', async (path, parameter, message) => {
     const r = await get(path);
     expect(r.status).toBe(400);
@@ -230,5 +233,39 @@ describe('bad parameters: 400 naming the parameter; unknown ids: 404', () => {
       status: 404,
       body: { error: { message: 'no such API route', parameter: null } },
     });
+  });
+});
+
+// Last in the file: it leaves a write pending.
+describe('?fresh=1: exact now', () => {
+  it('every data route recounts what a write not refreshed yet changed, and says so', async () => {
+    const page = `/api/experiments?team=${teamId}&sort=humanMessages&limit=100`;
+    const before = await get(page);
+    const row = (body: { rows: { experimentId: number; humanMessages: number }[] }) =>
+      body.rows.find((r) => r.experimentId === busiest)?.humanMessages;
+    await t.db.execute(sql`insert into chat_messages (chat_id, message_type, created_at)
+      select chat_id, 'human', '2026-05-05T10:00:00Z' from experiment_sessions
+      where experiment_id = ${busiest} and platform <> all(${sql.param([...EXCLUDED_PLATFORMS])}::text[]) order by id limit 1`);
+    const cached = await get(page);
+    expect(cached.body.freshness).toMatchObject({ mode: 'cached', pendingChanges: 1 });
+    expect(row(cached.body)).toBe(row(before.body));
+    const fresh = await get(`${page}&fresh=1`);
+    expect(fresh.statements).toBe(2);
+    expect(fresh.body.freshness).toMatchObject({ mode: 'fresh', pendingChanges: 1, fellBack: false });
+    expect(row(fresh.body)).toBe((row(before.body) as number) + 1);
+    expect(row(fresh.body)).toBe((await liveExperimentTotals(t.db, busiest)).humanMessages);
+    const sessions = await get(`/api/experiments/${busiest}/sessions?limit=1000&fresh=1`);
+    expect(sessions.body.freshness.mode).toBe('fresh');
+    const series = await get(
+      `/api/experiments/${busiest}/series?from=2026-05-05T00:00:00Z&to=2026-05-06T00:00:00Z&fresh=1`,
+    );
+    expect(series.body.freshness.mode).toBe('fresh');
+    expect(
+      series.body.points.reduce((n: number, p: { humanMessages: number }) => n + p.humanMessages, 0),
+    ).toBeGreaterThan(0);
+    const sparks = await get(
+      `/api/series?experiments=${busiest}&from=2026-05-05T00:00:00Z&to=2026-05-06T00:00:00Z&fresh=1`,
+    );
+    expect(sparks.body.freshness.mode).toBe('fresh');
   });
 });
