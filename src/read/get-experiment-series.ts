@@ -1,18 +1,9 @@
 /** Trend-chart series for a batch of experiments: their buckets of every size in a range, in one statement. */
-
-import { sql } from 'drizzle-orm';
 import type { StatDb } from '../db/types.js';
-import { readAnswer } from './fresh/read-answer.js';
 import { resolveReadOptions } from './fresh/read-options.js';
-import { experimentPointsCtes } from './fresh/series-sql.js';
-import {
-  FRESHNESS_COLUMNS,
-  type FreshMap,
-  type FreshnessRow,
-  freshnessOf,
-  withFreshness,
-} from './freshness.js';
-import { type BucketRow, experimentPoint, groupInRequestOrder } from './series-points.js';
+import { experimentPointsCtes, readSeries } from './fresh/series-sql.js';
+import type { FreshMap } from './freshness.js';
+import { experimentPoint } from './series-points.js';
 import type { ExperimentSeriesPoint, SeriesOptions } from './series-types.js';
 import { assertIds } from './validate-ids.js';
 import { assertRange } from './validate-range.js';
@@ -35,17 +26,6 @@ export async function getExperimentSeries(
 ): Promise<FreshMap<ExperimentSeriesPoint[]>> {
   assertIds(ids, 'experiment');
   assertRange(range);
-  const read = resolveReadOptions(range);
-  const rows = await readAnswer<BucketRow & FreshnessRow>(
-    db,
-    read,
-    (bound) => sql`
-    with ${experimentPointsCtes({ ...read, freshMaxPending: bound }, { ids, from: range.from.toISOString(), to: range.to.toISOString() })}
-    select p.*, ${FRESHNESS_COLUMNS}
-    from (select 1) as one
-    left join points p on true
-    order by p.id, p.bucket_start, p.bucket_end`,
-  );
-  const points = rows.filter((r) => r.id !== null);
-  return withFreshness(groupInRequestOrder(ids, points, experimentPoint), freshnessOf(rows[0]));
+  const window = { ids, from: range.from.toISOString(), to: range.to.toISOString() };
+  return readSeries(db, resolveReadOptions(range), window, experimentPointsCtes, experimentPoint);
 }

@@ -1,18 +1,9 @@
 /** Trend-chart series for a batch of sessions: their buckets of every size in a range, in one statement. */
-
-import { sql } from 'drizzle-orm';
 import type { StatDb } from '../db/types.js';
-import { readAnswer } from './fresh/read-answer.js';
 import { type ReadOptions, resolveReadOptions } from './fresh/read-options.js';
-import { sessionPointsCtes } from './fresh/series-sql.js';
-import {
-  FRESHNESS_COLUMNS,
-  type FreshMap,
-  type FreshnessRow,
-  freshnessOf,
-  withFreshness,
-} from './freshness.js';
-import { type BucketRow, groupInRequestOrder, sessionPoint } from './series-points.js';
+import { readSeries, sessionPointsCtes } from './fresh/series-sql.js';
+import type { FreshMap } from './freshness.js';
+import { sessionPoint } from './series-points.js';
 import type { SeriesRange, SessionSeriesPoint } from './series-types.js';
 import { assertIds } from './validate-ids.js';
 import { assertRange } from './validate-range.js';
@@ -31,17 +22,6 @@ export async function getSessionSeries(
 ): Promise<FreshMap<SessionSeriesPoint[]>> {
   assertIds(ids, 'session');
   assertRange(range);
-  const read = resolveReadOptions(range);
-  const rows = await readAnswer<BucketRow & FreshnessRow>(
-    db,
-    read,
-    (bound) => sql`
-    with ${sessionPointsCtes({ ...read, freshMaxPending: bound }, { ids, from: range.from.toISOString(), to: range.to.toISOString() })}
-    select p.*, ${FRESHNESS_COLUMNS}
-    from (select 1) as one
-    left join points p on true
-    order by p.id, p.bucket_start, p.bucket_end`,
-  );
-  const points = rows.filter((r) => r.id !== null);
-  return withFreshness(groupInRequestOrder(ids, points, sessionPoint), freshnessOf(rows[0]));
+  const window = { ids, from: range.from.toISOString(), to: range.to.toISOString() };
+  return readSeries(db, resolveReadOptions(range), window, sessionPointsCtes, sessionPoint);
 }

@@ -42,23 +42,24 @@ function countedIn(excluded: SQL, source: SourceProfile): SQL {
 const sizeLiteral = (size: BucketSize) => sql.raw(`'${size}'`);
 
 /**
- * Session buckets of one size filed under t's experiment, inside t (`start` says how). One union
- * branch per size, so every probe is an index range on (experiment_id, bucket_size, bucket_start);
- * `when` (on t alone) only switches a branch on or off.
+ * Session buckets of one size filed under t's experiment, inside t (`start` says how), that
+ * `counts`. One union branch per size, so every probe is an index range on (experiment_id,
+ * bucket_size, bucket_start); `when` (on t alone) only switches a branch on or off.
  */
-function filedInRange(size: BucketSize, when: SQL, start: SQL, excluded: SQL, source: SourceProfile): SQL {
+function filedInRange(size: BucketSize, when: SQL, start: SQL, counts: SQL): SQL {
   return sql`
           select sb.human_message_count as messages, sb.last_activity_at as last_at
           from session_statistics_buckets sb
           where ${when} and sb.experiment_id = t.experiment_id and sb.bucket_size = ${sizeLiteral(size)}
-            and ${start} and ${countedIn(excluded, source)}`;
+            and ${start} and ${counts}`;
 }
 
 /**
- * A session whose bucket of `size` is coarser than t and around it: its human messages inside t,
- * counted from source. Exact index probes that find nothing unless such a bucket exists.
+ * A session whose bucket of `size` is coarser than t and around it (and for which `also` holds):
+ * its human messages inside t, counted from source. Exact index probes that find nothing unless
+ * such a bucket exists.
  */
-function coarserAround(size: BucketSize, when: SQL, excluded: SQL, source: SourceProfile): SQL {
+function coarserAround(size: BucketSize, when: SQL, excluded: SQL, source: SourceProfile, also: SQL): SQL {
   const S = relationSql(source, 'sessions', 's');
   const M = relationSql(source, 'messages', 'm');
   return sql`
@@ -69,7 +70,36 @@ function coarserAround(size: BucketSize, when: SQL, excluded: SQL, source: Sourc
           join ${M.from} on ${M.chatId} = ${S.chatId} and ${M.type} = 'human'
                         and ${M.createdAt} >= t.bucket_start and ${M.createdAt} < t.bucket_end
           where ${when} and sb.experiment_id = t.experiment_id and sb.bucket_size = ${sizeLiteral(size)}
-            and sb.bucket_start = date_trunc(${sizeLiteral(size)}, t.bucket_start, 'UTC')`;
+            and sb.bucket_start = date_trunc(${sizeLiteral(size)}, t.bucket_start, 'UTC') and ${also}`;
+}
+
+/**
+ * A SELECT of (messages, last_at) for target `t` (a correlated row with experiment_id,
+ * bucket_size, bucket_start, bucket_end): the sum and latest of the stored session buckets filed in
+ * it for which `counts` holds, plus the messages in it, from source, of sessions whose coarser
+ * bucket lies around it (for which `also` holds). The refresh passes its filing check (countedIn);
+ * a fresh read its trust in the bucket (src/read/fresh/experiment-overlay-sql.ts).
+ */
+export function storedMessagesInTargetSql(
+  source: SourceProfile,
+  excluded: SQL,
+  counts: SQL,
+  also: SQL = sql`true`,
+): SQL {
+  const startsInRange = sql`sb.bucket_start >= t.bucket_start and sb.bucket_start < t.bucket_end`;
+  return sql`
+        select coalesce(sum(part.messages), 0)::bigint as messages, max(part.last_at) as last_at
+        from (
+          ${filedInRange('hour', sql`true`, startsInRange, counts)}
+          union all
+          ${filedInRange('day', sql`t.bucket_size <> 'hour'`, startsInRange, counts)}
+          union all
+          ${filedInRange('month', sql`t.bucket_size = 'month'`, sql`sb.bucket_start = t.bucket_start`, counts)}
+          union all
+          ${coarserAround('day', sql`t.bucket_size = 'hour'`, excluded, source, also)}
+          union all
+          ${coarserAround('month', sql`t.bucket_size <> 'month'`, excluded, source, also)}
+        ) part`;
 }
 
 /**
@@ -84,7 +114,6 @@ function coarserAround(size: BucketSize, when: SQL, excluded: SQL, source: Sourc
 export function experimentBucketCountsSql(excluded: SQL, source: SourceProfile): SQL {
   const S = relationSql(source, 'sessions', 's');
   const E = relationSql(source, 'experiments', 'e');
-  const startsInRange = sql`sb.bucket_start >= t.bucket_start and sb.bucket_start < t.bucket_end`;
   return sql`
       select t.*, ${E.teamId} as team_id,
              (select count(*) from ${S.from}
@@ -97,18 +126,5 @@ export function experimentBucketCountsSql(excluded: SQL, source: SourceProfile):
       from targets t
       -- A target that is not an experiment row (any longer) computes nothing, so its buckets go.
       join ${E.from} on ${E.id} = t.experiment_id and ${isExperimentRow(E)}
-      cross join lateral (
-        select coalesce(sum(part.messages), 0)::bigint as messages, max(part.last_at) as last_at
-        from (
-          ${filedInRange('hour', sql`true`, startsInRange, excluded, source)}
-          union all
-          ${filedInRange('day', sql`t.bucket_size <> 'hour'`, startsInRange, excluded, source)}
-          union all
-          ${filedInRange('month', sql`t.bucket_size = 'month'`, sql`sb.bucket_start = t.bucket_start`, excluded, source)}
-          union all
-          ${coarserAround('day', sql`t.bucket_size = 'hour'`, excluded, source)}
-          union all
-          ${coarserAround('month', sql`t.bucket_size <> 'month'`, excluded, source)}
-        ) part
-      ) n`;
+      cross join lateral (${storedMessagesInTargetSql(source, excluded, countedIn(excluded, source))}) n`;
 }

@@ -3,9 +3,9 @@ import { sql } from 'drizzle-orm';
 import type { BucketSize } from '../buckets/bucket-sizes.js';
 import { bigintArray } from '../db/params.js';
 import { type Executor, queryRows, toDate, toNumber } from '../db/types.js';
-import { countedExperiment, linksMessage, relationSql, withVersionRows } from '../source/relation-sql.js';
+import { countedExperiment, relationSql, withVersionRows } from '../source/relation-sql.js';
 import type { SourceProfile } from '../source/source-profile.js';
-import { EXPERIMENT_VERSION_CATEGORY } from '../versions/update-versions-cache.js';
+import { chatVersionsSql } from '../versions/chat-versions-sql.js';
 import type { SessionBucketMismatch, SessionVersionsMismatch } from './mismatch.js';
 
 interface BucketRow {
@@ -116,24 +116,12 @@ export async function recountSessionVersions(
   source: SourceProfile,
 ): Promise<SessionVersionsMismatch[]> {
   const S = relationSql(source, 'sessions', 's');
-  const M = relationSql(source, 'messages', 'm');
-  const L = relationSql(source, 'tagLinks', 'mt');
-  const T = relationSql(source, 'tags', 't');
   const rows = await queryRows<{ id: unknown; expected: string[]; actual: string[] }>(
     tx,
     sql`
     select ${S.id} as id, coalesce(v.versions, '{}'::text[]) as expected, ${S.versionsCache} as actual
     from ${S.from}
-    left join lateral (
-      select array_agg(d.name order by statcache_natural_sort_key(d.name) collate "C", d.name collate "C") as versions
-      from (
-        select distinct ${T.name}::text as name
-        from ${M.from}
-        join ${L.from} on ${linksMessage(source, L, M.id)}
-        join ${T.from} on ${T.id} = ${L.tagId}
-        where ${M.chatId} = ${S.chatId} and ${T.category} = ${EXPERIMENT_VERSION_CATEGORY}
-      ) d
-    ) v on true
+    cross join lateral (select ${chatVersionsSql(source, S.chatId)} as versions) v
     where ${S.experimentId} = any(${withVersionRows(source, bigintArray(experimentIds))})
       and ${S.versionsCache} is distinct from coalesce(v.versions, '{}'::text[])
     order by ${S.id}`,

@@ -15,8 +15,8 @@
  * the live experiments). Every CTE is behind `gate.fresh`.
  */
 import { type SQL, sql } from 'drizzle-orm';
-import type { BucketSize } from '../../buckets/bucket-sizes.js';
 import { coveringBucketsSql } from '../../buckets/covering-bucket-sql.js';
+import { storedMessagesInTargetSql } from '../../refresh/experiment-bucket-counts-sql.js';
 import { movedByRecountSql, totalsAfterSql } from '../../refresh/totals-delta-sql.js';
 import {
   countedExperiment,
@@ -27,8 +27,6 @@ import {
 } from '../../source/relation-sql.js';
 import type { SourceProfile } from '../../source/source-profile.js';
 import { liveExperimentTotalsSql } from './live-sql.js';
-
-const sizeLiteral = (size: BucketSize) => sql.raw(`'${size}'`);
 
 /**
  * Session bucket `sb`'s count in target `t` is trusted: its session has no session key, and no
@@ -208,7 +206,6 @@ export function experimentOverlayCtes(source: SourceProfile, scope: SQL, exclude
 function recountSql(source: SourceProfile, excluded: SQL): SQL {
   const S = relationSql(source, 'sessions', 's');
   const E = relationSql(source, 'experiments', 'e');
-  const startsInRange = sql`sb.bucket_start >= t.bucket_start and sb.bucket_start < t.bucket_end`;
   return sql`
         select (select count(*) from ${S.from}
                 where ${S.experimentId} = any(${withVersionRows(source, sql`array[t.experiment_id]`)})
@@ -223,42 +220,11 @@ function recountSql(source: SourceProfile, excluded: SQL): SQL {
                  as participants,
                n.messages, n.last_at, true as is_row
         from ${E.from}
-        cross join lateral (
-          select coalesce(sum(part.messages), 0)::bigint as messages, max(part.last_at) as last_at
-          from (
-            ${filed('hour', sql`true`, startsInRange, excluded)}
-            union all
-            ${filed('day', sql`t.bucket_size <> 'hour'`, startsInRange, excluded)}
-            union all
-            ${filed('month', sql`t.bucket_size = 'month'`, sql`sb.bucket_start = t.bucket_start`, excluded)}
-            union all
-            ${around('day', sql`t.bucket_size = 'hour'`, excluded, source)}
-            union all
-            ${around('month', sql`t.bucket_size <> 'month'`, excluded, source)}
-          ) part
-        ) n
+        cross join lateral (${storedMessagesInTargetSql(
+          source,
+          excluded,
+          sql`${platformCounted(sql`sb.platform`, excluded)} and ${trusted}`,
+          trusted,
+        )}) n
         where ${E.id} = t.experiment_id and ${isExperimentRow(E)}`;
-}
-
-/** Stored session buckets of one size filed under t's experiment inside t, of untouched sessions. */
-function filed(size: BucketSize, when: SQL, start: SQL, excluded: SQL): SQL {
-  return sql`
-            select sb.human_message_count as messages, sb.last_activity_at as last_at
-            from session_statistics_buckets sb
-            where ${when} and sb.experiment_id = t.experiment_id and sb.bucket_size = ${sizeLiteral(size)}
-              and ${start} and ${platformCounted(sql`sb.platform`, excluded)} and ${trusted}`;
-}
-
-/** An untouched session whose stored bucket is coarser than t and around it: its messages in t, from source. */
-function around(size: BucketSize, when: SQL, excluded: SQL, source: SourceProfile): SQL {
-  const S = relationSql(source, 'sessions', 's');
-  const M = relationSql(source, 'messages', 'm');
-  return sql`
-            select count(*) as messages, max(${M.createdAt}) as last_at
-            from session_statistics_buckets sb
-            join ${S.from} on ${S.id} = sb.session_id and ${platformCounted(S.platform, excluded)}
-            join ${M.from} on ${M.chatId} = ${S.chatId} and ${M.type} = 'human'
-                          and ${M.createdAt} >= t.bucket_start and ${M.createdAt} < t.bucket_end
-            where ${when} and sb.experiment_id = t.experiment_id and sb.bucket_size = ${sizeLiteral(size)}
-              and sb.bucket_start = date_trunc(${sizeLiteral(size)}, t.bucket_start, 'UTC') and ${trusted}`;
 }

@@ -8,13 +8,12 @@ import { type SQL, sql } from 'drizzle-orm';
 import {
   countedExperiment,
   experimentRowsOf,
-  linksMessage,
   platformCounted,
   relationSql,
   withVersionRows,
 } from '../../source/relation-sql.js';
 import type { SourceProfile } from '../../source/source-profile.js';
-import { EXPERIMENT_VERSION_CATEGORY } from '../../versions/update-versions-cache.js';
+import { chatVersionsSql } from '../../versions/chat-versions-sql.js';
 
 /** The sessions counted under the experiment rows among `ids` (bigint[]), with what each count needs. */
 function countedSessions(source: SourceProfile, ids: SQL, excluded: SQL): SQL {
@@ -99,24 +98,13 @@ export function liveExperimentBucketsSql(source: SourceProfile, ids: SQL, exclud
 export function liveSessionTotalsSql(source: SourceProfile, sessions: SQL): SQL {
   const S = relationSql(source, 'sessions', 's');
   const M = relationSql(source, 'messages', 'm');
-  const L = relationSql(source, 'tagLinks', 'mt');
-  const T = relationSql(source, 'tags', 't');
   return sql`
-      select ${S.id} as session_id, h.messages, h.last_at, coalesce(v.versions, '{}'::text[]) as versions
+      select ${S.id} as session_id, h.messages, h.last_at,
+             coalesce(${chatVersionsSql(source, S.chatId)}, '{}'::text[]) as versions
       from (${sessions}) w
       join ${S.from} on ${S.id} = w.session_id
       cross join lateral (
         select count(*) as messages, max(${M.createdAt}) as last_at
         from ${M.from} where ${M.chatId} = ${S.chatId} and ${M.type} = 'human'
-      ) h
-      cross join lateral (
-        select array_agg(d.name order by statcache_natural_sort_key(d.name) collate "C", d.name collate "C") as versions
-        from (
-          select distinct ${T.name}::text as name
-          from ${M.from}
-          join ${L.from} on ${linksMessage(source, L, M.id)}
-          join ${T.from} on ${T.id} = ${L.tagId}
-          where ${M.chatId} = ${S.chatId} and ${T.category} = ${EXPERIMENT_VERSION_CATEGORY}
-        ) d
-      ) v`;
+      ) h`;
 }

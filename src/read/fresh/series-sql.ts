@@ -8,10 +8,20 @@
 import { type SQL, sql } from 'drizzle-orm';
 import { LONGEST_BUCKET } from '../../buckets/bucket-sizes.js';
 import { bigintArray, textArray } from '../../db/params.js';
+import type { Executor } from '../../db/types.js';
 import { isExperimentRow, relationSql } from '../../source/relation-sql.js';
-import { readStateCtes } from '../freshness.js';
+import {
+  FRESHNESS_COLUMNS,
+  type FreshMap,
+  type FreshnessRow,
+  freshnessOf,
+  readStateCtes,
+  withFreshness,
+} from '../freshness.js';
+import { type BucketRow, groupInRequestOrder } from '../series-points.js';
 import { experimentOverlayCtes } from './experiment-overlay-sql.js';
 import { liveExperimentBucketsSql } from './live-sql.js';
+import { readAnswer } from './read-answer.js';
 import type { ResolvedReadOptions } from './read-options.js';
 import { sessionSeriesCtes } from './session-overlay-sql.js';
 
@@ -111,4 +121,29 @@ export function sessionPointsCtes(read: ResolvedReadOptions, w: SeriesWindow): S
       from s_recounted
       where messages > 0 and ${overlaps(w.from, w.to)}
     )`;
+}
+
+/**
+ * Runs a series read: `ctes` (experimentPointsCtes or sessionPointsCtes, for a bound) and then
+ * every point with the answer's freshness; returns the points grouped by id in request order.
+ */
+export async function readSeries<P>(
+  db: Executor,
+  read: ResolvedReadOptions,
+  window: SeriesWindow,
+  ctes: (read: ResolvedReadOptions, window: SeriesWindow) => SQL,
+  toPoint: (row: BucketRow) => P,
+): Promise<FreshMap<P[]>> {
+  const rows = await readAnswer<BucketRow & FreshnessRow>(
+    db,
+    read,
+    (bound) => sql`
+    with ${ctes({ ...read, freshMaxPending: bound }, window)}
+    select p.*, ${FRESHNESS_COLUMNS}
+    from (select 1) as one
+    left join points p on true
+    order by p.id, p.bucket_start, p.bucket_end`,
+  );
+  const points = rows.filter((r) => r.id !== null);
+  return withFreshness(groupInRequestOrder(window.ids, points, toPoint), freshnessOf(rows[0]));
 }

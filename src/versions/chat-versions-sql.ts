@@ -1,0 +1,26 @@
+/** A chat's experiment versions, read from its messages' tags. */
+import { type SQL, sql } from 'drizzle-orm';
+import { linksMessage, relationSql } from '../source/relation-sql.js';
+import type { SourceProfile } from '../source/source-profile.js';
+import { EXPERIMENT_VERSION_CATEGORY } from './update-versions-cache.js';
+
+/**
+ * A scalar subquery: the distinct names of `experiment_version` tags on any message of chat
+ * `chatId`, in natural order (statcache_natural_sort_key, then byte order), as text[]; NULL when
+ * there is none. Index ranges over that chat's messages and their links only. Used where one chat
+ * at a time is read (a live read, verify); the refresh writes many at once (update-versions-cache.ts).
+ */
+export function chatVersionsSql(source: SourceProfile, chatId: SQL): SQL {
+  const M = relationSql(source, 'messages', 'vm');
+  const L = relationSql(source, 'tagLinks', 'vl');
+  const T = relationSql(source, 'tags', 'vt');
+  return sql`(
+      select array_agg(d.name order by statcache_natural_sort_key(d.name) collate "C", d.name collate "C")
+      from (
+        select distinct ${T.name}::text as name
+        from ${M.from}
+        join ${L.from} on ${linksMessage(source, L, M.id)}
+        join ${T.from} on ${T.id} = ${L.tagId}
+        where ${M.chatId} = ${chatId} and ${T.category} = ${EXPERIMENT_VERSION_CATEGORY}
+      ) d)`;
+}
