@@ -201,8 +201,10 @@ async function apply(world: World, a: Action): Promise<void> {
     }
     case 'repointVersion': {
       const version = nth(world.versions, a.version) as number;
+      // version_number = the row's id keeps OCS's unique (version_number, working_version_id): the
+      // experiment pointed at may have a version of that number already.
       await db.execute(sql`update experiments_experiment set working_version_id = ${nth(world.experiments, a.experiment)},
-        updated_at = now() where id = ${version}`);
+        version_number = id, updated_at = now() where id = ${version}`);
       return;
     }
     case 'reparent': {
