@@ -6,12 +6,18 @@ import type { RequestHandler } from 'express';
 import { QUEUE_BOARD_PATH } from '../src/http/create-app.js';
 import type { StatcacheQueue } from './queue.js';
 
-/** bull-board's router for `queue`, built for the path createApp mounts it at. */
-export function createQueueBoard(queue: StatcacheQueue): RequestHandler {
+/**
+ * bull-board's router for `queue`, built for the path createApp mounts it at; read-only (no retry,
+ * promote or delete) unless `writable`.
+ */
+export function createQueueBoard(
+  queue: StatcacheQueue,
+  options: { writable?: boolean } = {},
+): RequestHandler {
   const board = new ExpressAdapter();
   board.setBasePath(QUEUE_BOARD_PATH);
   createBullBoard({
-    queues: [new BullMQAdapter(queue, { readOnlyMode: false })],
+    queues: [new BullMQAdapter(queue, { readOnlyMode: options.writable !== true })],
     serverAdapter: board,
   });
   return board.getRouter() as RequestHandler;

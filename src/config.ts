@@ -61,6 +61,13 @@ export interface StatcacheConfig {
    * the cache instead, saying so (STATCACHE_FRESH_MAX_PENDING). @defaultValue 5000
    */
   freshMaxPending: number;
+  /**
+   * The dashboard's shared token (STATCACHE_DASHBOARD_TOKEN, at least 16 characters): with it every
+   * route but /healthz needs it, and `serve` may listen beyond loopback. @defaultValue none
+   */
+  dashboardToken: string | null;
+  /** Whether /queues may retry, promote or delete jobs (STATCACHE_QUEUE_BOARD_WRITABLE). @defaultValue false */
+  queueBoardWritable: boolean;
   /** @defaultValue 'info' */
   logLevel: LogLevel;
   /**
@@ -141,6 +148,8 @@ export function loadConfig(env: Env = process.env): StatcacheConfig {
       MAX_FRESH_MAX_PENDING,
       0,
     ),
+    dashboardToken: parseToken(env.STATCACHE_DASHBOARD_TOKEN),
+    queueBoardWritable: parseBoolean('STATCACHE_QUEUE_BOARD_WRITABLE', env.STATCACHE_QUEUE_BOARD_WRITABLE),
     logLevel: parseLogLevel(env.LOG_LEVEL),
     source: resolveSourceProfile(env.STATCACHE_SOURCE),
   };
@@ -289,4 +298,25 @@ function parseLogLevel(value: string | undefined): LogLevel {
     throw new ConfigError('LOG_LEVEL', value, `must be one of ${LOG_LEVELS.join(', ')}; example: info`);
   }
   return level as LogLevel;
+}
+
+/** A dashboard token: unset or empty is none; else at least 16 characters, no spaces. */
+function parseToken(value: string | undefined): string | null {
+  if (value === undefined || value.trim() === '') return null;
+  const token = value.trim();
+  if (token.length < 16 || /\s/.test(token))
+    throw new ConfigError(
+      'STATCACHE_DASHBOARD_TOKEN',
+      '(hidden)',
+      'must be at least 16 characters without spaces; example: the output of `openssl rand -hex 32`',
+    );
+  return token;
+}
+
+function parseBoolean(variable: string, value: string | undefined): boolean {
+  if (value === undefined || value.trim() === '') return false;
+  const v = value.trim().toLowerCase();
+  if (v === 'true' || v === '1') return true;
+  if (v === 'false' || v === '0') return false;
+  throw new ConfigError(variable, value, 'must be true or false; example: false');
 }

@@ -26,6 +26,8 @@ describe('loadConfig', () => {
         jobLockMs: 30000,
       },
       freshMaxPending: 5000,
+      dashboardToken: null,
+      queueBoardWritable: false,
       logLevel: 'info',
       source: STATCACHE_PROFILE,
     });
@@ -53,6 +55,8 @@ describe('loadConfig', () => {
         LOG_LEVEL: 'DEBUG',
         STATCACHE_SOURCE: 'ocs',
         STATCACHE_FRESH_MAX_PENDING: '50',
+        STATCACHE_DASHBOARD_TOKEN: ' 0123456789abcdef0123 ',
+        STATCACHE_QUEUE_BOARD_WRITABLE: 'true',
       }),
     ).toEqual({
       databaseUrl: 'postgresql://u:p@db:6432/chat',
@@ -74,6 +78,8 @@ describe('loadConfig', () => {
         jobLockMs: 2000,
       },
       freshMaxPending: 50,
+      dashboardToken: '0123456789abcdef0123',
+      queueBoardWritable: true,
       logLevel: 'debug',
       source: OCS_PROFILE,
     });
@@ -135,6 +141,14 @@ describe('loadConfig', () => {
     [
       { STATCACHE_FRESH_MAX_PENDING: 'lots' },
       "STATCACHE_FRESH_MAX_PENDING must be a whole number from 0 to 10000000; example: 5000 (got 'lots')",
+    ],
+    [
+      { STATCACHE_DASHBOARD_TOKEN: 'has a space in it here' },
+      "STATCACHE_DASHBOARD_TOKEN must be at least 16 characters without spaces; example: the output of `openssl rand -hex 32` (got '(hidden)')",
+    ],
+    [
+      { STATCACHE_QUEUE_BOARD_WRITABLE: 'yes' },
+      "STATCACHE_QUEUE_BOARD_WRITABLE must be true or false; example: false (got 'yes')",
     ],
     [
       { LOG_LEVEL: 'loud' },

@@ -1,5 +1,5 @@
 /** `statcache serve [--port 3000]`: the dashboard API, web page, /queues and /metrics. */
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { Command } from 'commander';
 import type { Redis } from 'ioredis';
 import { enqueueJob, planManualRun } from '../../jobs/enqueue.js';
@@ -9,7 +9,9 @@ import { createQueueBoard } from '../../jobs/queue-board.js';
 import { getQueueStatus } from '../../jobs/queue-status.js';
 import { connectCommandRedis } from '../../jobs/redis-connection.js';
 import { jobDefinition } from '../../jobs/registry.js';
+import { InvalidInputError, ListenError } from '../../src/errors/error-classes.js';
 import { createApp } from '../../src/http/create-app.js';
+import { isLoopback } from '../../src/http/dashboard-auth.js';
 import { createMetrics } from '../../src/http/metrics.js';
 import { fullBuildRecorded } from '../../src/runs/refresh-runs.js';
 import { setExitCode } from '../exit-codes.js';
@@ -25,8 +27,19 @@ export function registerServe(program: Command): void {
     .command('serve')
     .description('serve the dashboard: JSON API, web page at /, bull-board at /queues, metrics at /metrics')
     .option('--port <n>', 'TCP port (0 picks a free one)', intInRange(0, 65535), 3000)
-    .action((options: { port: number }) =>
+    .option(
+      '--host <address>',
+      'address to listen on; beyond loopback only with STATCACHE_DASHBOARD_TOKEN set',
+      '127.0.0.1',
+    )
+    .action((options: { port: number; host: string }) =>
       runCommand({ poolSize: SERVER_POOL_SIZE }, async ({ db, config }) => {
+        // Checked before Redis, the queue or a port: an open dashboard beyond loopback never starts.
+        if (!isLoopback(options.host) && !config.dashboardToken)
+          throw new InvalidInputError(
+            `serve --host ${options.host} would open the dashboard to the network without authentication: set STATCACHE_DASHBOARD_TOKEN (every route but /healthz then needs it), or keep the default 127.0.0.1 behind a proxy`,
+            'host',
+          );
         // The dashboard still serves totals without Redis; only /queues and the queue status need it.
         let redis: Redis | null = null;
         try {
@@ -59,16 +72,25 @@ export function registerServe(program: Command): void {
           excludedPlatforms: config.excludedPlatforms,
           source: config.source,
           freshMaxPending: config.freshMaxPending,
-          queueBoard: queue ? createQueueBoard(queue) : undefined,
+          queueBoard: queue ? createQueueBoard(queue, { writable: config.queueBoardWritable }) : undefined,
+          token: config.dashboardToken ?? undefined,
           queueStatus: queue ? () => getQueueStatus(queue, config.worker.queuePrefix) : undefined,
         });
-        const server: Server = await new Promise((resolve, reject) => {
-          const s = app.listen(options.port, '0.0.0.0', () => resolve(s));
-          s.once('error', reject);
+        const server: Server = createServer(app);
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', (error: NodeJS.ErrnoException) =>
+            reject(
+              new ListenError(
+                `cannot listen on ${options.host}:${options.port}: ${error.code === 'EADDRINUSE' ? 'the port is taken' : error.code === 'EACCES' ? 'no permission for that port' : error.message}; pick another with --port`,
+              ),
+            ),
+          );
+          server.listen(options.port, options.host, () => resolve());
         });
         const address = server.address();
         const port = typeof address === 'object' && address ? address.port : options.port;
-        logLine(`statcache: serving on http://127.0.0.1:${port}/`);
+        const shown = options.host.includes(':') ? `[${options.host}]` : options.host;
+        logLine(`statcache: serving on http://${shown}:${port}/`);
         await new Promise<void>((resolve) => {
           const stop = () => server.close(() => resolve());
           process.once('SIGTERM', stop);

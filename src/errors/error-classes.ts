@@ -146,3 +146,8 @@ export class LockTimeoutError extends StatcacheError {
     );
   }
 }
+
+/** A server could not listen (the port taken, no permission): exit 1, naming the address. */
+export class ListenError extends StatcacheError {
+  override name = 'ListenError';
+}

@@ -20,6 +20,7 @@ import { STATCACHE_PROFILE } from '../source/builtin-profiles.js';
 import type { SourceProfile } from '../source/source-profile.js';
 import { getStatus } from '../status/get-status.js';
 import { DAY_MS } from '../time/durations.js';
+import { dashboardAuth } from './dashboard-auth.js';
 import type { Metrics } from './metrics.js';
 import * as q from './query-params.js';
 
@@ -31,6 +32,11 @@ export interface AppOptions {
   source?: SourceProfile;
   /** The bound of `?fresh=1` reads. @defaultValue 5000 */
   freshMaxPending?: number;
+  /**
+   * When set, every route but /healthz needs this token (bearer, or the /signin cookie); `serve`
+   * requires one to listen beyond loopback. @defaultValue none: open, for loopback only
+   */
+  token?: string;
   /**
    * The queue's dashboard, mounted at /queues (QUEUE_BOARD_PATH): bull-board's router, built for that
    * base path in jobs/queue-board.ts; omitted without Redis.
@@ -81,9 +87,11 @@ export function createApp(options: AppOptions): express.Express {
     next();
   });
 
+  app.use(securityHeaders);
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
   });
+  if (options.token) app.use(dashboardAuth(options.token));
 
   app.get('/api/experiments', async (req, res) => {
     const teamId = q.optionalId(req.query, 'team');
@@ -187,4 +195,20 @@ function routeLabel(req: Request): string {
   if (route) return route;
   if (req.path.startsWith(QUEUE_BOARD_PATH)) return QUEUE_BOARD_PATH;
   return req.path.startsWith('/api') ? 'unmatched' : 'static';
+}
+
+/**
+ * Headers for every answer: no sniffing, no framing, no referrer; and for everything but bull-board
+ * (its own page runs inline scripts) a content security policy allowing only this origin's files.
+ */
+function securityHeaders(req: Request, res: Response, next: NextFunction): void {
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('X-Frame-Options', 'DENY');
+  res.setHeader('Referrer-Policy', 'no-referrer');
+  if (!req.path.startsWith(QUEUE_BOARD_PATH))
+    res.setHeader(
+      'Content-Security-Policy',
+      "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    );
+  next();
 }
