@@ -17,13 +17,14 @@ export function createJobEvents(
   queue: StatcacheQueue,
   connection: Redis,
   config: WorkerConfig,
+  onError: (error: Error) => void = () => {},
 ): JobEventSource {
   const events = new QueueEvents(QUEUE_NAME, {
     connection: connection.duplicate({ maxRetriesPerRequest: null }),
     prefix: config.queuePrefix,
   });
-  // Connection errors are retried by ioredis; the metrics simply miss events meanwhile.
-  events.on('error', () => {});
+  // Connection errors are retried by ioredis; the metrics miss events meanwhile, and say so.
+  events.on('error', onError);
   return {
     onJobFinished(listener) {
       events.on('completed', ({ jobId }) => {

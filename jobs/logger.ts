@@ -2,6 +2,6 @@
 import { type Logger, pino } from 'pino';
 import type { LogLevel } from '../src/config.js';
 
-export function createLogger(level: LogLevel): Logger {
-  return pino({ level, base: { service: 'statcache-worker', pid: process.pid } });
+export function createLogger(level: LogLevel, service = 'statcache-worker'): Logger {
+  return pino({ level, base: { service, pid: process.pid } });
 }

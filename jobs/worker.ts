@@ -31,7 +31,12 @@ export interface RunningWorker {
 }
 
 export async function startWorker(config: StatcacheConfig, logger: Logger): Promise<RunningWorker> {
-  const db = createDb(config.databaseUrl, { max: POOL_SIZE, applicationName: 'statcache-worker' });
+  const db = createDb(config.databaseUrl, {
+    max: POOL_SIZE,
+    applicationName: 'statcache-worker',
+    onIdleError: (error) =>
+      logger.warn({ err: error }, 'an idle database connection failed; the next statement reconnects'),
+  });
   const redis = createWorkerRedis(config.redisUrl);
   const redisErrors = throttledErrorLog(logger, 'redis connection error');
   redis.on('error', redisErrors);

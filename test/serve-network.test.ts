@@ -10,7 +10,9 @@ import type { Server } from 'node:http';
 import { createServer } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { resolve } from 'node:path';
+import { sql } from 'drizzle-orm';
 import type { RequestHandler } from 'express';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StatcacheQueue } from '../jobs/queue.js';
 import { createQueueBoard } from '../jobs/queue-board.js';
@@ -190,6 +192,49 @@ describe('bull-board at /queues', () => {
       for (const s of servers) await new Promise((done) => s.close(done));
       await close();
       await dropPrefix(prefix);
+    }
+  });
+});
+
+describe('errors', () => {
+  it('a 5xx answers "internal error" with the request id and logs the cause under it; requests log at debug', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino(
+      { level: 'debug' },
+      { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
+    );
+    const app = createApp({
+      db: t.db,
+      metrics: createMetrics(t.db),
+      excludedPlatforms: EXCLUDED_PLATFORMS,
+      logger,
+    });
+    const server: Server = await new Promise((done) => {
+      const s = app.listen(0, '127.0.0.1', () => done(s));
+    });
+    const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    await t.db.execute(
+      sql`alter table statcache_experiment_totals rename to statcache_experiment_totals_gone`,
+    );
+    try {
+      const res = await fetch(`${base}/api/experiments`);
+      expect(res.status).toBe(500);
+      const requestId = res.headers.get('x-request-id');
+      const text = await res.text();
+      expect(JSON.parse(text)).toEqual({ error: { message: 'internal error', requestId } });
+      expect(text).not.toMatch(/select|statcache_/i);
+      const failed = lines.filter((l) => l.msg === 'request failed');
+      expect(failed).toHaveLength(1);
+      expect(failed[0]).toMatchObject({ level: 50, requestId, method: 'GET', url: '/api/experiments' });
+      expect(JSON.stringify(failed[0]?.err)).toContain('statcache_experiment_totals');
+      expect(lines.filter((l) => l.msg === 'request' && l.requestId === requestId)).toEqual([
+        expect.objectContaining({ level: 20, method: 'GET', url: '/api/experiments', status: 500 }),
+      ]);
+    } finally {
+      await t.db.execute(
+        sql`alter table statcache_experiment_totals_gone rename to statcache_experiment_totals`,
+      );
+      await new Promise((done) => server.close(done));
     }
   });
 });

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import type { Redis } from 'ioredis';
 import { enqueueJob, planManualRun } from '../../jobs/enqueue.js';
 import { createJobEvents } from '../../jobs/job-events.js';
+import { createLogger } from '../../jobs/logger.js';
 import { createQueue } from '../../jobs/queue.js';
 import { createQueueBoard } from '../../jobs/queue-board.js';
 import { getQueueStatus } from '../../jobs/queue-status.js';
@@ -40,6 +41,7 @@ export function registerServe(program: Command): void {
             `serve --host ${options.host} would open the dashboard to the network without authentication: set STATCACHE_DASHBOARD_TOKEN (every route but /healthz then needs it), or keep the default 127.0.0.1 behind a proxy`,
             'host',
           );
+        const logger = createLogger(config.logLevel, 'statcache-serve');
         // The dashboard still serves totals without Redis; only /queues and the queue status need it.
         let redis: Redis | null = null;
         try {
@@ -64,7 +66,14 @@ export function registerServe(program: Command): void {
         }
         const metrics = createMetrics(
           db,
-          redis && queue ? createJobEvents(queue, redis, config.worker) : undefined,
+          redis && queue
+            ? createJobEvents(queue, redis, config.worker, (error) =>
+                logger.warn(
+                  { err: error },
+                  'queue events connection failed; job metrics miss events until it is back',
+                ),
+              )
+            : undefined,
         );
         const app = createApp({
           db,
@@ -74,6 +83,7 @@ export function registerServe(program: Command): void {
           freshMaxPending: config.freshMaxPending,
           queueBoard: queue ? createQueueBoard(queue, { writable: config.queueBoardWritable }) : undefined,
           token: config.dashboardToken ?? undefined,
+          logger,
           queueStatus: queue ? () => getQueueStatus(queue, config.worker.queuePrefix) : undefined,
         });
         const server: Server = createServer(app);

@@ -24,6 +24,11 @@ export interface CreateDbOptions {
    * changes; no gain on the full rebuild). @defaultValue false
    */
   jit?: boolean;
+  /**
+   * Called when an idle connection of the pool fails (the server restarted, the network dropped):
+   * the next statement reconnects. @defaultValue one line on stderr
+   */
+  onIdleError?: (error: Error) => void;
 }
 
 export type NodePgStatDb = NodePgDatabase & { $client: pg.Pool; close(): Promise<void> };
@@ -43,7 +48,14 @@ export function createDb(databaseUrl: string, options: CreateDbOptions = {}): No
       : { options: [urlOptions(databaseUrl), '-c jit=off'].filter(Boolean).join(' ') }),
   });
   // An idle client losing its connection must not crash the process; the next query reconnects.
-  pool.on('error', () => {});
+  pool.on(
+    'error',
+    options.onIdleError ??
+      ((error) =>
+        process.stderr.write(
+          `statcache: an idle database connection failed (${error.message}); the next statement reconnects\n`,
+        )),
+  );
   if (options.preparedReads === false) disablePreparedReads(pool);
 
   const db = drizzle({ client: pool });

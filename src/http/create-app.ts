@@ -3,10 +3,13 @@
  * its freshness included; `?fresh=1` for an answer exact now),
  * the web page at /, bull-board at /queues and Prometheus metrics at /metrics.
  */
+
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import { type Logger, pino } from 'pino';
 import { DEFAULT_FRESH_MAX_PENDING } from '../config.js';
 import type { StatDb } from '../db/types.js';
 import { InvalidInputError, NotFoundError } from '../errors/error-classes.js';
@@ -37,6 +40,11 @@ export interface AppOptions {
    * requires one to listen beyond loopback. @defaultValue none: open, for loopback only
    */
   token?: string;
+  /**
+   * Where requests (debug) and 5xx causes (error) are logged, one JSON line each with the request's
+   * id. @defaultValue silent
+   */
+  logger?: Logger;
   /**
    * The queue's dashboard, mounted at /queues (QUEUE_BOARD_PATH): bull-board's router, built for that
    * base path in jobs/queue-board.ts; omitted without Redis.
@@ -87,6 +95,27 @@ export function createApp(options: AppOptions): express.Express {
     next();
   });
 
+  const logger = options.logger ?? pino({ level: 'silent' });
+  // Every request gets an id: its log lines carry it, a 5xx answer names it.
+  app.use((req, res, next) => {
+    const requestId = randomUUID();
+    res.locals.requestId = requestId;
+    res.setHeader('X-Request-Id', requestId);
+    const started = performance.now();
+    res.on('finish', () =>
+      logger.debug(
+        {
+          requestId,
+          method: req.method,
+          url: req.originalUrl,
+          status: res.statusCode,
+          ms: performance.now() - started,
+        },
+        'request',
+      ),
+    );
+    next();
+  });
   app.use(securityHeaders);
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
@@ -168,11 +197,19 @@ export function createApp(options: AppOptions): express.Express {
   app.use('/api', (_req, res) => {
     res.status(404).json({ error: { message: 'no such API route', parameter: null } });
   });
-  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const status = outcomeOf(error).httpStatus;
+    const requestId = String(res.locals.requestId);
+    if (status >= 500) {
+      // The cause (a statement, its parameters) stays in the log; the client gets the id to quote.
+      logger.error({ requestId, method: req.method, url: req.originalUrl, err: error }, 'request failed');
+      res.status(status).json({ error: { message: 'internal error', requestId } });
+      return;
+    }
     const parameter =
       error instanceof InvalidInputError || error instanceof NotFoundError ? (error.parameter ?? null) : null;
     res
-      .status(outcomeOf(error).httpStatus)
+      .status(status)
       .json({ error: { message: error instanceof Error ? error.message : String(error), parameter } });
   });
   return app;
