@@ -4,6 +4,7 @@
  */
 import { CronExpressionParser } from 'cron-parser';
 import { type CompressionPolicy, DEFAULT_COMPRESSION_POLICY } from './buckets/shape.js';
+import { parseBoolean, parseToken, parseUrl, parseWhole } from './config-values.js';
 import { ConfigError } from './errors/error-classes.js';
 import { resolveSourceProfile } from './source/resolve-source-profile.js';
 import type { SourceProfile } from './source/source-profile.js';
@@ -245,23 +246,6 @@ function parsePolicy(env: Env): CompressionPolicy {
   return { hourlyRetentionHours, dailyRetentionDays };
 }
 
-function parseUrl(variable: string, value: string, protocols: string[], example: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new ConfigError(variable, value, `is not a URL; example: ${example}`);
-  }
-  if (!protocols.includes(url.protocol)) {
-    throw new ConfigError(
-      variable,
-      value,
-      `must start with ${protocols.map((p) => `${p}//`).join(' or ')}; example: ${example}`,
-    );
-  }
-  return value;
-}
-
 function parsePlatforms(value: string | undefined): string[] {
   if (value === undefined) return [...DEFAULT_EXCLUDED_PLATFORMS];
   const platforms = value
@@ -272,25 +256,6 @@ function parsePlatforms(value: string | undefined): string[] {
   return [...new Set(platforms)];
 }
 
-function parseWhole(
-  variable: string,
-  value: string | undefined,
-  fallback: number,
-  max: number,
-  min = 1,
-): number {
-  if (value === undefined || value.trim() === '') return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new ConfigError(
-      variable,
-      value,
-      `must be a whole number from ${min} to ${max}; example: ${fallback}`,
-    );
-  }
-  return n;
-}
-
 function parseLogLevel(value: string | undefined): LogLevel {
   if (value === undefined || value.trim() === '') return 'info';
   const level = value.trim().toLowerCase();
@@ -298,25 +263,4 @@ function parseLogLevel(value: string | undefined): LogLevel {
     throw new ConfigError('LOG_LEVEL', value, `must be one of ${LOG_LEVELS.join(', ')}; example: info`);
   }
   return level as LogLevel;
-}
-
-/** A dashboard token: unset or empty is none; else at least 16 characters, no spaces. */
-function parseToken(value: string | undefined): string | null {
-  if (value === undefined || value.trim() === '') return null;
-  const token = value.trim();
-  if (token.length < 16 || /\s/.test(token))
-    throw new ConfigError(
-      'STATCACHE_DASHBOARD_TOKEN',
-      '(hidden)',
-      'must be at least 16 characters without spaces; example: the output of `openssl rand -hex 32`',
-    );
-  return token;
-}
-
-function parseBoolean(variable: string, value: string | undefined): boolean {
-  if (value === undefined || value.trim() === '') return false;
-  const v = value.trim().toLowerCase();
-  if (v === 'true' || v === '1') return true;
-  if (v === 'false' || v === '0') return false;
-  throw new ConfigError(variable, value, 'must be true or false; example: false');
 }
