@@ -2,6 +2,7 @@
  * The CLI as users and scripts see it: JSON shapes, exit codes (0 ok, 1 failure or mismatch,
  * 2 bad usage) and one-line errors that say what to do, with nothing written on bad input.
  */
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,6 +86,22 @@ describe('happy paths and JSON shapes', () => {
         freshness: UP_TO_DATE,
       },
     ]);
+  });
+
+  it('--version prints the package version', async () => {
+    const r = await runCli(['--version'], t.url);
+    expect(r).toEqual({
+      code: 0,
+      stdout: `${JSON.parse(readFileSync('package.json', 'utf8')).version}\n`,
+      stderr: '',
+    });
+  });
+
+  it('sessions past the last row says so instead of an impossible range', async () => {
+    const r = await runCli(['sessions', '--experiment', String(exp), '--offset', '1'], t.url);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('no rows at offset 1 (1 in all)');
+    expect(r.stderr).not.toMatch(/rows 2-1/);
   });
 
   it('sessions --json lists sessions with totals and versions', async () => {
@@ -215,6 +232,18 @@ describe('bad input: exit 2, one line naming the problem, nothing written', () =
     [
       ['seed', '--until', '2026-02-30T00:00:00Z'],
       "expected an ISO-8601 date like 2026-11-01T00:00:00Z (got '2026-02-30T00:00:00Z')",
+    ],
+    [
+      ['totals', '--experiment', '1', '--experiment', '2'],
+      "error: option '--experiment' was given twice; give it once (several ids as one comma-separated list: --experiment 1,2)",
+    ],
+    [
+      ['refresh', '--full', '--experiment=1', '--experiment=2'],
+      "error: option '--experiment' was given twice; give it once",
+    ],
+    [
+      ['sessions', '--experiment', '1', '--limit', '5', '--limit', '6'],
+      "error: option '--limit' was given twice; give it once",
     ],
   ])('%j', async (args, message) => {
     const before = await refreshRuns();

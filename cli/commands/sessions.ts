@@ -76,7 +76,11 @@ export function registerSessions(program: Command): void {
               r.experimentVersions.join(', ') || '-',
             ]),
           );
-          logLine(`rows ${options.offset + 1}-${options.offset + page.rows.length} of ${page.total}`);
+          logLine(
+            page.rows.length > 0
+              ? `rows ${options.offset + 1}-${options.offset + page.rows.length} of ${page.total}`
+              : `no rows at offset ${options.offset} (${page.total} in all)`,
+          );
           logLine(freshnessLine(freshness));
         }
         return 0;
