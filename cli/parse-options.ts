@@ -1,6 +1,10 @@
 /** Argument parsers for commander options: each rejects bad input with a message naming the option. */
 import { InvalidArgumentError } from 'commander';
-import { parseIsoInstant as parseStrictInstant } from '../src/time/iso-instant.js';
+import {
+  INSTANT_RANGE,
+  parseIsoInstant as parseStrictInstant,
+  yearOutOfRange,
+} from '../src/time/iso-instant.js';
 
 const MAX_ID = Number.MAX_SAFE_INTEGER;
 
@@ -38,6 +42,8 @@ export function intInRange(min: number, max: number): (value: string) => number 
 
 /** An ISO-8601 instant with a time zone, e.g. 2026-11-01T00:00:00Z; impossible dates are rejected. */
 export function parseIsoInstant(value: string): Date {
+  if (yearOutOfRange(value))
+    throw new InvalidArgumentError(`expected a date ${INSTANT_RANGE} (got '${value}')`);
   const date = parseStrictInstant(value);
   if (!date)
     throw new InvalidArgumentError(`expected an ISO-8601 date like 2026-11-01T00:00:00Z (got '${value}')`);

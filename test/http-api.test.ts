@@ -209,6 +209,11 @@ describe('bad parameters: 400 naming the parameter; unknown ids: 404', () => {
     ['/api/series?experiments=1,x', 'experiments', "experiments must be a positive whole number (got 'x')"],
     ['/api/series', 'experiments', 'experiments is required: comma-separated ids like 1,2,3'],
     ['/api/experiments?fresh=yes', 'fresh', "fresh must be 1 or 0 (got 'yes')"],
+    [
+      '/api/experiments/1/series?from=0000-06-01T00:00:00Z',
+      'from',
+      "from must be a date between 1970-01-01 and 9999-12-31 (got '0000-06-01T00:00:00Z')",
+    ],
   ])('%s', async (path, parameter, message) => {
     const r = await get(path);
     expect(r.status).toBe(400);

@@ -5,7 +5,7 @@
 
 import { InvalidInputError } from '../errors/error-classes.js';
 import { MAX_PAGE_LIMIT } from '../read/page-options.js';
-import { parseIsoInstant } from '../time/iso-instant.js';
+import { INSTANT_RANGE, parseIsoInstant, yearOutOfRange } from '../time/iso-instant.js';
 
 type Query = Record<string, unknown>;
 
@@ -71,6 +71,8 @@ export const offset = (query: Query) => whole(query, 'offset', 0, Number.MAX_SAF
 export function instant(query: Query, name: string, fallback: Date): Date {
   const value = single(query, name);
   if (value === undefined || value === '') return fallback;
+  if (yearOutOfRange(value))
+    throw new InvalidInputError(`${name} must be a date ${INSTANT_RANGE} (got '${value}')`, name);
   const date = parseIsoInstant(value);
   if (!date)
     throw new InvalidInputError(

@@ -6,7 +6,7 @@ export function parseIsoInstant(value: string): Date | null {
     /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2}))?$/.exec(
       value,
     );
-  if (!match) return null;
+  if (!match || yearOutOfRange(value)) return null;
   const [, y, mo, d, h = '0', mi = '0', s = '0', zone] = match;
   if (value.length > 10 && zone === undefined) return null;
   const date = new Date(value.length === 10 ? `${value}T00:00:00Z` : value);
@@ -20,4 +20,16 @@ export function parseIsoInstant(value: string): Date | null {
     Number(mi) <= 59 &&
     Number(s) <= 59;
   return valid ? date : null;
+}
+
+/** The years statcache accepts in an instant: PostgreSQL has no year 0, and JavaScript reads years 0–99 as 19xx. */
+export const INSTANT_YEARS = { min: 1970, max: 9999 } as const;
+
+/** "between 1970-01-01 and 9999-12-31": the accepted range, for messages. */
+export const INSTANT_RANGE = `between ${INSTANT_YEARS.min}-01-01 and ${INSTANT_YEARS.max}-12-31`;
+
+/** Whether `value` is shaped like an instant but its year lies outside INSTANT_YEARS. */
+export function yearOutOfRange(value: string): boolean {
+  const year = /^(\d{4})-/.exec(value)?.[1];
+  return year !== undefined && (Number(year) < INSTANT_YEARS.min || Number(year) > INSTANT_YEARS.max);
 }
