@@ -97,10 +97,7 @@ async function recountRanges(
       from counted where participant_id is not null order by experiment_id, participant_id, created_at, session_id
     ),
     r as (
-      select * from unnest(${sql.param(ranges.map((x) => x.id))}::bigint[],
-                           ${sql.param(ranges.map((x) => x.from.toISOString()))}::timestamptz[],
-                           ${sql.param(ranges.map((x) => x.to.toISOString()))}::timestamptz[])
-               with ordinality as r(experiment_id, start_at, end_at, n)
+      ${rangesSql(ranges, 'experiment_id')}
     )
     select r.n,
       (select count(*) from counted c where c.experiment_id = r.experiment_id and c.created_at >= r.start_at and c.created_at < r.end_at) as sessions,
@@ -133,10 +130,7 @@ async function recountSessionRanges(
     sql`
     with s as (${model.sessions(teamId)}),
     r as (
-      select * from unnest(${sql.param(ranges.map((x) => x.id))}::bigint[],
-                           ${sql.param(ranges.map((x) => x.from.toISOString()))}::timestamptz[],
-                           ${sql.param(ranges.map((x) => x.to.toISOString()))}::timestamptz[])
-               with ordinality as r(session_id, start_at, end_at, n)
+      ${rangesSql(ranges, 'session_id')}
     )
     select r.n, count(m.*) as messages, max(m.created_at) as last_at
     from r left join s on s.id = r.session_id
@@ -144,6 +138,14 @@ async function recountSessionRanges(
     group by r.n order by r.n`,
   );
   return rows.map((r) => ({ humanMessages: toNumber(r.messages), lastActivityAt: toDate(r.last_at) }));
+}
+
+/** The ranges as rows r(<id>, start_at, end_at, n), n their position in `ranges`. */
+function rangesSql(ranges: { id: number; from: Date; to: Date }[], id: 'experiment_id' | 'session_id'): SQL {
+  return sql`select * from unnest(${sql.param(ranges.map((x) => x.id))}::bigint[],
+                           ${sql.param(ranges.map((x) => x.from.toISOString()))}::timestamptz[],
+                           ${sql.param(ranges.map((x) => x.to.toISOString()))}::timestamptz[])
+               with ordinality as r(${sql.raw(id)}, start_at, end_at, n)`;
 }
 
 const ids = async (db: StatDb, query: SQL) =>
