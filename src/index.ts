@@ -32,6 +32,7 @@ export {
 } from './errors/error-classes.js';
 export { type MigrateResult, migrate, schemaStatus } from './install/migrate.js';
 export type { ReadOptions } from './read/fresh/read-options.js';
+export type { SeriesMap } from './read/fresh/series-sql.js';
 export type { FreshMap, Freshness } from './read/freshness.js';
 export { getExperimentSeries } from './read/get-experiment-series.js';
 export { getExperimentTotals } from './read/get-experiment-totals.js';

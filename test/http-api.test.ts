@@ -161,9 +161,12 @@ describe('routes answer from one statement each, their freshness included', () =
     expect(await get('/healthz')).toEqual({ status: 200, body: { ok: true }, statements: 0 });
   });
 
-  it('GET /metrics exposes lag, pending changes, bucket counts and HTTP latency', async () => {
+  it('GET /metrics exposes the pool, lag, pending changes, bucket counts and HTTP latency', async () => {
     const r = await get('/metrics');
     expect(r.status).toBe(200);
+    expect(r.body).toMatch(/^statcache_db_pool_connections \d+$/m);
+    expect(r.body).toMatch(/^statcache_db_pool_idle \d+$/m);
+    expect(r.body).toMatch(/^statcache_db_pool_waiting 0$/m);
     expect(r.body).toMatch(/^statcache_lag_seconds 0$/m);
     expect(r.body).toMatch(/^statcache_pending_changes 0$/m);
     expect(r.body).toMatch(/^statcache_buckets\{table="experiment",size="hour"\} \d+$/m);
@@ -214,6 +217,29 @@ describe('bad parameters: 400 naming the parameter; unknown ids: 404', () => {
       'from',
       "from must be a date between 1970-01-01 and 9999-12-31 (got '0000-06-01T00:00:00Z')",
     ],
+    // A parameter the route does not take is refused, not ignored (a typo answered something else).
+    [
+      '/api/experiments?sortt=name',
+      'sortt',
+      "unknown parameter 'sortt': GET /api/experiments takes team, sort, order, limit, offset, fresh",
+    ],
+    [
+      '/api/experiments/1/sessions?team=1',
+      'team',
+      "unknown parameter 'team': GET /api/experiments/:id/sessions takes sort, order, limit, offset, fresh",
+    ],
+    [
+      '/api/experiments/1/series?limit=5',
+      'limit',
+      "unknown parameter 'limit': GET /api/experiments/:id/series takes from, to, fresh",
+    ],
+    [
+      '/api/series?experiments=1&experiment=2',
+      'experiment',
+      "unknown parameter 'experiment': GET /api/series takes experiments, from, to, fresh",
+    ],
+    ['/api/status?verbose=1', 'verbose', "unknown parameter 'verbose': GET /api/status takes no parameters"],
+    ['/metrics?format=json', 'format', "unknown parameter 'format': GET /metrics takes no parameters"],
   ])('%s', async (path, parameter, message) => {
     const r = await get(path);
     expect(r.status).toBe(400);
@@ -225,10 +251,27 @@ describe('bad parameters: 400 naming the parameter; unknown ids: 404', () => {
     ['/api/experiments?team=999999', 'team', 'team 999999 not found'],
     ['/api/experiments/999999/sessions', 'id', 'experiment 999999 not found'],
     ['/api/experiments/999999/series', 'id', 'experiment 999999 not found'],
+    [
+      '/api/series?experiments=999999,999998',
+      'experiments',
+      'experiment ids 999998, 999999 not found in experiments; check the ids',
+    ],
   ])('%s', async (path, parameter, message) => {
     const r = await get(path);
     expect(r.status).toBe(404);
     expect(r.body).toEqual({ error: { message, parameter } });
+    expect(r.statements).toBe(1);
+  });
+
+  it('/api/series with one unknown id among known ones is a 404 naming it, as the single route answers', async () => {
+    const r = await get(`/api/series?experiments=${busiest},999999`);
+    expect(r.status).toBe(404);
+    expect(r.body).toEqual({
+      error: {
+        message: 'experiment id 999999 not found in experiments; check the ids',
+        parameter: 'experiments',
+      },
+    });
     expect(r.statements).toBe(1);
   });
 

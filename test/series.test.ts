@@ -200,6 +200,26 @@ describe('hourly series from a full refresh', () => {
     ]);
   });
 
+  it('lists the ids that name no experiment (or session) in unknownIds, apart from ids with no activity', async () => {
+    const day = range('2026-03-10T00:00:00Z', '2026-03-11T00:00:00Z');
+    const experiments = await getExperimentSeries(t.db, [999_999, hourly, 999_998], day);
+    expect([...experiments.entries()]).toEqual([
+      [999_999, []],
+      [hourly, [HOUR_10, HOUR_12]],
+      [999_998, []],
+    ]);
+    expect(experiments.unknownIds).toEqual([999_998, 999_999]);
+    const quiet = await getExperimentSeries(
+      t.db,
+      [hourly],
+      range('2020-01-01T00:00:00Z', '2020-01-02T00:00:00Z'),
+    );
+    expect(quiet.get(hourly)).toEqual([]);
+    expect(quiet.unknownIds).toEqual([]);
+    const sessions = await getSessionSeries(t.db, [hourlySessions.first, 999_999], day);
+    expect(sessions.unknownIds).toEqual([999_999]);
+  });
+
   it('leaves out hours outside the range', async () => {
     const experiments = await getExperimentSeries(
       t.db,

@@ -123,6 +123,7 @@ export function createApp(options: AppOptions): express.Express {
   if (options.token) app.use(dashboardAuth(options.token));
 
   app.get('/api/experiments', async (req, res) => {
+    q.acceptOnly(req.query, 'GET /api/experiments', ['team', 'sort', 'order', 'limit', 'offset', 'fresh']);
     const teamId = q.optionalId(req.query, 'team');
     const result = await listExperiments(db, {
       teamId,
@@ -137,6 +138,13 @@ export function createApp(options: AppOptions): express.Express {
   });
 
   app.get('/api/experiments/:id/sessions', async (req, res) => {
+    q.acceptOnly(req.query, 'GET /api/experiments/:id/sessions', [
+      'sort',
+      'order',
+      'limit',
+      'offset',
+      'fresh',
+    ]);
     const experimentId = q.parseId(req.params.id, 'id');
     const result = await listSessions(db, {
       experimentId,
@@ -151,6 +159,7 @@ export function createApp(options: AppOptions): express.Express {
   });
 
   app.get('/api/experiments/:id/series', async (req, res) => {
+    q.acceptOnly(req.query, 'GET /api/experiments/:id/series', ['from', 'to', 'fresh']);
     const experimentId = q.parseId(req.params.id, 'id');
     const range = rangeOf(req);
     const trend = await getExperimentTrend(db, experimentId, { ...range, ...readOf(req) });
@@ -160,9 +169,13 @@ export function createApp(options: AppOptions): express.Express {
 
   // The experiments table's sparklines: one request (one statement) for a whole page of ids.
   app.get('/api/series', async (req, res) => {
+    q.acceptOnly(req.query, 'GET /api/series', ['experiments', 'from', 'to', 'fresh']);
     const ids = q.idList(req.query, 'experiments', MAX_SERIES_IDS);
     const range = rangeOf(req);
     const series = await getExperimentSeries(db, ids, { ...range, ...readOf(req) });
+    // As /api/experiments/:id/series answers for one unknown id: a 404 naming them, not an empty series.
+    if (series.unknownIds.length > 0)
+      throw new NotFoundError('experiment', series.unknownIds, { parameter: 'experiments' });
     res.json({
       from: range.from,
       to: range.to,
@@ -171,7 +184,8 @@ export function createApp(options: AppOptions): express.Express {
     });
   });
 
-  app.get('/api/status', async (_req, res) => {
+  app.get('/api/status', async (req, res) => {
+    q.acceptOnly(req.query, 'GET /api/status', []);
     const status = await getStatus(db);
     let queue: unknown = null;
     let queueError: string | null = null;
@@ -185,7 +199,8 @@ export function createApp(options: AppOptions): express.Express {
     res.json({ ...status, queue, queueError });
   });
 
-  app.get('/metrics', async (_req, res) => {
+  app.get('/metrics', async (req, res) => {
+    q.acceptOnly(req.query, 'GET /metrics', []);
     res.set('Content-Type', options.metrics.registry.contentType);
     res.send(await options.metrics.registry.metrics());
   });

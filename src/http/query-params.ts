@@ -9,6 +9,17 @@ import { INSTANT_RANGE, parseIsoInstant, yearOutOfRange } from '../time/iso-inst
 
 type Query = Record<string, unknown>;
 
+/**
+ * Rejects any query parameter the route does not take (a typo like `?sortt=` would otherwise be
+ * ignored and answer something else than asked).
+ */
+export function acceptOnly(query: Query, route: string, names: readonly string[]): void {
+  const unknown = Object.keys(query).find((name) => !names.includes(name));
+  if (unknown === undefined) return;
+  const takes = names.length > 0 ? `takes ${names.join(', ')}` : 'takes no parameters';
+  throw new InvalidInputError(`unknown parameter '${unknown}': ${route} ${takes}`, unknown);
+}
+
 function single(query: Query, name: string): string | undefined {
   const value = query[name];
   if (value === undefined) return undefined;

@@ -8,7 +8,7 @@
 import { type SQL, sql } from 'drizzle-orm';
 import { LONGEST_BUCKET } from '../../buckets/bucket-sizes.js';
 import { bigintArray, textArray } from '../../db/params.js';
-import type { Executor } from '../../db/types.js';
+import { type Executor, toNumber } from '../../db/types.js';
 import { isExperimentRow, relationSql } from '../../source/relation-sql.js';
 import {
   FRESHNESS_COLUMNS,
@@ -24,6 +24,12 @@ import { liveExperimentBucketsSql } from './live-sql.js';
 import { readAnswer } from './read-answer.js';
 import type { ResolvedReadOptions } from './read-options.js';
 import { sessionSeriesCtes } from './session-overlay-sql.js';
+
+/** A series answer: points per id with the answer's freshness, and the ids that name no row. */
+export type SeriesMap<P> = FreshMap<P[]> & {
+  /** Requested ids that are not experiments (sessions) of the source, ascending; their series is []. */
+  unknownIds: number[];
+};
 
 export interface SeriesWindow {
   ids: readonly number[];
@@ -61,6 +67,10 @@ export function experimentPointsCtes(read: ResolvedReadOptions, w: SeriesWindow)
     scope as (
       select distinct u.id from unnest(${ids}) as u(id)
       where u.id not in (select ${E.id} from ${E.from} where ${E.id} = any(${ids}) and not (${isExperimentRow(E)}))
+    ),
+    unknown_ids as (
+      select distinct u.id from unnest(${ids}) as u(id)
+      where not exists (select 1 from ${E.from} where ${E.id} = u.id and ${isExperimentRow(E)})
     ),
     ${readStateCtes(source, sql`c.experiment_id in (select id from scope)`, read.freshMaxPending)},
     ${overlay},
@@ -100,8 +110,12 @@ export function experimentPointsCtes(read: ResolvedReadOptions, w: SeriesWindow)
 /** The same for sessions (`scope`, read_state, pk, gate, the session overlay's and `points`). */
 export function sessionPointsCtes(read: ResolvedReadOptions, w: SeriesWindow): SQL {
   const ids = bigintArray(w.ids);
+  const S = relationSql(read.source, 'sessions', 's');
   return sql`
     scope as (select distinct unnest(${ids}) as id),
+    unknown_ids as (
+      select u.id from scope u where not exists (select 1 from ${S.from} where ${S.id} = u.id)
+    ),
     ${readStateCtes(read.source, sql`c.resolved_session in (select id from scope)`, read.freshMaxPending)},
     ${sessionSeriesCtes(read.source, sql`select id from scope`)},
     points as (
@@ -133,17 +147,19 @@ export async function readSeries<P>(
   window: SeriesWindow,
   ctes: (read: ResolvedReadOptions, window: SeriesWindow) => SQL,
   toPoint: (row: BucketRow) => P,
-): Promise<FreshMap<P[]>> {
-  const rows = await readAnswer<BucketRow & FreshnessRow>(
+): Promise<SeriesMap<P>> {
+  const rows = await readAnswer<BucketRow & FreshnessRow & { unknown_ids: unknown[] | null }>(
     db,
     read,
     (bound) => sql`
     with ${ctes({ ...read, freshMaxPending: bound }, window)}
-    select p.*, ${FRESHNESS_COLUMNS}
+    select p.*, ${FRESHNESS_COLUMNS},
+           array(select id from unknown_ids order by id) as unknown_ids
     from (select 1) as one
     left join points p on true
     order by p.id, p.bucket_start, p.bucket_end`,
   );
   const points = rows.filter((r) => r.id !== null);
-  return withFreshness(groupInRequestOrder(window.ids, points, toPoint), freshnessOf(rows[0]));
+  const map = withFreshness(groupInRequestOrder(window.ids, points, toPoint), freshnessOf(rows[0]));
+  return Object.assign(map, { unknownIds: (rows[0]?.unknown_ids ?? []).map(toNumber) });
 }
