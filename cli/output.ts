@@ -6,6 +6,11 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
+/** Writes `value` as one JSON line (a long-running command's events, beside pino's log lines). */
+export function printJsonLine(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value)}\n`);
+}
+
 /** A line for humans on stdout. */
 export function printLine(line = ''): void {
   process.stdout.write(`${line}\n`);

@@ -7,7 +7,7 @@ import { loadConfig, type StatcacheConfig } from '../src/config.js';
 import { createDb } from '../src/db/create-db.js';
 import { bigintArray } from '../src/db/params.js';
 import { type Executor, queryRows, type StatDb, toNumber } from '../src/db/types.js';
-import { translateConnectionError } from '../src/errors/connection-errors.js';
+import { translateConnectionError, translateStatementTimeout } from '../src/errors/connection-errors.js';
 import { NotFoundError } from '../src/errors/error-classes.js';
 import { outcomeOf } from '../src/errors/error-kind.js';
 import { assertMigrated } from '../src/install/migrate.js';
@@ -29,6 +29,8 @@ interface RunOptions {
   noDatabase?: boolean;
   /** Connections in the pool. @defaultValue 2 (one-shot commands run one statement at a time) */
   poolSize?: number;
+  /** Whether the command only reads (serve, totals, sessions): its statements get the read timeout. */
+  reads?: boolean;
 }
 
 /** Runs `body` with a context; returns the exit code it chose (or 0). Never throws. */
@@ -43,12 +45,22 @@ export async function runCommand(
   } catch (error) {
     return reportError(error, json, undefined);
   }
-  const db = options.noDatabase ? undefined : createDb(config.databaseUrl, { max: options.poolSize ?? 2 });
+  const { timeouts } = config;
+  const db = options.noDatabase
+    ? undefined
+    : createDb(config.databaseUrl, {
+        max: options.poolSize ?? 2,
+        connectTimeoutMs: timeouts.pgConnectMs,
+        statementTimeoutMs: options.reads ? timeouts.readStatementMs : timeouts.pgStatementMs,
+      });
   try {
     if (db && !options.skipSchemaCheck) await assertMigrated(db);
     return (await body({ config, db: db as StatDb, json })) ?? 0;
   } catch (error) {
-    return reportError(error, json, config.databaseUrl);
+    const limit = options.reads
+      ? { timeoutMs: timeouts.readStatementMs, variable: 'STATCACHE_READ_TIMEOUT_MS' }
+      : { timeoutMs: timeouts.pgStatementMs, variable: 'STATCACHE_PG_STATEMENT_TIMEOUT_MS' };
+    return reportError(translateStatementTimeout(error, limit), json, config);
   } finally {
     await db?.close().catch(() => {});
   }
@@ -73,8 +85,10 @@ export async function assertExperimentsExist(
   if (rows.length > 0) throw new NotFoundError('experiment', [...new Set(rows.map((r) => toNumber(r.id)))]);
 }
 
-function reportError(error: unknown, json: boolean, databaseUrl: string | undefined): number {
-  const translated = databaseUrl ? translateConnectionError(error, databaseUrl) : error;
+function reportError(error: unknown, json: boolean, config: StatcacheConfig | undefined): number {
+  const translated = config
+    ? translateConnectionError(error, config.databaseUrl, config.timeouts.pgConnectMs)
+    : error;
   const message = translated instanceof Error ? translated.message : String(translated);
   const name = translated instanceof Error ? translated.name : 'Error';
   process.stderr.write(`statcache: ${firstLine(message)}\n`);

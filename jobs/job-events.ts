@@ -8,6 +8,7 @@ import type { WorkerConfig } from '../src/config.js';
 import type { JobEventSource } from '../src/http/job-event-source.js';
 import { SECOND_MS } from '../src/time/durations.js';
 import { QUEUE_NAME, type StatcacheQueue } from './queue.js';
+import { reconnectDelay } from './redis-connection.js';
 
 /**
  * Listens on a duplicate of `connection` (QueueEvents blocks on it, so it retries every command:
@@ -20,7 +21,12 @@ export function createJobEvents(
   onError: (error: Error) => void = () => {},
 ): JobEventSource {
   const events = new QueueEvents(QUEUE_NAME, {
-    connection: connection.duplicate({ maxRetriesPerRequest: null }),
+    // No command timeout (it blocks on purpose), and reconnecting for as long as it takes.
+    connection: connection.duplicate({
+      maxRetriesPerRequest: null,
+      commandTimeout: undefined,
+      retryStrategy: reconnectDelay,
+    }),
     prefix: config.queuePrefix,
   });
   // Connection errors are retried by ioredis; the metrics miss events meanwhile, and say so.

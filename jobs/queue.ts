@@ -27,10 +27,19 @@ export function jobOptions(config: WorkerConfig): JobsOptions {
 
 export type StatcacheQueue = Queue<AnyJobPayload, unknown, JobName>;
 
-export function createQueue(connection: Redis, config: WorkerConfig): StatcacheQueue {
+/**
+ * The queue on `connection`. `readOnly` (for `status`) keeps BullMQ from writing the queue's meta
+ * key on opening it, so that reading the queue's state changes nothing in Redis.
+ */
+export function createQueue(
+  connection: Redis,
+  config: WorkerConfig,
+  options: { readOnly?: boolean } = {},
+): StatcacheQueue {
   return new Queue<AnyJobPayload, unknown, JobName>(QUEUE_NAME, {
     connection,
     prefix: config.queuePrefix,
     defaultJobOptions: jobOptions(config),
+    skipMetasUpdate: options.readOnly === true,
   });
 }

@@ -8,12 +8,13 @@ import type { Logger } from 'pino';
 import { shapeAt } from '../src/buckets/shape.js';
 import type { StatcacheConfig } from '../src/config.js';
 import { createDb } from '../src/db/create-db.js';
-import { translateConnectionError } from '../src/errors/connection-errors.js';
+import { translateConnectionError, translateStatementTimeout } from '../src/errors/connection-errors.js';
 import { SchemaNotMigratedError } from '../src/errors/error-classes.js';
 import { schemaStatus } from '../src/install/migrate.js';
 import { ensureBuilt } from '../src/rebuild/ensure-built.js';
 import type { JobContext } from './context.js';
 import type { JobSummary } from './job-definition.js';
+import { throttledErrorLog } from './logger.js';
 import { processJob } from './process-job.js';
 import { createQueue, QUEUE_NAME } from './queue.js';
 import { assertRedisReachable, createWorkerRedis, describeRedis } from './redis-connection.js';
@@ -22,9 +23,6 @@ import { schedules, upsertSchedulers } from './schedulers.js';
 
 /** The refresh job runs one statement at a time; the first-build lock holds one more connection. */
 const POOL_SIZE = 4;
-/** Repeated Redis connection errors are logged at most this often. */
-const ERROR_LOG_INTERVAL_MS = 10_000;
-
 export interface RunningWorker {
   /** Stops taking jobs, lets the running one finish within the shutdown deadline, closes everything. */
   stop(): Promise<void>;
@@ -34,19 +32,21 @@ export async function startWorker(config: StatcacheConfig, logger: Logger): Prom
   const db = createDb(config.databaseUrl, {
     max: POOL_SIZE,
     applicationName: 'statcache-worker',
+    connectTimeoutMs: config.timeouts.pgConnectMs,
+    statementTimeoutMs: config.timeouts.pgStatementMs,
     onIdleError: (error) =>
       logger.warn({ err: error }, 'an idle database connection failed; the next statement reconnects'),
   });
-  const redis = createWorkerRedis(config.redisUrl);
+  const redis = createWorkerRedis(config.redisUrl, config.timeouts);
   const redisErrors = throttledErrorLog(logger, 'redis connection error');
   redis.on('error', redisErrors);
   try {
     const { applied, expected, pendingUpgrades } = await schemaStatus(db).catch((error: unknown) => {
-      throw translateConnectionError(error, config.databaseUrl);
+      throw translateConnectionError(error, config.databaseUrl, config.timeouts.pgConnectMs);
     });
     if (applied < expected || pendingUpgrades.length > 0)
       throw new SchemaNotMigratedError(applied, expected, pendingUpgrades);
-    await assertRedisReachable(redis, config.redisUrl);
+    await assertRedisReachable(redis, config.redisUrl, config.timeouts.redisConnectMs);
   } catch (error) {
     redis.disconnect();
     await db.close();
@@ -68,7 +68,7 @@ export async function startWorker(config: StatcacheConfig, logger: Logger): Prom
     bucketShape: shapeAt(config.compression, new Date()),
     source: config.source,
   }).catch((error: unknown) => {
-    throw translateConnectionError(error, config.databaseUrl);
+    throw translateConnectionError(error, config.databaseUrl, config.timeouts.pgConnectMs);
   });
   if (built)
     logger.info(
@@ -87,7 +87,14 @@ export async function startWorker(config: StatcacheConfig, logger: Logger): Prom
       try {
         return await processJob(ctx, job);
       } catch (error) {
-        throw translateConnectionError(error, config.databaseUrl);
+        throw translateConnectionError(
+          translateStatementTimeout(error, {
+            timeoutMs: config.timeouts.pgStatementMs,
+            variable: 'STATCACHE_PG_STATEMENT_TIMEOUT_MS',
+          }),
+          config.databaseUrl,
+          config.timeouts.pgConnectMs,
+        );
       }
     },
     {
@@ -170,17 +177,4 @@ async function withDeadline(promise: Promise<unknown>, ms: number): Promise<bool
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** Logs an error event, but the same message at most once per interval (Redis retries every few ms). */
-function throttledErrorLog(logger: Logger, what: string): (error: Error) => void {
-  let last = '';
-  let at = 0;
-  return (error) => {
-    const now = Date.now();
-    if (error.message === last && now - at < ERROR_LOG_INTERVAL_MS) return;
-    last = error.message;
-    at = now;
-    logger.error({ error: error.message }, what);
-  };
 }

@@ -9,16 +9,37 @@ export function parseUrl(variable: string, value: string, protocols: string[], e
   try {
     url = new URL(value);
   } catch {
-    throw new ConfigError(variable, value, `is not a URL; example: ${example}`);
+    throw new ConfigError(variable, withoutPassword(value), `is not a URL; example: ${example}`);
   }
   if (!protocols.includes(url.protocol)) {
     throw new ConfigError(
       variable,
-      value,
+      withoutPassword(value),
       `must start with ${protocols.map((p) => `${p}//`).join(' or ')}; example: ${example}`,
     );
   }
   return value;
+}
+
+/**
+ * REDIS_URL: a redis:// or rediss:// URL whose path, if any, is a database number (`/2`); ioredis
+ * would read `/abc` as database 0. Whether the server has that database is checked on connecting.
+ */
+export function parseRedisUrl(value: string, example: string): string {
+  parseUrl('REDIS_URL', value, ['redis:', 'rediss:'], example);
+  const path = new URL(value).pathname;
+  if (path !== '' && path !== '/' && !/^\/\d{1,5}$/.test(path))
+    throw new ConfigError(
+      'REDIS_URL',
+      withoutPassword(value),
+      `must name its database as a number after the port (${example}/0), not '${path.slice(1)}'`,
+    );
+  return value;
+}
+
+/** A URL as it may appear in a message: its password replaced by ***. */
+export function withoutPassword(value: string): string {
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):[^@/]*@/i, '$1:***@');
 }
 
 export function parseWhole(

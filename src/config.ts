@@ -4,7 +4,8 @@
  */
 import { CronExpressionParser } from 'cron-parser';
 import { type CompressionPolicy, DEFAULT_COMPRESSION_POLICY } from './buckets/shape.js';
-import { parseBoolean, parseToken, parseUrl, parseWhole } from './config-values.js';
+import { parseTimeouts, type Timeouts } from './config-timeouts.js';
+import { parseBoolean, parseRedisUrl, parseToken, parseUrl, parseWhole } from './config-values.js';
 import { ConfigError } from './errors/error-classes.js';
 import { resolveSourceProfile } from './source/resolve-source-profile.js';
 import type { SourceProfile } from './source/source-profile.js';
@@ -69,6 +70,8 @@ export interface StatcacheConfig {
   dashboardToken: string | null;
   /** Whether /queues may retry, promote or delete jobs (STATCACHE_QUEUE_BOARD_WRITABLE). @defaultValue false */
   queueBoardWritable: boolean;
+  /** Connect and statement timeouts for PostgreSQL and Redis (src/config-timeouts.ts). */
+  timeouts: Timeouts;
   /** @defaultValue 'info' */
   logLevel: LogLevel;
   /**
@@ -121,12 +124,7 @@ export function loadConfig(env: Env = process.env): StatcacheConfig {
       ? parseUrl('DATABASE_URL', rawDatabaseUrl, ['postgres:', 'postgresql:'], DEFAULT_DATABASE_URL)
       : DEFAULT_DATABASE_URL,
     databaseUrlIsDefault: !rawDatabaseUrl,
-    redisUrl: parseUrl(
-      'REDIS_URL',
-      env.REDIS_URL?.trim() || DEFAULT_REDIS_URL,
-      ['redis:', 'rediss:'],
-      DEFAULT_REDIS_URL,
-    ),
+    redisUrl: parseRedisUrl(env.REDIS_URL?.trim() || DEFAULT_REDIS_URL, DEFAULT_REDIS_URL),
     excludedPlatforms: parsePlatforms(env.STATCACHE_EXCLUDED_PLATFORMS),
     batchExperiments: parseWhole(
       'STATCACHE_BATCH_EXPERIMENTS',
@@ -151,6 +149,7 @@ export function loadConfig(env: Env = process.env): StatcacheConfig {
     ),
     dashboardToken: parseToken(env.STATCACHE_DASHBOARD_TOKEN),
     queueBoardWritable: parseBoolean('STATCACHE_QUEUE_BOARD_WRITABLE', env.STATCACHE_QUEUE_BOARD_WRITABLE),
+    timeouts: parseTimeouts(env),
     logLevel: parseLogLevel(env.LOG_LEVEL),
     source: resolveSourceProfile(env.STATCACHE_SOURCE),
   };

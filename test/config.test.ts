@@ -28,6 +28,13 @@ describe('loadConfig', () => {
       freshMaxPending: 5000,
       dashboardToken: null,
       queueBoardWritable: false,
+      timeouts: {
+        pgConnectMs: 5000,
+        pgStatementMs: 600000,
+        readStatementMs: 60000,
+        redisConnectMs: 5000,
+        redisCommandMs: 5000,
+      },
       logLevel: 'info',
       source: STATCACHE_PROFILE,
     });
@@ -57,6 +64,11 @@ describe('loadConfig', () => {
         STATCACHE_FRESH_MAX_PENDING: '50',
         STATCACHE_DASHBOARD_TOKEN: ' 0123456789abcdef0123 ',
         STATCACHE_QUEUE_BOARD_WRITABLE: 'true',
+        STATCACHE_PG_CONNECT_TIMEOUT_MS: '1500',
+        STATCACHE_PG_STATEMENT_TIMEOUT_MS: '0',
+        STATCACHE_READ_TIMEOUT_MS: '2000',
+        STATCACHE_REDIS_CONNECT_TIMEOUT_MS: '250',
+        STATCACHE_REDIS_COMMAND_TIMEOUT_MS: '750',
       }),
     ).toEqual({
       databaseUrl: 'postgresql://u:p@db:6432/chat',
@@ -80,6 +92,13 @@ describe('loadConfig', () => {
       freshMaxPending: 50,
       dashboardToken: '0123456789abcdef0123',
       queueBoardWritable: true,
+      timeouts: {
+        pgConnectMs: 1500,
+        pgStatementMs: 0,
+        readStatementMs: 2000,
+        redisConnectMs: 250,
+        redisCommandMs: 750,
+      },
       logLevel: 'debug',
       source: OCS_PROFILE,
     });
@@ -101,6 +120,22 @@ describe('loadConfig', () => {
     [
       { REDIS_URL: 'http://cache' },
       "REDIS_URL must start with redis:// or rediss://; example: redis://127.0.0.1:6379 (got 'http://cache')",
+    ],
+    [
+      { REDIS_URL: 'redis://127.0.0.1:6379/abc' },
+      "REDIS_URL must name its database as a number after the port (redis://127.0.0.1:6379/0), not 'abc' (got 'redis://127.0.0.1:6379/abc')",
+    ],
+    [
+      { DATABASE_URL: 'mysql://user:secret@db/chat' },
+      "DATABASE_URL must start with postgres:// or postgresql://; example: postgres://postgres@127.0.0.1:5432/postgres (got 'mysql://user:***@db/chat')",
+    ],
+    [
+      { STATCACHE_PG_CONNECT_TIMEOUT_MS: '50' },
+      "STATCACHE_PG_CONNECT_TIMEOUT_MS must be a whole number from 100 to 86400000; example: 5000 (got '50')",
+    ],
+    [
+      { STATCACHE_REDIS_COMMAND_TIMEOUT_MS: '5s' },
+      "STATCACHE_REDIS_COMMAND_TIMEOUT_MS must be a whole number from 100 to 86400000; example: 5000 (got '5s')",
     ],
     [
       { STATCACHE_BATCH_EXPERIMENTS: '0' },

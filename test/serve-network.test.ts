@@ -163,6 +163,49 @@ describe('statcache serve', () => {
   });
 });
 
+describe('--json', () => {
+  let child: ChildProcess | undefined;
+  afterAll(() => {
+    child?.kill('SIGTERM');
+  });
+
+  it('serve --json prints where it listens as one JSON line on stdout', async () => {
+    let stdout = '';
+    child = spawn(process.execPath, [resolve('bin/statcache.js'), 'serve', '--port', '0', '--json'], {
+      env: { ...process.env, DATABASE_URL: t.url, REDIS_URL: 'redis://127.0.0.1:1' },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    child.stdout?.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    const line = await waitFor(() => stdout.split('\n').find((l) => l.includes('"serving"')), {
+      timeoutMs: 20_000,
+      what: 'serve to print where it listens',
+    });
+    const printed = JSON.parse(line);
+    expect(printed).toEqual({
+      serving: `http://127.0.0.1:${printed.port}/`,
+      host: '127.0.0.1',
+      port: expect.any(Number),
+    });
+    expect((await fetch(`${printed.serving}healthz`)).status).toBe(200);
+  });
+
+  it('serve --json and worker --json print a start-up error as {"error"} on stdout, exit 2', async () => {
+    for (const command of ['serve', 'worker']) {
+      const r = await runCli([command, '--json'], t.url, { STATCACHE_PG_CONNECT_TIMEOUT_MS: 'soon' });
+      expect(r.code).toBe(2);
+      expect(JSON.parse(r.stdout)).toEqual({
+        error: {
+          name: 'ConfigError',
+          message:
+            "STATCACHE_PG_CONNECT_TIMEOUT_MS must be a whole number from 100 to 86400000; example: 5000 (got 'soon')",
+        },
+      });
+    }
+  });
+});
+
 describe('bull-board at /queues', () => {
   it('is read-only unless made writable: retrying jobs answers 405', async () => {
     const prefix = uniquePrefix();

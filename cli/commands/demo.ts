@@ -48,7 +48,11 @@ export function registerDemo(program: Command): void {
           logLine(`demo: DATABASE_URL is not set; using embedded PGlite in ${dir}`);
           db = await createPgliteDb(dir);
         } else {
-          db = createDb(config.databaseUrl, { max: 2 });
+          db = createDb(config.databaseUrl, {
+            max: 2,
+            connectTimeoutMs: config.timeouts.pgConnectMs,
+            statementTimeoutMs: config.timeouts.pgStatementMs,
+          });
         }
         try {
           const started = Date.now();

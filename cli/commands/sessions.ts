@@ -43,7 +43,7 @@ export function registerSessions(program: Command): void {
     .option('--fresh', 'exact now: recount what pending changes touch (read-only)')
     .option('--json', 'print one JSON document')
     .action((options: Options) =>
-      runCommand({ json: options.json }, async ({ config, db, json }) => {
+      runCommand({ json: options.json, reads: true }, async ({ config, db, json }) => {
         await assertExperimentsExist(db, [options.experiment], config.source);
         const page = await listSessions(db, {
           experimentId: options.experiment,

@@ -64,8 +64,8 @@ export function registerStatus(program: Command): void {
 }
 
 async function readQueue(config: StatcacheConfig): Promise<QueueStatus> {
-  const redis = await connectCommandRedis(config.redisUrl);
-  const queue = createQueue(redis, config.worker);
+  const redis = await connectCommandRedis(config.redisUrl, config.timeouts);
+  const queue = createQueue(redis, config.worker, { readOnly: true });
   try {
     return await getQueueStatus(queue, config.worker.queuePrefix);
   } finally {

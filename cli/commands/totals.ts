@@ -19,7 +19,7 @@ export function registerTotals(program: Command): void {
     .option('--fresh', 'exact now: recount what pending changes touch (read-only)')
     .option('--json', 'print one JSON document')
     .action((options: { experiment: number[]; fresh?: boolean; json?: boolean }) =>
-      runCommand({ json: options.json }, async ({ config, db, json }) => {
+      runCommand({ json: options.json, reads: true }, async ({ config, db, json }) => {
         await assertExperimentsExist(db, options.experiment, config.source);
         const totals = await getExperimentTotals(db, options.experiment, readOptions(config, options.fresh));
         const { freshness } = totals;

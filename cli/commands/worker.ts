@@ -12,8 +12,9 @@ export function registerWorker(program: Command): void {
     .description(
       `run the job schedulers (${JOB_NAMES.join(', ')}) until SIGTERM/SIGINT; any number of processes`,
     )
-    .action(() =>
-      runCommand({ noDatabase: true }, async ({ config }) => {
+    .option('--json', 'logs are JSON lines on stdout either way; a start-up error is {"error"} there too')
+    .action((options: { json?: boolean }) =>
+      runCommand({ json: options.json, noDatabase: true }, async ({ config }) => {
         const logger = createLogger(config.logLevel);
         let worker: RunningWorker | null = null;
         let signals = 0;

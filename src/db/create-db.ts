@@ -1,6 +1,7 @@
 /** createDb: a drizzle database over a node-postgres pool, with close(). */
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
+import { DEFAULT_TIMEOUTS } from '../config-timeouts.js';
 import { disablePreparedReads } from './read-rows.js';
 
 /** Connections per process: refresh uses one at a time; reads in a server may use more. */
@@ -29,6 +30,18 @@ export interface CreateDbOptions {
    * the next statement reconnects. @defaultValue one line on stderr
    */
   onIdleError?: (error: Error) => void;
+  /**
+   * How long opening one connection may take (TCP and PostgreSQL's start-up); a server that
+   * accepts but never answers fails the statement waiting for it. A statement waiting for a free
+   * connection of a busy pool waits as long as it takes (it is queued, not failed).
+   * @defaultValue 5000 ({@link DEFAULT_TIMEOUTS})
+   */
+  connectTimeoutMs?: number;
+  /**
+   * PostgreSQL's statement_timeout for this pool's connections, as a start-up parameter; 0 for
+   * none. @defaultValue 600000 ({@link DEFAULT_TIMEOUTS})
+   */
+  statementTimeoutMs?: number;
 }
 
 export type NodePgStatDb = NodePgDatabase & { $client: pg.Pool; close(): Promise<void> };
@@ -38,14 +51,24 @@ export type NodePgStatDb = NodePgDatabase & { $client: pg.Pool; close(): Promise
  * first query. Call `close()` when done.
  */
 export function createDb(databaseUrl: string, options: CreateDbOptions = {}): NodePgStatDb {
+  const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_TIMEOUTS.pgConnectMs;
+  const statementTimeoutMs = options.statementTimeoutMs ?? DEFAULT_TIMEOUTS.pgStatementMs;
+  // Start-up parameters, so no statement is spent on them; kept beside any the URL sets.
+  const startup = [
+    urlOptions(databaseUrl),
+    options.jit === true ? '' : '-c jit=off',
+    statementTimeoutMs > 0 ? `-c statement_timeout=${Math.floor(statementTimeoutMs)}` : '',
+  ].filter(Boolean);
   const pool = new pg.Pool({
     connectionString: databaseUrl,
     max: options.max ?? DEFAULT_POOL_SIZE,
     application_name: options.applicationName ?? 'statcache',
-    // A startup parameter, so no statement is spent on it; kept beside any the URL sets.
-    ...(options.jit === true
-      ? {}
-      : { options: [urlOptions(databaseUrl), '-c jit=off'].filter(Boolean).join(' ') }),
+    ...(startup.length > 0 ? { options: startup.join(' ') } : {}),
+    // A dead peer on an open connection is noticed instead of waited on forever.
+    keepAlive: true,
+    // The connect timeout on each client, not on the pool: the pool's own connectionTimeoutMillis
+    // would also fail statements merely queued for a busy pool's next free connection.
+    Client: clientWithConnectTimeout(connectTimeoutMs),
   });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on(
@@ -60,6 +83,18 @@ export function createDb(databaseUrl: string, options: CreateDbOptions = {}): No
 
   const db = drizzle({ client: pool });
   return Object.assign(db, { close: () => pool.end() });
+}
+
+/** pg's Client, giving up on a connection that is not ready within `timeoutMs`. */
+function clientWithConnectTimeout(timeoutMs: number): typeof pg.Client {
+  return class TimedClient extends pg.Client {
+    constructor(config?: string | pg.ClientConfig) {
+      super({
+        ...(typeof config === 'string' ? { connectionString: config } : config),
+        connectionTimeoutMillis: timeoutMs,
+      });
+    }
+  };
 }
 
 /** The `options` startup parameter the URL sets, if any (`?options=-c%20search_path%3Dx`). */

@@ -1,7 +1,7 @@
 /** Turns driver errors that mean "cannot reach the database" into DatabaseUnreachableError. */
 import { DrizzleQueryError } from 'drizzle-orm/errors';
-import { DatabaseUnreachableError, StatcacheError } from './error-classes.js';
-import { errorCode, isUnreachableCode } from './error-kind.js';
+import { DatabaseUnreachableError, StatcacheError, StatementTimeoutError } from './error-classes.js';
+import { connectionFailureReason, errorCode, isUnreachableCode } from './error-kind.js';
 
 /** Where a URL points, without its password, for error messages. */
 export function describeTarget(databaseUrl: string): string {
@@ -17,7 +17,12 @@ export function describeTarget(databaseUrl: string): string {
  * Unwraps drizzle's "Failed query: <sql>" wrapper to the driver's error, then returns a
  * DatabaseUnreachableError for connection failures, or the driver error unchanged.
  */
-export function translateConnectionError(error: unknown, databaseUrl: string): unknown {
+export function translateConnectionError(
+  error: unknown,
+  databaseUrl: string,
+  /** The connect timeout in force, named in the message when it is what ran out. */
+  connectTimeoutMs?: number,
+): unknown {
   // Already statcache's own (translated once deeper down): its cause must not be wrapped again.
   if (error instanceof StatcacheError) return error;
   const driverError = error instanceof DrizzleQueryError && error.cause ? error.cause : error;
@@ -28,5 +33,36 @@ export function translateConnectionError(error: unknown, databaseUrl: string): u
       cause: driverError,
     });
   }
+  const reason = connectionFailureReason(driverError);
+  if (reason !== undefined)
+    return new DatabaseUnreachableError(
+      describeTarget(databaseUrl),
+      reason.endsWith('connect timeout') && connectTimeoutMs !== undefined
+        ? `no answer within ${connectTimeoutMs} ms; STATCACHE_PG_CONNECT_TIMEOUT_MS sets the wait`
+        : reason,
+      { cause: driverError },
+    );
   return driverError;
+}
+
+/** query_canceled: PostgreSQL cancelled the statement (statement_timeout, or a cancel request). */
+const QUERY_CANCELED = '57014';
+
+/**
+ * Returns a StatementTimeoutError naming the limit and its variable when `error` is PostgreSQL
+ * cancelling a statement for statement_timeout, or `error` unchanged.
+ */
+export function translateStatementTimeout(
+  error: unknown,
+  limit: { timeoutMs: number; variable: string },
+): unknown {
+  if (error instanceof StatcacheError) return error;
+  const driverError = error instanceof DrizzleQueryError && error.cause ? error.cause : error;
+  if (
+    errorCode(driverError) === QUERY_CANCELED &&
+    driverError instanceof Error &&
+    /statement timeout/.test(driverError.message)
+  )
+    return new StatementTimeoutError(limit.timeoutMs, limit.variable, { cause: driverError });
+  return error;
 }

@@ -126,6 +126,22 @@ export class RedisUnreachableError extends StatcacheError {
   }
 }
 
+/** PostgreSQL cancelled a statement that ran past statcache's statement_timeout. */
+export class StatementTimeoutError extends StatcacheError {
+  override name = 'StatementTimeoutError';
+  constructor(
+    readonly timeoutMs: number,
+    /** The variable that set the limit (STATCACHE_READ_TIMEOUT_MS or STATCACHE_PG_STATEMENT_TIMEOUT_MS). */
+    readonly variable: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `a statement ran longer than ${timeoutMs} ms and PostgreSQL cancelled it; ${variable} sets the limit (0 for none)`,
+      options,
+    );
+  }
+}
+
 /** A session holding a lock on a table kept `migrate` or `uninstall` from changing it, every attempt. */
 export class LockTimeoutError extends StatcacheError {
   override name = 'LockTimeoutError';

@@ -13,6 +13,7 @@ import {
   SchemaNotMigratedError,
   SourceMismatchError,
   SourceProfileError,
+  StatementTimeoutError,
 } from './error-classes.js';
 
 export type ErrorKind =
@@ -73,6 +74,21 @@ const UNREACHABLE_CODES = new Set([
   '57P03', // cannot_connect_now (starting up, shutting down)
 ]);
 
+/**
+ * Driver errors that carry no code but mean the connection failed, known by their message (pg
+ * sets no code on these), each with what it means in a message.
+ */
+const UNREACHABLE_MESSAGES: ReadonlyArray<readonly [RegExp, string]> = [
+  [/^Connection terminated due to connection timeout$/, 'no answer within the connect timeout'],
+  [/^timeout exceeded when trying to connect$/, 'no answer within the connect timeout'],
+  // pg's own connect timeout destroys the socket with this error (client.js).
+  [/^timeout expired$/, 'no answer within the connect timeout'],
+  [
+    /^Connection terminated unexpectedly$/,
+    'the server closed the connection: is it PostgreSQL, and is it running?',
+  ],
+];
+
 /** How far down `.cause` (and AggregateError's `errors`) a code is looked for. */
 const MAX_CAUSE_DEPTH = 5;
 
@@ -86,6 +102,20 @@ export function errorCode(error: unknown): string | undefined {
     if (typeof candidate.code === 'string') return candidate.code;
     e =
       Array.isArray(candidate.errors) && candidate.errors.length > 0 ? candidate.errors[0] : candidate.cause;
+  }
+  return undefined;
+}
+
+/**
+ * What a codeless connection failure on `error` or its causes means (see UNREACHABLE_MESSAGES),
+ * or undefined when it is none.
+ */
+export function connectionFailureReason(error: unknown): string | undefined {
+  for (let e: unknown = error, depth = 0; e && depth < MAX_CAUSE_DEPTH; depth++) {
+    const message = e instanceof Error ? e.message : undefined;
+    const known = message === undefined ? undefined : UNREACHABLE_MESSAGES.find(([re]) => re.test(message));
+    if (known) return known[1];
+    e = (e as { cause?: unknown }).cause;
   }
   return undefined;
 }
@@ -109,10 +139,12 @@ export function classifyError(error: unknown): ErrorKind {
   if (error instanceof DatabaseUnreachableError || error instanceof RedisUnreachableError)
     return 'unreachable';
   const code = errorCode(error);
-  if (isUnreachableCode(code)) return 'unreachable';
+  if (isUnreachableCode(code) || connectionFailureReason(error) !== undefined) return 'unreachable';
   if (code !== undefined && code in RETRYABLE_SQLSTATES) return 'retryable';
   // Another session's transaction held the table every attempt: worth trying again later.
   if (error instanceof LockTimeoutError) return 'retryable';
+  // A busy moment (a lock held, a cold cache) may have made it slow: worth another attempt.
+  if (error instanceof StatementTimeoutError) return 'retryable';
   return 'internal';
 }
 

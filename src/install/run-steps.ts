@@ -26,13 +26,19 @@ export const DEFAULT_LOCK_POLICY: LockPolicy = { timeoutMs: 500, attempts: 6, ba
 /** lock_not_available: the statement gave up waiting for a lock (lock_timeout). */
 const LOCK_NOT_AVAILABLE = '55P03';
 
-/** Runs `fn` on `conn` with lock_timeout set, and puts the connection's setting back after. */
+/**
+ * Runs `fn` on `conn` with lock_timeout set and no statement_timeout (an index on a large table
+ * takes as long as it takes; while it builds CONCURRENTLY writers go on), and puts the
+ * connection's settings back after.
+ */
 export async function withLockTimeout<T>(conn: StatDb, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
   await conn.execute(sql.raw(`SET lock_timeout = ${Math.max(1, Math.floor(timeoutMs))}`));
+  await conn.execute(sql`SET statement_timeout = 0`);
   try {
     return await fn();
   } finally {
     await conn.execute(sql`RESET lock_timeout`);
+    await conn.execute(sql`RESET statement_timeout`);
   }
 }
 
