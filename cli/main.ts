@@ -1,58 +1,12 @@
 /**
- * The statcache CLI. Commands live one per file in cli/commands; this file wires them to commander
- * and maps commander's usage errors to exit code 2.
+ * The statcache CLI's entry: parses the arguments with the program (cli/program.ts) and maps
+ * commander's usage errors to exit code 2.
  */
-import { readFileSync } from 'node:fs';
-import { Command, CommanderError } from 'commander';
-import { registerCompress } from './commands/compress.js';
-import { registerDemo } from './commands/demo.js';
-import { registerEnqueue } from './commands/enqueue.js';
-import { registerGrants } from './commands/grants.js';
-import { registerMigrate } from './commands/migrate.js';
-import { registerRefresh } from './commands/refresh.js';
-import { registerSeed } from './commands/seed.js';
-import { registerServe } from './commands/serve.js';
-import { registerSessions } from './commands/sessions.js';
-import { registerSource } from './commands/source.js';
-import { registerStatus } from './commands/status.js';
-import { registerTotals } from './commands/totals.js';
-import { registerUninstall } from './commands/uninstall.js';
-import { registerVerify } from './commands/verify.js';
-import { registerWorker } from './commands/worker.js';
+import { CommanderError } from 'commander';
 import { EXIT_USAGE } from './exit-codes.js';
+import { buildProgram } from './program.js';
 
-/** package.json beside dist/ (the bin runs dist/cli/main.js). */
-const VERSION = (
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
-
-const program = new Command()
-  .name('statcache')
-  .description('exact, time-bucketed statistics for a chat platform, kept in PostgreSQL')
-  .version(VERSION, '-V, --version', 'print the version')
-  .showSuggestionAfterError()
-  .exitOverride();
-
-for (const register of [
-  registerMigrate,
-  registerRefresh,
-  registerCompress,
-  registerVerify,
-  registerTotals,
-  registerSessions,
-  registerStatus,
-  registerSeed,
-  registerDemo,
-  registerWorker,
-  registerEnqueue,
-  registerServe,
-  registerSource,
-  registerUninstall,
-  registerGrants,
-]) {
-  register(program);
-}
-for (const command of program.commands) command.exitOverride();
+const program = buildProgram();
 
 try {
   assertNoRepeatedOption(process.argv.slice(2));

@@ -59,3 +59,16 @@ export function oneOf<T extends string>(choices: readonly T[]): (value: string) 
     return value as T;
   };
 }
+
+/** PostgreSQL keeps the first 63 bytes of a name (NAMEDATALEN - 1) and silently drops the rest. */
+const MAX_NAME_BYTES = 63;
+
+/** A role name as PostgreSQL stores it: 1 to 63 bytes, no NUL (it is quoted wherever it is used). */
+export function parseRoleName(value: string): string {
+  const bytes = Buffer.byteLength(value, 'utf8');
+  if (bytes === 0 || bytes > MAX_NAME_BYTES || value.includes('\0'))
+    throw new InvalidArgumentError(
+      `expected a role name of 1 to ${MAX_NAME_BYTES} bytes without NUL (got ${bytes} bytes: '${value.slice(0, 80)}')`,
+    );
+  return value;
+}

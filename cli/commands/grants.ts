@@ -7,14 +7,15 @@ import { InvalidInputError } from '../../src/errors/error-classes.js';
 import { grantsSql } from '../../src/install/grants-sql.js';
 import { setExitCode } from '../exit-codes.js';
 import { printJson, printLine } from '../output.js';
+import { parseRoleName } from '../parse-options.js';
 import { runCommand } from '../run-command.js';
 
 export function registerGrants(program: Command): void {
   program
     .command('grants')
     .description("print the GRANT statements statcache's worker and dashboard roles need here (runs nothing)")
-    .option('--worker <role>', 'the role the worker (refresh, compress, verify) connects as')
-    .option('--dashboard <role>', 'the read-only role `serve` and the read helpers connect as')
+    .option('--worker <role>', 'the role the worker (refresh, compress, verify) connects as', parseRoleName)
+    .option('--dashboard <role>', 'the read-only role `serve` and the read helpers connect as', parseRoleName)
     .option('--json', 'print one JSON document')
     .action((options: { worker?: string; dashboard?: string; json?: boolean }) =>
       runCommand({ json: options.json }, async ({ db, config, json }) => {

@@ -213,6 +213,14 @@ export function createApp(options: AppOptions): express.Express {
     res.status(404).json({ error: { message: 'no such API route', parameter: null } });
   });
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    // express' own 4xx (a path whose percent-encoding does not decode): the client's mistake.
+    const clientStatus = clientErrorStatus(error);
+    if (clientStatus !== undefined) {
+      res.status(clientStatus).json({
+        error: { message: `malformed request: ${firstLine(error)}; percent-encode the URL`, parameter: null },
+      });
+      return;
+    }
     const status = outcomeOf(error).httpStatus;
     const requestId = String(res.locals.requestId);
     if (status >= 500) {
@@ -228,6 +236,18 @@ export function createApp(options: AppOptions): express.Express {
       .json({ error: { message: error instanceof Error ? error.message : String(error), parameter } });
   });
   return app;
+}
+
+/** The 4xx status express set on an error it raised itself (http-errors' `expose`), if any. */
+function clientErrorStatus(error: unknown): number | undefined {
+  const e = error as { status?: unknown; expose?: unknown } | null;
+  return typeof e?.status === 'number' && e.status >= 400 && e.status < 500 && e.expose !== false
+    ? e.status
+    : undefined;
+}
+
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
 }
 
 /** An id the route was given is not in the chat tables (a 404 naming its parameter). */
