@@ -60,7 +60,9 @@ export function createDb(databaseUrl: string, options: CreateDbOptions = {}): No
     statementTimeoutMs > 0 ? `-c statement_timeout=${Math.floor(statementTimeoutMs)}` : '',
   ].filter(Boolean);
   const pool = new pg.Pool({
-    connectionString: databaseUrl,
+    // Without its `options`: pg lets the URL's replace the config's, which would drop statcache's
+    // (jit, statement_timeout); they are merged into `startup` above instead.
+    connectionString: withoutUrlOptions(databaseUrl),
     max: options.max ?? DEFAULT_POOL_SIZE,
     application_name: options.applicationName ?? 'statcache',
     ...(startup.length > 0 ? { options: startup.join(' ') } : {}),
@@ -95,6 +97,18 @@ function clientWithConnectTimeout(timeoutMs: number): typeof pg.Client {
       });
     }
   };
+}
+
+/** `databaseUrl` without its `options` query parameter (unchanged when it has none). */
+function withoutUrlOptions(databaseUrl: string): string {
+  try {
+    const url = new URL(databaseUrl);
+    if (!url.searchParams.has('options')) return databaseUrl;
+    url.searchParams.delete('options');
+    return url.toString();
+  } catch {
+    return databaseUrl;
+  }
 }
 
 /** The `options` startup parameter the URL sets, if any (`?options=-c%20search_path%3Dx`). */
