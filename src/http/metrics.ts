@@ -1,8 +1,10 @@
 /**
- * Prometheus metrics (prom-client) at /metrics: HTTP latency, and, read at scrape time, the cache's
+ * Prometheus metrics (prom-client) at /metrics: HTTP latency, and, read at scrape time, the database
+ * pool's connections, idle connections and waiting requests (node-postgres pools only), the cache's
  * lag, pending changes and bucket counts per size; job durations and failures from the job events
  * the server is handed (none without a queue).
  */
+import type { Pool } from 'pg';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { StatDb } from '../db/types.js';
 import { type CacheStatus, getStatus } from '../status/get-status.js';
@@ -25,6 +27,35 @@ export function createMetrics(db: StatDb, jobEvents?: JobEventSource): Metrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   });
+  // Registered before the gauges that run a statement, so a scrape reads the pool before its own
+  // getStatus statement asks it for a connection.
+  const pool = poolOf(db);
+  if (pool) {
+    new Gauge({
+      name: 'statcache_db_pool_connections',
+      help: 'Connections the database pool holds (busy and idle)',
+      registers: [registry],
+      collect() {
+        this.set(pool.totalCount);
+      },
+    });
+    new Gauge({
+      name: 'statcache_db_pool_idle',
+      help: 'Idle connections in the database pool',
+      registers: [registry],
+      collect() {
+        this.set(pool.idleCount);
+      },
+    });
+    new Gauge({
+      name: 'statcache_db_pool_waiting',
+      help: 'Requests queued for a database connection (every pool connection busy)',
+      registers: [registry],
+      collect() {
+        this.set(pool.waitingCount);
+      },
+    });
+  }
   // One getStatus statement per scrape feeds all three gauges (collected in parallel).
   let scrape: { at: number; status: Promise<CacheStatus> } | null = null;
   const status = () => {
@@ -81,4 +112,17 @@ export function createMetrics(db: StatDb, jobEvents?: JobEventSource): Metrics {
       await jobEvents?.close();
     },
   };
+}
+
+/** The counts a node-postgres pool keeps. */
+type PoolCounts = Pick<Pool, 'totalCount' | 'idleCount' | 'waitingCount'>;
+
+/** The node-postgres pool under `db` (`db.$client`), or null for any other client (PGlite, one pg.Client). */
+function poolOf(db: StatDb): PoolCounts | null {
+  const client = (db as { $client?: unknown }).$client as Partial<PoolCounts> | undefined;
+  return typeof client?.totalCount === 'number' &&
+    typeof client.idleCount === 'number' &&
+    typeof client.waitingCount === 'number'
+    ? (client as PoolCounts)
+    : null;
 }
