@@ -277,14 +277,58 @@ it('PostgreSQL unreachable: jobs fail with one clear line each, the worker stays
   }
 });
 
+it('PostgreSQL that accepts but never answers: jobs fail within the connect timeout, the worker keeps retrying and recovers', async () => {
+  const viaProxy = new URL(t.url);
+  const proxy = new TcpProxy(Number(viaProxy.port || 5432));
+  const port = await proxy.open();
+  viaProxy.hostname = '127.0.0.1';
+  viaProxy.port = String(port);
+  try {
+    const w = startWorker(
+      fastWorkerEnv(viaProxy.toString(), newPrefix(), { STATCACHE_PG_CONNECT_TIMEOUT_MS: '1000' }),
+    );
+    await w.waitForLog(completed('refresh'));
+    await proxy.close();
+    await proxy.open(port, 'silent');
+    const cut = w.logs.length;
+    const failure = await w.waitForLog((l) => l.msg === 'job failed', 30_000, cut);
+    expect(failure.error).toBe(
+      `cannot connect to PostgreSQL at 127.0.0.1:${port}/${t.name} (no answer within 1000 ms; STATCACHE_PG_CONNECT_TIMEOUT_MS sets the wait); check DATABASE_URL and that the server is running`,
+    );
+    await w.waitForLog((l) => l.msg === 'job failed', 30_000, w.logs.indexOf(failure) + 1);
+    expect(w.child.exitCode).toBeNull();
+    await proxy.close();
+    await proxy.open(port);
+    await t.db.execute(sql`insert into chat_messages (chat_id, message_type, created_at)
+                           select chat_id, 'human', now() from experiment_sessions order by id desc limit 2`);
+    const back = w.logs.length;
+    await w.waitForLog(completed('refresh'), 30_000, back);
+    await waitFor(async () => (await pending()) === 0, {
+      timeoutMs: 30_000,
+      what: 'the refresh after PostgreSQL answered again',
+    });
+    await expectCacheExact(t.db, { batchExperiments: 10 });
+    expect(await w.stop('SIGTERM')).toBe(0);
+  } finally {
+    await proxy.close();
+  }
+});
+
 /** A TCP forwarder to PostgreSQL that the test can cut (closing every connection) and restore. */
 class TcpProxy {
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
   constructor(private readonly targetPort: number) {}
 
-  open(port = 0): Promise<number> {
+  /** Listens on `port` (0: the OS picks); `silent` accepts connections and never answers (a blackhole). */
+  open(port = 0, mode: 'forward' | 'silent' = 'forward'): Promise<number> {
     const server = createServer((client) => {
+      if (mode === 'silent') {
+        this.sockets.add(client);
+        client.on('close', () => this.sockets.delete(client));
+        client.on('error', () => client.destroy());
+        return;
+      }
       const upstream = tcpConnect(this.targetPort, '127.0.0.1');
       for (const s of [client, upstream]) {
         this.sockets.add(s);
