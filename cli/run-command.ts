@@ -7,7 +7,11 @@ import { loadConfig, type StatcacheConfig } from '../src/config.js';
 import { createDb } from '../src/db/create-db.js';
 import { bigintArray } from '../src/db/params.js';
 import { type Executor, queryRows, type StatDb, toNumber } from '../src/db/types.js';
-import { translateConnectionError, translateStatementTimeout } from '../src/errors/connection-errors.js';
+import {
+  describeTarget,
+  translateConnectionError,
+  translateStatementTimeout,
+} from '../src/errors/connection-errors.js';
 import { NotFoundError } from '../src/errors/error-classes.js';
 import { outcomeOf } from '../src/errors/error-kind.js';
 import { assertMigrated } from '../src/install/migrate.js';
@@ -18,6 +22,11 @@ import { printJson } from './output.js';
 export interface CommandContext {
   config: StatcacheConfig;
   db: StatDb;
+  /**
+   * The read replica's pool (DATABASE_READ_URL, its failures naming that variable) and where it is,
+   * for a read command (`reads`) or one that asked for it (`replica`); else null.
+   */
+  replica: { db: StatDb; target: string } | null;
   json: boolean;
 }
 
@@ -31,6 +40,8 @@ interface RunOptions {
   poolSize?: number;
   /** Whether the command only reads (serve, totals, sessions): its statements get the read timeout. */
   reads?: boolean;
+  /** Open DATABASE_READ_URL's pool too, when set (as `reads` does; the same size, the read timeout). */
+  replica?: boolean;
 }
 
 /** Runs `body` with a context; returns the exit code it chose (or 0). Never throws. */
@@ -53,9 +64,22 @@ export async function runCommand(
         connectTimeoutMs: timeouts.pgConnectMs,
         statementTimeoutMs: options.reads ? timeouts.readStatementMs : timeouts.pgStatementMs,
       });
+  const replica =
+    db && (options.reads || options.replica) && config.databaseReadUrl
+      ? {
+          db: createDb(config.databaseReadUrl, {
+            max: options.poolSize ?? 2,
+            applicationName: 'statcache-read',
+            connectTimeoutMs: timeouts.pgConnectMs,
+            statementTimeoutMs: timeouts.readStatementMs,
+            urlVariable: 'DATABASE_READ_URL',
+          }),
+          target: describeTarget(config.databaseReadUrl, 'DATABASE_READ_URL'),
+        }
+      : null;
   try {
     if (db && !options.skipSchemaCheck) await assertMigrated(db);
-    return (await body({ config, db: db as StatDb, json })) ?? 0;
+    return (await body({ config, db: db as StatDb, replica, json })) ?? 0;
   } catch (error) {
     const limit = options.reads
       ? { timeoutMs: timeouts.readStatementMs, variable: 'STATCACHE_READ_TIMEOUT_MS' }
@@ -63,7 +87,16 @@ export async function runCommand(
     return reportError(translateStatementTimeout(error, limit), json, config);
   } finally {
     await db?.close().catch(() => {});
+    await replica?.db.close().catch(() => {});
   }
+}
+
+/**
+ * Where a read command reads: a plain read on the replica when there is one; a fresh read (exact at
+ * the primary's now: a replica's recount is exact only as of what it has replayed) on the primary.
+ */
+export function readDbFor(ctx: Pick<CommandContext, 'db' | 'replica'>, fresh: boolean | undefined): StatDb {
+  return fresh || !ctx.replica ? ctx.db : ctx.replica.db;
 }
 
 /**

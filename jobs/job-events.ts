@@ -3,12 +3,11 @@
  * worker process, each job read back for its name and run time.
  */
 import { QueueEvents } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { WorkerConfig } from '../src/config.js';
 import type { JobEventSource } from '../src/http/job-event-source.js';
 import { SECOND_MS } from '../src/time/durations.js';
 import { QUEUE_NAME, type StatcacheQueue } from './queue.js';
-import { reconnectDelay } from './redis-connection.js';
+import { duplicateForBlocking, type QueueRedis } from './redis-connection.js';
 
 /**
  * Listens on a duplicate of `connection` (QueueEvents blocks on it, so it retries every command:
@@ -16,17 +15,13 @@ import { reconnectDelay } from './redis-connection.js';
  */
 export function createJobEvents(
   queue: StatcacheQueue,
-  connection: Redis,
+  connection: QueueRedis,
   config: WorkerConfig,
   onError: (error: Error) => void = () => {},
 ): JobEventSource {
   const events = new QueueEvents(QUEUE_NAME, {
     // No command timeout (it blocks on purpose), and reconnecting for as long as it takes.
-    connection: connection.duplicate({
-      maxRetriesPerRequest: null,
-      commandTimeout: undefined,
-      retryStrategy: reconnectDelay,
-    }),
+    connection: duplicateForBlocking(connection),
     prefix: config.queuePrefix,
   });
   // Connection errors are retried by ioredis; the metrics miss events meanwhile, and say so.

@@ -1,8 +1,8 @@
 /** The BullMQ queue and the options every statcache job runs with. */
 import { type JobsOptions, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { WorkerConfig } from '../src/config.js';
 import { DAY_MS, HOUR_MS, SECOND_MS } from '../src/time/durations.js';
+import type { QueueRedis } from './redis-connection.js';
 import type { AnyJobPayload, JobName } from './registry.js';
 
 /** One queue holds every statcache job; the key prefix comes from configuration. */
@@ -28,11 +28,12 @@ export function jobOptions(config: WorkerConfig): JobsOptions {
 export type StatcacheQueue = Queue<AnyJobPayload, unknown, JobName>;
 
 /**
- * The queue on `connection`. `readOnly` (for `status`) keeps BullMQ from writing the queue's meta
- * key on opening it, so that reading the queue's state changes nothing in Redis.
+ * The queue on `connection` (one Redis or a Redis Cluster). `readOnly` (for `status`) keeps BullMQ
+ * from writing the queue's meta key on opening it, so that reading the queue's state changes nothing
+ * in Redis.
  */
 export function createQueue(
-  connection: Redis,
+  connection: QueueRedis,
   config: WorkerConfig,
   options: { readOnly?: boolean } = {},
 ): StatcacheQueue {

@@ -37,7 +37,7 @@ export async function startWorker(config: StatcacheConfig, logger: Logger): Prom
     onIdleError: (error) =>
       logger.warn({ err: error }, 'an idle database connection failed; the next statement reconnects'),
   });
-  const redis = createWorkerRedis(config.redisUrl, config.timeouts);
+  const redis = createWorkerRedis(config);
   const redisErrors = throttledErrorLog(logger, 'redis connection error');
   redis.on('error', redisErrors);
   try {
@@ -46,7 +46,7 @@ export async function startWorker(config: StatcacheConfig, logger: Logger): Prom
     });
     if (applied < expected || pendingUpgrades.length > 0)
       throw new SchemaNotMigratedError(applied, expected, pendingUpgrades);
-    await assertRedisReachable(redis, config.redisUrl, config.timeouts.redisConnectMs);
+    await assertRedisReachable(redis, config);
   } catch (error) {
     redis.disconnect();
     await db.close();
@@ -105,6 +105,10 @@ export async function startWorker(config: StatcacheConfig, logger: Logger): Prom
       stalledInterval: config.worker.jobLockMs,
     },
   );
+  // With 'job completed' or 'job failed', a run's span in the logs (e.g. to show no job ran twice at once).
+  worker.on('active', (job) => {
+    logger.debug({ job: job.name, id: job.id, attempt: job.attemptsMade }, 'job started');
+  });
   worker.on('completed', (job, result) => {
     logger.info(
       { job: job.name, id: job.id, attempt: job.attemptsMade, durationMs: duration(job), ...result },
@@ -126,7 +130,8 @@ export async function startWorker(config: StatcacheConfig, logger: Logger): Prom
   worker.on('error', redisErrors);
   logger.info(
     {
-      redis: describeRedis(config.redisUrl),
+      redis: describeRedis(config),
+      redisCluster: config.redisCluster !== null,
       prefix: config.worker.queuePrefix,
       schedules: schedules(config.worker),
     },

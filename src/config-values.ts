@@ -21,6 +21,19 @@ export function parseUrl(variable: string, value: string, protocols: string[], e
   return value;
 }
 
+/** DATABASE_READ_URL: a read replica's postgres:// URL, or null when unset or empty (no replica). */
+export function parseDatabaseReadUrl(value: string | undefined): string | null {
+  const url = value?.trim();
+  return url
+    ? parseUrl(
+        'DATABASE_READ_URL',
+        url,
+        ['postgres:', 'postgresql:'],
+        'postgres://postgres@replica:5432/postgres',
+      )
+    : null;
+}
+
 /**
  * REDIS_URL: a redis:// or rediss:// URL whose path, if any, is a database number (`/2`); ioredis
  * would read `/abc` as database 0. Whether the server has that database is checked on connecting.

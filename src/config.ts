@@ -4,8 +4,16 @@
  */
 import { CronExpressionParser } from 'cron-parser';
 import { type CompressionPolicy, DEFAULT_COMPRESSION_POLICY } from './buckets/shape.js';
+import { parseRedisCluster, type RedisClusterConfig } from './config-redis.js';
 import { parseTimeouts, type Timeouts } from './config-timeouts.js';
-import { parseBoolean, parseRedisUrl, parseToken, parseUrl, parseWhole } from './config-values.js';
+import {
+  parseBoolean,
+  parseDatabaseReadUrl,
+  parseRedisUrl,
+  parseToken,
+  parseUrl,
+  parseWhole,
+} from './config-values.js';
 import { ConfigError } from './errors/error-classes.js';
 import { resolveSourceProfile } from './source/resolve-source-profile.js';
 import type { SourceProfile } from './source/source-profile.js';
@@ -43,8 +51,18 @@ export interface StatcacheConfig {
   databaseUrl: string;
   /** True when DATABASE_URL was not set (the demo then uses embedded PGlite). */
   databaseUrlIsDefault: boolean;
+  /**
+   * A read replica's URL (DATABASE_READ_URL): plain reads of `serve`, `totals` and `sessions` go there;
+   * writes, fresh reads and all that must see the primary stay on DATABASE_URL. @defaultValue null
+   */
+  databaseReadUrl: string | null;
   /** Redis URL for the job queue. @defaultValue {@link DEFAULT_REDIS_URL} */
   redisUrl: string;
+  /**
+   * Redis Cluster for the job queue instead of REDIS_URL's single Redis: REDIS_CLUSTER_NODES, with
+   * REDIS_CLUSTER_USERNAME, _PASSWORD and _TLS (src/config-redis.ts). @defaultValue null
+   */
+  redisCluster: RedisClusterConfig | null;
   /** Platforms whose sessions are excluded from experiment buckets. @defaultValue ['evaluations'] */
   excludedPlatforms: string[];
   /** Experiments per refresh and verify batch. @defaultValue 50 */
@@ -119,12 +137,16 @@ type Env = Record<string, string | undefined>;
 /** Reads and validates the configuration from `env` (process.env by default). Throws ConfigError. */
 export function loadConfig(env: Env = process.env): StatcacheConfig {
   const rawDatabaseUrl = env.DATABASE_URL?.trim();
+  const worker = parseWorker(env);
   return {
     databaseUrl: rawDatabaseUrl
       ? parseUrl('DATABASE_URL', rawDatabaseUrl, ['postgres:', 'postgresql:'], DEFAULT_DATABASE_URL)
       : DEFAULT_DATABASE_URL,
     databaseUrlIsDefault: !rawDatabaseUrl,
+    databaseReadUrl: parseDatabaseReadUrl(env.DATABASE_READ_URL),
     redisUrl: parseRedisUrl(env.REDIS_URL?.trim() || DEFAULT_REDIS_URL, DEFAULT_REDIS_URL),
+    // On a cluster the queue prefix must carry a hash tag.
+    redisCluster: parseRedisCluster(env, worker.queuePrefix),
     excludedPlatforms: parsePlatforms(env.STATCACHE_EXCLUDED_PLATFORMS),
     batchExperiments: parseWhole(
       'STATCACHE_BATCH_EXPERIMENTS',
@@ -139,7 +161,7 @@ export function loadConfig(env: Env = process.env): StatcacheConfig {
       MAX_BATCH_CHANGES,
     ),
     compression: parsePolicy(env),
-    worker: parseWorker(env),
+    worker,
     freshMaxPending: parseWhole(
       'STATCACHE_FRESH_MAX_PENDING',
       env.STATCACHE_FRESH_MAX_PENDING,

@@ -78,6 +78,7 @@ export { BUILTIN_PROFILES, OCS_PROFILE, STATCACHE_PROFILE } from './source/built
 export { checkSource, type SourceCheck } from './source/check-source.js';
 export { resolveSourceProfile } from './source/resolve-source-profile.js';
 export type { SourceProfile } from './source/source-profile.js';
+export { getReplicaStatus, type ReplicaStatus } from './status/get-replica-status.js';
 export { type CacheStatus, getStatus } from './status/get-status.js';
 export type { Mismatch, VerifyResult } from './verify/mismatch.js';
 export { type VerifyOptions, verify } from './verify/verify.js';

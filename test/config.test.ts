@@ -9,7 +9,9 @@ describe('loadConfig', () => {
     expect(loadConfig({})).toEqual({
       databaseUrl: 'postgres://postgres@127.0.0.1:5432/postgres',
       databaseUrlIsDefault: true,
+      databaseReadUrl: null,
       redisUrl: 'redis://127.0.0.1:6379',
+      redisCluster: null,
       excludedPlatforms: ['evaluations'],
       batchExperiments: 50,
       batchChanges: 50000,
@@ -44,6 +46,7 @@ describe('loadConfig', () => {
     expect(
       loadConfig({
         DATABASE_URL: 'postgresql://u:p@db:6432/chat',
+        DATABASE_READ_URL: ' postgres://u:p@replica:5432/chat ',
         REDIS_URL: 'rediss://cache:6380',
         STATCACHE_EXCLUDED_PLATFORMS: 'evaluations, sandbox,,evaluations',
         STATCACHE_BATCH_EXPERIMENTS: '200',
@@ -73,7 +76,9 @@ describe('loadConfig', () => {
     ).toEqual({
       databaseUrl: 'postgresql://u:p@db:6432/chat',
       databaseUrlIsDefault: false,
+      databaseReadUrl: 'postgres://u:p@replica:5432/chat',
       redisUrl: 'rediss://cache:6380',
+      redisCluster: null,
       excludedPlatforms: ['evaluations', 'sandbox'],
       batchExperiments: 200,
       batchChanges: 100,
@@ -108,7 +113,125 @@ describe('loadConfig', () => {
     expect(loadConfig({ STATCACHE_EXCLUDED_PLATFORMS: '' }).excludedPlatforms).toEqual([]);
   });
 
+  it('reads no replica from an unset or empty DATABASE_READ_URL', () => {
+    expect(loadConfig({ DATABASE_READ_URL: '' }).databaseReadUrl).toBeNull();
+    expect(loadConfig({ DATABASE_READ_URL: '  ' }).databaseReadUrl).toBeNull();
+  });
+
+  it('reads the Redis Cluster variables, REDIS_URL unset', () => {
+    expect(
+      loadConfig({
+        REDIS_CLUSTER_NODES: ' 10.0.0.1:6379, redis-b.internal:7000,,[::1]:7001, 10.0.0.1:6379 ',
+        REDIS_CLUSTER_USERNAME: ' statcache ',
+        REDIS_CLUSTER_PASSWORD: ' pass word ',
+        REDIS_CLUSTER_TLS: 'true',
+        STATCACHE_QUEUE_PREFIX: 'chat:{statcache}',
+        REDIS_URL: ' ',
+      }),
+    ).toMatchObject({
+      redisCluster: {
+        nodes: [
+          { host: '10.0.0.1', port: 6379 },
+          { host: 'redis-b.internal', port: 7000 },
+          { host: '::1', port: 7001 },
+        ],
+        username: 'statcache',
+        // Taken as written: a password is never trimmed.
+        password: ' pass word ',
+        tls: true,
+      },
+      worker: { queuePrefix: 'chat:{statcache}' },
+    });
+    expect(
+      loadConfig({ REDIS_CLUSTER_NODES: 'redis:6379', STATCACHE_QUEUE_PREFIX: '{s}' }).redisCluster,
+    ).toEqual({
+      nodes: [{ host: 'redis', port: 6379 }],
+      username: null,
+      password: null,
+      tls: false,
+    });
+    // Set to nothing, the cluster variables are unset; REDIS_CLUSTER_TLS=false says nothing either way.
+    expect(
+      loadConfig({ REDIS_CLUSTER_NODES: '', REDIS_CLUSTER_PASSWORD: '', REDIS_CLUSTER_TLS: 'false' })
+        .redisCluster,
+    ).toBeNull();
+  });
+
   it.each([
+    [
+      { REDIS_CLUSTER_NODES: '10.0.0.1:6379,10.0.0.2', STATCACHE_QUEUE_PREFIX: '{statcache}' },
+      "REDIS_CLUSTER_NODES must be comma-separated host:port pairs, but '10.0.0.2' is not one (the port must be a whole number from 1 to 65535); example: 10.0.0.1:6379,10.0.0.2:6379,10.0.0.3:6379 (got '10.0.0.1:6379,10.0.0.2')",
+    ],
+    [
+      { REDIS_CLUSTER_NODES: 'redis:0', STATCACHE_QUEUE_PREFIX: '{statcache}' },
+      "REDIS_CLUSTER_NODES must be comma-separated host:port pairs, but 'redis:0' is not one (the port must be a whole number from 1 to 65535); example: 10.0.0.1:6379,10.0.0.2:6379,10.0.0.3:6379 (got 'redis:0')",
+    ],
+    [
+      { REDIS_CLUSTER_NODES: 'redis:65536', STATCACHE_QUEUE_PREFIX: '{statcache}' },
+      "REDIS_CLUSTER_NODES must be comma-separated host:port pairs, but 'redis:65536' is not one (the port must be a whole number from 1 to 65535); example: 10.0.0.1:6379,10.0.0.2:6379,10.0.0.3:6379 (got 'redis:65536')",
+    ],
+    [
+      { REDIS_CLUSTER_NODES: ':6379', STATCACHE_QUEUE_PREFIX: '{statcache}' },
+      "REDIS_CLUSTER_NODES must be comma-separated host:port pairs, but ':6379' is not one (the port must be a whole number from 1 to 65535); example: 10.0.0.1:6379,10.0.0.2:6379,10.0.0.3:6379 (got ':6379')",
+    ],
+    [
+      { REDIS_CLUSTER_NODES: 'rediss://redis:6379', STATCACHE_QUEUE_PREFIX: '{statcache}' },
+      "REDIS_CLUSTER_NODES must be comma-separated host:port pairs, but 'rediss://redis:6379' is not one (write host:port without a scheme (REDIS_CLUSTER_TLS=true for TLS)); example: 10.0.0.1:6379,10.0.0.2:6379,10.0.0.3:6379 (got 'rediss://redis:6379')",
+    ],
+    [
+      { REDIS_CLUSTER_NODES: 'user:secret@redis:6379', STATCACHE_QUEUE_PREFIX: '{statcache}' },
+      "REDIS_CLUSTER_NODES must be comma-separated host:port pairs, but '***@redis:6379' is not one (credentials go in REDIS_CLUSTER_USERNAME and REDIS_CLUSTER_PASSWORD); example: 10.0.0.1:6379,10.0.0.2:6379,10.0.0.3:6379 (got '(hidden)')",
+    ],
+    [
+      { REDIS_CLUSTER_NODES: ' , ', STATCACHE_QUEUE_PREFIX: '{statcache}' },
+      "REDIS_CLUSTER_NODES must list at least one host:port; example: 10.0.0.1:6379,10.0.0.2:6379,10.0.0.3:6379 (got ',')",
+    ],
+    [
+      { REDIS_CLUSTER_NODES: '10.0.0.1:6379' },
+      "STATCACHE_QUEUE_PREFIX must contain a hash tag like {statcache} on Redis Cluster (REDIS_CLUSTER_NODES is set), so that all of the queue's keys live in one slot (got 'statcache')",
+    ],
+    [
+      // Redis hashes the whole key when the first braces are empty.
+      { REDIS_CLUSTER_NODES: '10.0.0.1:6379', STATCACHE_QUEUE_PREFIX: '{}{statcache}' },
+      "STATCACHE_QUEUE_PREFIX must contain a hash tag like {statcache} on Redis Cluster (REDIS_CLUSTER_NODES is set), so that all of the queue's keys live in one slot (got '{}{statcache}')",
+    ],
+    [
+      { REDIS_CLUSTER_NODES: '10.0.0.1:6379', STATCACHE_QUEUE_PREFIX: '{statcache' },
+      "STATCACHE_QUEUE_PREFIX must contain a hash tag like {statcache} on Redis Cluster (REDIS_CLUSTER_NODES is set), so that all of the queue's keys live in one slot (got '{statcache')",
+    ],
+    [
+      {
+        REDIS_CLUSTER_NODES: '10.0.0.1:6379',
+        REDIS_URL: 'redis://10.0.0.1:6379',
+        STATCACHE_QUEUE_PREFIX: '{s}',
+      },
+      "REDIS_CLUSTER_NODES and REDIS_URL are both set: set REDIS_CLUSTER_NODES for a Redis Cluster or REDIS_URL for a single Redis, not both (got '10.0.0.1:6379')",
+    ],
+    [
+      { REDIS_CLUSTER_USERNAME: 'statcache' },
+      "REDIS_CLUSTER_USERNAME only applies with REDIS_CLUSTER_NODES: set that too (example: 10.0.0.1:6379,10.0.0.2:6379,10.0.0.3:6379), or unset this; for a single Redis put credentials in REDIS_URL (redis://user:password@host:6379) (got 'statcache')",
+    ],
+    [
+      { REDIS_CLUSTER_PASSWORD: 'secret' },
+      "REDIS_CLUSTER_PASSWORD only applies with REDIS_CLUSTER_NODES: set that too (example: 10.0.0.1:6379,10.0.0.2:6379,10.0.0.3:6379), or unset this; for a single Redis put credentials in REDIS_URL (redis://user:password@host:6379) (got '(hidden)')",
+    ],
+    [
+      { REDIS_CLUSTER_TLS: 'true' },
+      "REDIS_CLUSTER_TLS only applies with REDIS_CLUSTER_NODES: set that too (example: 10.0.0.1:6379,10.0.0.2:6379,10.0.0.3:6379), or unset this; for a single Redis put rediss:// in REDIS_URL (got 'true')",
+    ],
+    [{ REDIS_CLUSTER_TLS: 'yes' }, "REDIS_CLUSTER_TLS must be true or false; example: false (got 'yes')"],
+    [
+      { DATABASE_READ_URL: 'replica:5432' },
+      "DATABASE_READ_URL must start with postgres:// or postgresql://; example: postgres://postgres@replica:5432/postgres (got 'replica:5432')",
+    ],
+    [
+      { DATABASE_READ_URL: 'redis://u:secret@replica/0' },
+      "DATABASE_READ_URL must start with postgres:// or postgresql://; example: postgres://postgres@replica:5432/postgres (got 'redis://u:***@replica/0')",
+    ],
+    [
+      { DATABASE_READ_URL: 'not a url' },
+      "DATABASE_READ_URL is not a URL; example: postgres://postgres@replica:5432/postgres (got 'not a url')",
+    ],
     [
       { DATABASE_URL: 'not a url' },
       "DATABASE_URL is not a URL; example: postgres://postgres@127.0.0.1:5432/postgres (got 'not a url')",

@@ -45,7 +45,7 @@ export function registerEnqueue(program: Command): void {
         // Planned first: a job that takes no --experiment is refused before anything is read or written.
         const run = planManualRun(definition, options.experiment);
         if (options.experiment) await assertExperimentsExist(db, options.experiment, config.source);
-        const redis = await connectCommandRedis(config.redisUrl, config.timeouts);
+        const redis = await connectCommandRedis(config);
         const queue = createQueue(redis, config.worker);
         try {
           const result = await enqueueJob(queue, run);

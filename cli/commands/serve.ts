@@ -1,14 +1,13 @@
 /** `statcache serve [--port 3000]`: the dashboard API, web page, /queues and /metrics. */
 import { createServer, type Server } from 'node:http';
 import type { Command } from 'commander';
-import type { Redis } from 'ioredis';
 import { enqueueJob, planManualRun } from '../../jobs/enqueue.js';
 import { createJobEvents } from '../../jobs/job-events.js';
 import { createLogger, throttledErrorLog } from '../../jobs/logger.js';
 import { createQueue } from '../../jobs/queue.js';
 import { createQueueBoard } from '../../jobs/queue-board.js';
 import { getQueueStatus } from '../../jobs/queue-status.js';
-import { connectCommandRedis } from '../../jobs/redis-connection.js';
+import { connectCommandRedis, type QueueRedis } from '../../jobs/redis-connection.js';
 import { jobDefinition } from '../../jobs/registry.js';
 import { InvalidInputError, ListenError } from '../../src/errors/error-classes.js';
 import { createApp } from '../../src/http/create-app.js';
@@ -37,7 +36,7 @@ export function registerServe(program: Command): void {
     .action((options: { port: number; host: string; json?: boolean }) =>
       runCommand(
         { json: options.json, poolSize: SERVER_POOL_SIZE, reads: true },
-        async ({ db, config, json }) => {
+        async ({ db, config, replica, json }) => {
           // Checked before Redis, the queue or a port: an open dashboard beyond loopback never starts.
           if (!isLoopback(options.host) && !config.dashboardToken)
             throw new InvalidInputError(
@@ -46,9 +45,9 @@ export function registerServe(program: Command): void {
             );
           const logger = createLogger(config.logLevel, 'statcache-serve');
           // The dashboard still serves totals without Redis; only /queues and the queue status need it.
-          let redis: Redis | null = null;
+          let redis: QueueRedis | null = null;
           try {
-            redis = await connectCommandRedis(config.redisUrl, config.timeouts, { reconnect: true });
+            redis = await connectCommandRedis(config, { reconnect: true });
           } catch (error) {
             logLine(
               `statcache: ${error instanceof Error ? error.message : String(error)}; serving without /queues`,
@@ -79,9 +78,12 @@ export function registerServe(program: Command): void {
                   ),
                 )
               : undefined,
+            { replica: replica ?? undefined },
           );
+          // DATABASE_READ_URL: plain reads on the replica; fresh reads and the build check above on db.
           const app = createApp({
             db,
+            replica: replica ?? undefined,
             metrics,
             excludedPlatforms: config.excludedPlatforms,
             source: config.source,

@@ -6,7 +6,7 @@ import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, type SortOrder } from '../../src/re
 import { setExitCode } from '../exit-codes.js';
 import { formatTime, freshnessJson, freshnessLine, logLine, printJson, printTable } from '../output.js';
 import { intInRange, oneOf, parseId } from '../parse-options.js';
-import { assertExperimentsExist, runCommand } from '../run-command.js';
+import { assertExperimentsExist, readDbFor, runCommand } from '../run-command.js';
 
 interface Options {
   experiment: number;
@@ -43,9 +43,10 @@ export function registerSessions(program: Command): void {
     .option('--fresh', 'exact now: recount what pending changes touch (read-only)')
     .option('--json', 'print one JSON document')
     .action((options: Options) =>
-      runCommand({ json: options.json, reads: true }, async ({ config, db, json }) => {
-        await assertExperimentsExist(db, [options.experiment], config.source);
-        const page = await listSessions(db, {
+      runCommand({ json: options.json, reads: true }, async ({ config, db, replica, json }) => {
+        const reads = readDbFor({ db, replica }, options.fresh);
+        await assertExperimentsExist(reads, [options.experiment], config.source);
+        const page = await listSessions(reads, {
           experimentId: options.experiment,
           ...readOptions(config, options.fresh),
           sortBy: options.sort,

@@ -4,6 +4,7 @@ import { createQueue } from '../../jobs/queue.js';
 import { getQueueStatus, type QueueStatus } from '../../jobs/queue-status.js';
 import { connectCommandRedis } from '../../jobs/redis-connection.js';
 import type { StatcacheConfig } from '../../src/config.js';
+import { type ReplicaStatus, replicaReport } from '../../src/status/get-replica-status.js';
 import { getStatus } from '../../src/status/get-status.js';
 import { EXIT_FAILURE, setExitCode } from '../exit-codes.js';
 import { formatTime, logLine, printJson, printLine, printTable } from '../output.js';
@@ -17,16 +18,18 @@ export function registerStatus(program: Command): void {
     )
     .option('--json', 'print one JSON document')
     .action((options: { json?: boolean }) =>
-      runCommand({ json: options.json }, async ({ db, config, json }) => {
+      runCommand({ json: options.json, replica: true }, async ({ db, config, replica, json }) => {
+        // The cache as the primary has it; the replica (DATABASE_READ_URL) only reports its lag.
         const status = await getStatus(db);
+        const replicaPart = await replicaReport(replica ?? undefined);
         // The cache's state is worth showing even when Redis is down; the exit code still says so.
         const queue = await readQueue(config).catch((error: unknown) => ({
           error: error instanceof Error ? error.message : String(error),
         }));
         const queueError = 'error' in queue ? queue.error : null;
         if (json) {
-          printJson({ ...status, queue: queueError ? null : queue, queueError });
-          return queueError ? EXIT_FAILURE : 0;
+          printJson({ ...status, ...replicaPart, queue: queueError ? null : queue, queueError });
+          return queueError || replicaPart.replicaError ? EXIT_FAILURE : 0;
         }
         printTable(
           ['size', 'experiment buckets', 'session buckets', 'oldest start (UTC)', 'newest end (UTC)'],
@@ -52,19 +55,33 @@ export function registerStatus(program: Command): void {
               ? `, oldest captured ${status.pending.oldestCapturedAt.toISOString()} (lag ${status.pending.lagSeconds.toFixed(1)} s)`
               : ''),
         );
+        if (replicaPart.replica) printLine(replicaLine(replicaPart.replica));
+        if (replicaPart.replicaError) logLine(`statcache: replica: ${replicaPart.replicaError}`);
         printLine();
         if (queueError) {
           logLine(`statcache: queue: ${queueError}`);
           return EXIT_FAILURE;
         }
         printQueue(queue as QueueStatus);
-        return 0;
+        return replicaPart.replicaError ? EXIT_FAILURE : 0;
       }).then(setExitCode),
     );
 }
 
+/** The replica's line: caught up, or how far behind. */
+function replicaLine(r: ReplicaStatus): string {
+  const state = !r.inRecovery
+    ? 'not a standby (DATABASE_READ_URL names a primary)'
+    : r.caughtUp
+      ? 'caught up'
+      : r.lagSeconds === null
+        ? 'behind (no transaction replayed since it started)'
+        : `${r.lagSeconds.toFixed(1)} s behind (last replayed transaction committed ${formatTime(r.replayedAt)})`;
+  return `replica ${r.target}: ${state}`;
+}
+
 async function readQueue(config: StatcacheConfig): Promise<QueueStatus> {
-  const redis = await connectCommandRedis(config.redisUrl, config.timeouts);
+  const redis = await connectCommandRedis(config);
   const queue = createQueue(redis, config.worker, { readOnly: true });
   try {
     return await getQueueStatus(queue, config.worker.queuePrefix);

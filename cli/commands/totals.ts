@@ -9,7 +9,7 @@ import { getExperimentTotals } from '../../src/read/get-experiment-totals.js';
 import { setExitCode } from '../exit-codes.js';
 import { formatTime, freshnessJson, freshnessLine, logLine, printJson, printTable } from '../output.js';
 import { parseIdList } from '../parse-options.js';
-import { assertExperimentsExist, runCommand } from '../run-command.js';
+import { assertExperimentsExist, readDbFor, runCommand } from '../run-command.js';
 
 export function registerTotals(program: Command): void {
   program
@@ -19,9 +19,14 @@ export function registerTotals(program: Command): void {
     .option('--fresh', 'exact now: recount what pending changes touch (read-only)')
     .option('--json', 'print one JSON document')
     .action((options: { experiment: number[]; fresh?: boolean; json?: boolean }) =>
-      runCommand({ json: options.json, reads: true }, async ({ config, db, json }) => {
-        await assertExperimentsExist(db, options.experiment, config.source);
-        const totals = await getExperimentTotals(db, options.experiment, readOptions(config, options.fresh));
+      runCommand({ json: options.json, reads: true }, async ({ config, db, replica, json }) => {
+        const reads = readDbFor({ db, replica }, options.fresh);
+        await assertExperimentsExist(reads, options.experiment, config.source);
+        const totals = await getExperimentTotals(
+          reads,
+          options.experiment,
+          readOptions(config, options.fresh),
+        );
         const { freshness } = totals;
         const rows = options.experiment.map((id) => {
           const t = totals.get(id);

@@ -3,6 +3,7 @@ import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
 import { DEFAULT_TIMEOUTS } from '../config-timeouts.js';
 import { disablePreparedReads } from './read-rows.js';
+import { translatePoolErrors } from './translate-pool-errors.js';
 
 /** Connections per process: refresh uses one at a time; reads in a server may use more. */
 export const DEFAULT_POOL_SIZE = 10;
@@ -42,6 +43,12 @@ export interface CreateDbOptions {
    * none. @defaultValue 600000 ({@link DEFAULT_TIMEOUTS})
    */
   statementTimeoutMs?: number;
+  /**
+   * The environment variable `databaseUrl` came from: when given, this pool's statements that cannot
+   * reach the server fail with a DatabaseUnreachableError naming it and host:port (for the read
+   * replica's pool, DATABASE_READ_URL). @defaultValue none: driver errors as pg throws them
+   */
+  urlVariable?: string;
 }
 
 export type NodePgStatDb = NodePgDatabase & { $client: pg.Pool; close(): Promise<void> };
@@ -82,6 +89,8 @@ export function createDb(databaseUrl: string, options: CreateDbOptions = {}): No
         )),
   );
   if (options.preparedReads === false) disablePreparedReads(pool);
+  if (options.urlVariable)
+    translatePoolErrors(pool, { url: databaseUrl, variable: options.urlVariable, connectTimeoutMs });
 
   const db = drizzle({ client: pool });
   return Object.assign(db, { close: () => pool.end() });

@@ -3,13 +3,13 @@ import { DrizzleQueryError } from 'drizzle-orm/errors';
 import { DatabaseUnreachableError, StatcacheError, StatementTimeoutError } from './error-classes.js';
 import { connectionFailureReason, errorCode, isUnreachableCode } from './error-kind.js';
 
-/** Where a URL points, without its password, for error messages. */
-export function describeTarget(databaseUrl: string): string {
+/** Where a URL points, without its password, for error messages (`variable` if it does not parse). */
+export function describeTarget(databaseUrl: string, variable = 'DATABASE_URL'): string {
   try {
     const url = new URL(databaseUrl);
     return `${url.hostname}:${url.port || '5432'}${url.pathname}`;
   } catch {
-    return 'DATABASE_URL';
+    return variable;
   }
 }
 
@@ -22,25 +22,28 @@ export function translateConnectionError(
   databaseUrl: string,
   /** The connect timeout in force, named in the message when it is what ran out. */
   connectTimeoutMs?: number,
+  /** The variable `databaseUrl` came from, named in the message. @defaultValue 'DATABASE_URL' */
+  variable = 'DATABASE_URL',
 ): unknown {
   // Already statcache's own (translated once deeper down): its cause must not be wrapped again.
   if (error instanceof StatcacheError) return error;
   const driverError = error instanceof DrizzleQueryError && error.cause ? error.cause : error;
+  // A pool that translates its own failures (createDb's `urlVariable`) hands drizzle a translated one.
+  if (driverError instanceof StatcacheError) return driverError;
+  const target = describeTarget(databaseUrl, variable);
   const code = errorCode(driverError);
   if (isUnreachableCode(code)) {
     const message = driverError instanceof Error ? driverError.message : '';
-    return new DatabaseUnreachableError(describeTarget(databaseUrl), message || String(code), {
-      cause: driverError,
-    });
+    return new DatabaseUnreachableError(target, message || String(code), { cause: driverError, variable });
   }
   const reason = connectionFailureReason(driverError);
   if (reason !== undefined)
     return new DatabaseUnreachableError(
-      describeTarget(databaseUrl),
+      target,
       reason.endsWith('connect timeout') && connectTimeoutMs !== undefined
         ? `no answer within ${connectTimeoutMs} ms; STATCACHE_PG_CONNECT_TIMEOUT_MS sets the wait`
         : reason,
-      { cause: driverError },
+      { cause: driverError, variable },
     );
   return driverError;
 }

@@ -82,15 +82,19 @@ export class NotFoundError extends StatcacheError {
 /** PostgreSQL could not be reached or refused the connection. */
 export class DatabaseUnreachableError extends StatcacheError {
   override name = 'DatabaseUnreachableError';
+  /** The variable whose URL it was: DATABASE_URL, or DATABASE_READ_URL for the read replica. */
+  readonly variable: string;
   constructor(
     readonly target: string,
     reason: string,
-    options?: { cause?: unknown },
+    options: { cause?: unknown; variable?: string } = {},
   ) {
+    const variable = options.variable ?? 'DATABASE_URL';
     super(
-      `cannot connect to PostgreSQL at ${target} (${reason}); check DATABASE_URL and that the server is running`,
-      options,
+      `cannot connect to PostgreSQL at ${target} (${reason}); check ${variable} and that the server is running`,
+      { cause: options.cause },
     );
+    this.variable = variable;
   }
 }
 
@@ -114,15 +118,21 @@ export class SchemaNotMigratedError extends StatcacheError {
 /** Redis could not be reached (the queue, the worker, `enqueue`, the queue part of `status`). */
 export class RedisUnreachableError extends StatcacheError {
   override name = 'RedisUnreachableError';
+  /** Whether it was a Redis Cluster (REDIS_CLUSTER_NODES) rather than REDIS_URL's single Redis. */
+  readonly cluster: boolean;
   constructor(
+    /** host:port, or a cluster's nodes as host:port, host:port. */
     readonly target: string,
     reason: string,
-    options?: { cause?: unknown },
+    options: { cause?: unknown; cluster?: boolean } = {},
   ) {
     super(
-      `cannot connect to Redis at ${target} (${reason}); check REDIS_URL and that the server is running`,
-      options,
+      options.cluster
+        ? `cannot connect to Redis Cluster at ${target} (${reason}); check REDIS_CLUSTER_NODES and that the nodes are running`
+        : `cannot connect to Redis at ${target} (${reason}); check REDIS_URL and that the server is running`,
+      { cause: options.cause },
     );
+    this.cluster = options.cluster ?? false;
   }
 }
 

@@ -12,7 +12,7 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import { type Logger, pino } from 'pino';
 import { DEFAULT_FRESH_MAX_PENDING } from '../config.js';
 import type { StatDb } from '../db/types.js';
-import { InvalidInputError, NotFoundError } from '../errors/error-classes.js';
+import { InvalidInputError, NotFoundError, StatcacheError } from '../errors/error-classes.js';
 import { outcomeOf } from '../errors/error-kind.js';
 import { type ReadOptions, readOptionsFrom } from '../read/fresh/read-options.js';
 import { getExperimentSeries } from '../read/get-experiment-series.js';
@@ -21,14 +21,23 @@ import { EXPERIMENT_SORT_KEYS, listExperiments } from '../read/list-experiments.
 import { listSessions, SESSION_SORT_KEYS } from '../read/list-sessions.js';
 import { STATCACHE_PROFILE } from '../source/builtin-profiles.js';
 import type { SourceProfile } from '../source/source-profile.js';
+import { replicaReport } from '../status/get-replica-status.js';
 import { getStatus } from '../status/get-status.js';
 import { DAY_MS } from '../time/durations.js';
 import { dashboardAuth } from './dashboard-auth.js';
 import type { Metrics } from './metrics.js';
 import * as q from './query-params.js';
+import { securityHeaders } from './security-headers.js';
 
 export interface AppOptions {
+  /** The primary: fresh reads (exact at its now) and, without a replica, every read. */
   db: StatDb;
+  /**
+   * A read replica (DATABASE_READ_URL) and where it is (host:port/db): the data routes' plain reads
+   * and /api/status read there, each answer's freshness the replica's own view; its lag is in
+   * /api/status. @defaultValue none
+   */
+  replica?: { db: StatDb; target: string };
   metrics: Metrics;
   excludedPlatforms: readonly string[];
   /** Where the platform keeps its tables; every read helper takes it. @defaultValue the statcache demo schema */
@@ -77,7 +86,9 @@ function findPublicDir(from: string): string {
 }
 
 export function createApp(options: AppOptions): express.Express {
-  const { db, source } = options;
+  const { db, source, replica } = options;
+  // A fresh read is exact at the primary's now: a replica's recount would be exact as of its replay.
+  const dbFor = (read: ReadOptions): StatDb => (read.fresh || !replica ? db : replica.db);
   /** Every data route's read options: `?fresh=1` asks for an answer exact now. */
   const readOf = (req: Request): ReadOptions => ({
     ...readOptionsFrom({
@@ -116,7 +127,7 @@ export function createApp(options: AppOptions): express.Express {
     );
     next();
   });
-  app.use(securityHeaders);
+  app.use(securityHeaders(QUEUE_BOARD_PATH));
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
   });
@@ -125,13 +136,14 @@ export function createApp(options: AppOptions): express.Express {
   app.get('/api/experiments', async (req, res) => {
     q.acceptOnly(req.query, 'GET /api/experiments', ['team', 'sort', 'order', 'limit', 'offset', 'fresh']);
     const teamId = q.optionalId(req.query, 'team');
-    const result = await listExperiments(db, {
+    const read = readOf(req);
+    const result = await listExperiments(dbFor(read), {
       teamId,
       sortBy: q.sortKey(req.query, EXPERIMENT_SORT_KEYS),
       order: q.order(req.query),
       limit: q.limit(req.query),
       offset: q.offset(req.query),
-      ...readOf(req),
+      ...read,
     });
     if (!result.teamFound) throw notFound('team', teamId as number, 'team');
     res.json({ rows: result.rows, total: result.total, freshness: result.freshness });
@@ -146,13 +158,14 @@ export function createApp(options: AppOptions): express.Express {
       'fresh',
     ]);
     const experimentId = q.parseId(req.params.id, 'id');
-    const result = await listSessions(db, {
+    const read = readOf(req);
+    const result = await listSessions(dbFor(read), {
       experimentId,
       sortBy: q.sortKey(req.query, SESSION_SORT_KEYS),
       order: q.order(req.query),
       limit: q.limit(req.query),
       offset: q.offset(req.query),
-      ...readOf(req),
+      ...read,
     });
     if (!result.experimentFound) throw notFound('experiment', experimentId, 'id');
     res.json({ rows: result.rows, total: result.total, freshness: result.freshness });
@@ -162,7 +175,8 @@ export function createApp(options: AppOptions): express.Express {
     q.acceptOnly(req.query, 'GET /api/experiments/:id/series', ['from', 'to', 'fresh']);
     const experimentId = q.parseId(req.params.id, 'id');
     const range = rangeOf(req);
-    const trend = await getExperimentTrend(db, experimentId, { ...range, ...readOf(req) });
+    const read = readOf(req);
+    const trend = await getExperimentTrend(dbFor(read), experimentId, { ...range, ...read });
     if (!trend) throw notFound('experiment', experimentId, 'id');
     res.json({ ...trend, from: range.from, to: range.to });
   });
@@ -172,7 +186,8 @@ export function createApp(options: AppOptions): express.Express {
     q.acceptOnly(req.query, 'GET /api/series', ['experiments', 'from', 'to', 'fresh']);
     const ids = q.idList(req.query, 'experiments', MAX_SERIES_IDS);
     const range = rangeOf(req);
-    const series = await getExperimentSeries(db, ids, { ...range, ...readOf(req) });
+    const read = readOf(req);
+    const series = await getExperimentSeries(dbFor(read), ids, { ...range, ...read });
     // As /api/experiments/:id/series answers for one unknown id: a 404 naming them, not an empty series.
     if (series.unknownIds.length > 0)
       throw new NotFoundError('experiment', series.unknownIds, { parameter: 'experiments' });
@@ -186,7 +201,8 @@ export function createApp(options: AppOptions): express.Express {
 
   app.get('/api/status', async (req, res) => {
     q.acceptOnly(req.query, 'GET /api/status', []);
-    const status = await getStatus(db);
+    const status = await getStatus(replica?.db ?? db);
+    const replicaPart = await replicaReport(replica);
     let queue: unknown = null;
     let queueError: string | null = null;
     if (options.queueStatus) {
@@ -196,7 +212,7 @@ export function createApp(options: AppOptions): express.Express {
         queueError = error instanceof Error ? error.message : String(error);
       }
     } else queueError = 'no queue attached (REDIS_URL unreachable when the server started)';
-    res.json({ ...status, queue, queueError });
+    res.json({ ...status, ...replicaPart, queue, queueError });
   });
 
   app.get('/metrics', async (req, res) => {
@@ -224,8 +240,11 @@ export function createApp(options: AppOptions): express.Express {
     const status = outcomeOf(error).httpStatus;
     const requestId = String(res.locals.requestId);
     if (status >= 500) {
-      // The cause (a statement, its parameters) stays in the log; the client gets the id to quote.
-      logger.error({ requestId, method: req.method, url: req.originalUrl, err: error }, 'request failed');
+      // The cause (a statement, its parameters) stays in the log; the client gets the id to quote. A
+      // failure the pool translated (the replica unreachable, naming DATABASE_READ_URL) is logged as it.
+      const cause = (error as { cause?: unknown } | null)?.cause;
+      const err = cause instanceof StatcacheError ? cause : error;
+      logger.error({ requestId, method: req.method, url: req.originalUrl, err }, 'request failed');
       res.status(status).json({ error: { message: 'internal error', requestId } });
       return;
     }
@@ -267,20 +286,4 @@ function routeLabel(req: Request): string {
   if (route) return route;
   if (req.path.startsWith(QUEUE_BOARD_PATH)) return QUEUE_BOARD_PATH;
   return req.path.startsWith('/api') ? 'unmatched' : 'static';
-}
-
-/**
- * Headers for every answer: no sniffing, no framing, no referrer; and for everything but bull-board
- * (its own page runs inline scripts) a content security policy allowing only this origin's files.
- */
-function securityHeaders(req: Request, res: Response, next: NextFunction): void {
-  res.setHeader('X-Content-Type-Options', 'nosniff');
-  res.setHeader('X-Frame-Options', 'DENY');
-  res.setHeader('Referrer-Policy', 'no-referrer');
-  if (!req.path.startsWith(QUEUE_BOARD_PATH))
-    res.setHeader(
-      'Content-Security-Policy',
-      "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-    );
-  next();
 }

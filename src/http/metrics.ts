@@ -2,11 +2,13 @@
  * Prometheus metrics (prom-client) at /metrics: HTTP latency, and, read at scrape time, the database
  * pool's connections, idle connections and waiting requests (node-postgres pools only), the cache's
  * lag, pending changes and bucket counts per size; job durations and failures from the job events
- * the server is handed (none without a queue).
+ * the server is handed (none without a queue). With a read replica the cache's gauges are its view
+ * (what the dashboard's answers reflect), beside its own pool and its lag behind the primary.
  */
 import type { Pool } from 'pg';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { StatDb } from '../db/types.js';
+import { getReplicaStatus } from '../status/get-replica-status.js';
 import { type CacheStatus, getStatus } from '../status/get-status.js';
 import type { JobEventSource } from './job-event-source.js';
 
@@ -17,8 +19,16 @@ export interface Metrics {
   close(): Promise<void>;
 }
 
+export interface MetricsOptions {
+  /**
+   * The read replica the server reads from (DATABASE_READ_URL): the cache's gauges are read there,
+   * and its pool and statcache_replica_lag_seconds are added. @defaultValue none
+   */
+  replica?: { db: StatDb; target: string };
+}
+
 /** The metrics registry for `db`; job durations and failures are counted from `jobEvents` when given. */
-export function createMetrics(db: StatDb, jobEvents?: JobEventSource): Metrics {
+export function createMetrics(db: StatDb, jobEvents?: JobEventSource, options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
   const httpDuration = new Histogram({
     name: 'statcache_http_request_duration_seconds',
@@ -29,37 +39,24 @@ export function createMetrics(db: StatDb, jobEvents?: JobEventSource): Metrics {
   });
   // Registered before the gauges that run a statement, so a scrape reads the pool before its own
   // getStatus statement asks it for a connection.
-  const pool = poolOf(db);
-  if (pool) {
+  poolGauges(registry, poolOf(db), 'statcache_db_pool', 'the database pool');
+  const { replica } = options;
+  if (replica) {
+    poolGauges(registry, poolOf(replica.db), 'statcache_replica_pool', "the read replica's pool");
     new Gauge({
-      name: 'statcache_db_pool_connections',
-      help: 'Connections the database pool holds (busy and idle)',
+      name: 'statcache_replica_lag_seconds',
+      help: 'How far the read replica is behind its primary: 0 caught up, else the age of the last transaction it replayed (NaN: none replayed yet)',
       registers: [registry],
-      collect() {
-        this.set(pool.totalCount);
-      },
-    });
-    new Gauge({
-      name: 'statcache_db_pool_idle',
-      help: 'Idle connections in the database pool',
-      registers: [registry],
-      collect() {
-        this.set(pool.idleCount);
-      },
-    });
-    new Gauge({
-      name: 'statcache_db_pool_waiting',
-      help: 'Requests queued for a database connection (every pool connection busy)',
-      registers: [registry],
-      collect() {
-        this.set(pool.waitingCount);
+      async collect() {
+        this.set((await getReplicaStatus(replica.db, replica.target)).lagSeconds ?? Number.NaN);
       },
     });
   }
+  const cacheDb = replica?.db ?? db;
   // One getStatus statement per scrape feeds all three gauges (collected in parallel).
   let scrape: { at: number; status: Promise<CacheStatus> } | null = null;
   const status = () => {
-    if (!scrape || Date.now() - scrape.at > 1_000) scrape = { at: Date.now(), status: getStatus(db) };
+    if (!scrape || Date.now() - scrape.at > 1_000) scrape = { at: Date.now(), status: getStatus(cacheDb) };
     return scrape.status;
   };
   new Gauge({
@@ -112,6 +109,35 @@ export function createMetrics(db: StatDb, jobEvents?: JobEventSource): Metrics {
       await jobEvents?.close();
     },
   };
+}
+
+/** `<prefix>_connections`, `_idle` and `_waiting` of `pool`, when it is a node-postgres pool. */
+function poolGauges(registry: Registry, pool: PoolCounts | null, prefix: string, what: string): void {
+  if (!pool) return;
+  new Gauge({
+    name: `${prefix}_connections`,
+    help: `Connections ${what} holds (busy and idle)`,
+    registers: [registry],
+    collect() {
+      this.set(pool.totalCount);
+    },
+  });
+  new Gauge({
+    name: `${prefix}_idle`,
+    help: `Idle connections in ${what}`,
+    registers: [registry],
+    collect() {
+      this.set(pool.idleCount);
+    },
+  });
+  new Gauge({
+    name: `${prefix}_waiting`,
+    help: `Requests queued for a connection of ${what} (every connection busy)`,
+    registers: [registry],
+    collect() {
+      this.set(pool.waitingCount);
+    },
+  });
 }
 
 /** The counts a node-postgres pool keeps. */
