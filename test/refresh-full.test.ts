@@ -5,11 +5,22 @@
  */
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
+import { HOURLY_SHAPE } from '../src/buckets/shape.js';
+import { onOneConnection } from '../src/db/on-one-connection.js';
 import { queryRows, toNumber } from '../src/db/types.js';
+import { currentSnapshot } from '../src/rebuild/discard-covered-changes.js';
+import { rebuildBatch } from '../src/rebuild/rebuild-batch.js';
 import { refreshFull } from '../src/rebuild/refresh-full.js';
+import { refreshIncremental } from '../src/refresh/refresh-incremental.js';
 import { seedWorkload } from '../src/seed/seed-workload.js';
 import { workloadSize } from '../src/seed/workload-size.js';
+import { STATCACHE_PROFILE } from '../src/source/builtin-profiles.js';
 import { verify } from '../src/verify/verify.js';
+import {
+  dropVersionsByChat,
+  precomputeVersionsByChat,
+  VERSIONS_BY_CHAT,
+} from '../src/versions/versions-by-chat.js';
 import { experimentBuckets } from './helpers/fixtures.js';
 import { EXCLUDED_PLATFORMS, expectCacheExact, useTestDatabase } from './helpers/setup.js';
 
@@ -157,6 +168,58 @@ describe('scope', () => {
     const result = await full();
     expect(result.orphanBucketsDeleted).toBe(2);
     await expectCacheExact(t.db);
+  });
+});
+
+describe('versions beside a running rebuild', () => {
+  const versionsOf = async (sessionId: number) =>
+    (
+      await queryRows<{ v: string[] }>(
+        t.db,
+        sql`select cached_experiment_versions as v from experiment_sessions where id = ${sessionId}`,
+      )
+    )[0]?.v;
+
+  it('a batch does not write its precomputed versions over newer ones a refresh wrote after the snapshot', async () => {
+    // The race concurrent-refresh-ocs.test.ts hit now and then, step by step: the rebuild takes its
+    // snapshot and precomputes every chat's versions; a tag is linked; a refresh beside the rebuild
+    // applies it; then the rebuild's batch reaches the session's experiment.
+    const experiment = await f.experiment(t.teamId);
+    const raced = await f.session({
+      teamId: t.teamId,
+      experimentId: experiment,
+      createdAt: '2026-03-01T10:00:00Z',
+    });
+    const quiet = await f.session({
+      teamId: t.teamId,
+      experimentId: experiment,
+      createdAt: '2026-03-01T11:00:00Z',
+    });
+    const [racedMessage] = await f.messages(raced.chatId, [['ai', '2026-03-01T10:00:00Z']]);
+    const [quietMessage] = await f.messages(quiet.chatId, [['ai', '2026-03-01T11:00:00Z']]);
+    const [v7, v8] = [await f.tag(t.teamId, 'v7'), await f.tag(t.teamId, 'v8')];
+    await full([experiment]);
+    // Linked before the snapshot, not refreshed yet: the precomputed versions have it.
+    await f.tagMessage(quietMessage as number, v8);
+    await onOneConnection(t.db, async (conn) => {
+      const snapshot = await currentSnapshot(conn);
+      await precomputeVersionsByChat(conn, STATCACHE_PROFILE);
+      await f.tagMessage(racedMessage as number, v7);
+      await refreshIncremental(t.db, {
+        excludedPlatforms: EXCLUDED_PLATFORMS,
+        batchChanges: 1000,
+        batchExperiments: 50,
+      });
+      expect(await versionsOf(raced.id)).toEqual(['v7']);
+      await rebuildBatch(conn, [experiment], EXCLUDED_PLATFORMS, HOURLY_SHAPE, STATCACHE_PROFILE, {
+        relation: VERSIONS_BY_CHAT,
+        snapshot,
+      });
+      await dropVersionsByChat(conn);
+    });
+    expect(await versionsOf(raced.id)).toEqual(['v7']);
+    expect(await versionsOf(quiet.id)).toEqual(['v8']);
+    await expectCacheExact(t.db, { experimentIds: [experiment], batchExperiments: 50 });
   });
 });
 

@@ -1,12 +1,12 @@
 /** One batch of a full rebuild: replace a set of experiments' buckets and versions in one transaction. */
 
-import type { SQL } from 'drizzle-orm';
 import { lockExperiments } from '../buckets/lock-experiments.js';
 import type { BucketShape } from '../buckets/shape.js';
 import type { Executor, StatDb } from '../db/types.js';
 import { withDeadlockRetry } from '../db/with-deadlock-retry.js';
 import type { SourceProfile } from '../source/source-profile.js';
 import { updateVersionsCache } from '../versions/update-versions-cache.js';
+import type { PrecomputedVersions } from '../versions/versions-by-chat.js';
 import { deleteScopeBuckets } from './delete-scope-buckets.js';
 import { insertExperimentBuckets } from './insert-experiment-buckets.js';
 import { insertParticipantFirsts } from './insert-participant-firsts.js';
@@ -26,7 +26,8 @@ export interface BatchResult {
  * are held, and anything a writer commits between two statements left a change row that the
  * incremental refresh will apply. `source` names the platform's tables every statement reads;
  * `versionsByChat`, when given, is a precomputed (chat_id, versions) relation the versions step
- * reads instead of the messages (a whole rebuild's, see versions-by-chat.ts).
+ * reads instead of the messages for sessions not written since its snapshot (a whole rebuild's, see
+ * versions-by-chat.ts).
  */
 export async function rebuildExperiments(
   tx: Executor,
@@ -34,7 +35,7 @@ export async function rebuildExperiments(
   excludedPlatforms: readonly string[],
   shape: BucketShape,
   source: SourceProfile,
-  versionsByChat?: SQL,
+  versionsByChat?: PrecomputedVersions,
 ): Promise<BatchResult> {
   await lockExperiments(tx, experimentIds);
   await deleteScopeBuckets(tx, experimentIds, source);
@@ -58,7 +59,7 @@ export function rebuildBatch(
   excludedPlatforms: readonly string[],
   shape: BucketShape,
   source: SourceProfile,
-  versionsByChat?: SQL,
+  versionsByChat?: PrecomputedVersions,
 ): Promise<BatchResult> {
   return withDeadlockRetry(() =>
     db.transaction((tx) =>

@@ -83,7 +83,7 @@ export async function refreshFull(db: StatDb, options: RefreshFullOptions): Prom
     // Changes committed before this point are covered by the batches below (unscoped runs only).
     const snapshot = scoped ? null : await currentSnapshot(conn);
     const upToDateAt = scoped ? null : await databaseNow(conn);
-    const versionsByChat = scoped ? undefined : VERSIONS_BY_CHAT;
+    const versionsByChat = snapshot === null ? undefined : { relation: VERSIONS_BY_CHAT, snapshot };
     if (!scoped) await precomputeVersionsByChat(conn, source);
     try {
       const experimentsTotal = await countExperiments(conn, options.experimentIds, source);

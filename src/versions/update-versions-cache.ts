@@ -5,6 +5,7 @@ import { type Executor, execCount } from '../db/types.js';
 import { quoted } from '../source/quoted.js';
 import { linksMessage, relationSql, withVersionRows } from '../source/relation-sql.js';
 import type { SourceProfile } from '../source/source-profile.js';
+import { type PrecomputedVersions, writtenBefore } from './versions-by-chat.js';
 
 /** The tag category whose names are experiment versions. */
 export const EXPERIMENT_VERSION_CATEGORY = 'experiment_version';
@@ -16,7 +17,7 @@ export const EXPERIMENT_VERSION_CATEGORY = 'experiment_version';
  * `chat_versions` keys).
  */
 export type VersionsScope =
-  | { experimentIds: readonly number[]; versionsByChat?: SQL }
+  | { experimentIds: readonly number[]; versionsByChat?: PrecomputedVersions }
   | { sessionIdsFrom: SQL };
 
 /**
@@ -43,9 +44,9 @@ export function updateVersionsCache(
     tx,
     sql`
     with scope as (
-      select ${S.id} as id, ${S.chatId} as chat_id from ${S.from} where ${where}
+      select ${S.id} as id, ${S.chatId} as chat_id, s.xmin as row_xmin from ${S.from} where ${where}
     ),
-    ${'versionsByChat' in scope && scope.versionsByChat ? precomputed(scope.versionsByChat) : fromMessages(source)},
+    ${'versionsByChat' in scope && scope.versionsByChat ? precomputed(scope.versionsByChat, source) : fromMessages(source)},
     stale as (
       select ${S.id} as id, v.versions
       from ${S.from} join versions v on v.session_id = ${S.id}
@@ -62,18 +63,8 @@ export function updateVersionsCache(
 
 /** The `versions` CTE from the messages of the scope's chats (their tag links and tags). */
 function fromMessages(source: SourceProfile): SQL {
-  const M = relationSql(source, 'messages', 'm');
-  const L = relationSql(source, 'tagLinks', 'mt');
-  const T = relationSql(source, 'tags', 't');
   return sql`
-    names as (
-      select distinct sc.id as session_id, ${T.name}::text as name
-      from scope sc
-      join ${M.from} on ${M.chatId} = sc.chat_id
-      join ${L.from} on ${linksMessage(source, L, M.id)}
-      join ${T.from} on ${T.id} = ${L.tagId}
-      where ${T.category} = ${EXPERIMENT_VERSION_CATEGORY}
-    ),
+    ${namesOf(source, sql`scope`)},
     versions as (
       select sc.id as session_id,
              coalesce(array_agg(n.name order by statcache_natural_sort_key(n.name) collate "C", n.name collate "C")
@@ -84,12 +75,40 @@ function fromMessages(source: SourceProfile): SQL {
     )`;
 }
 
-/** The `versions` CTE from a precomputed (chat_id, versions) relation. */
-function precomputed(versionsByChat: SQL): SQL {
+/** `names`: the distinct version names of the sessions in `sessions` (id, chat_id), from their messages. */
+function namesOf(source: SourceProfile, sessions: SQL): SQL {
+  const M = relationSql(source, 'messages', 'm');
+  const L = relationSql(source, 'tagLinks', 'mt');
+  const T = relationSql(source, 'tags', 't');
   return sql`
+    names as (
+      select distinct sc.id as session_id, ${T.name}::text as name
+      from ${sessions} sc
+      join ${M.from} on ${M.chatId} = sc.chat_id
+      join ${L.from} on ${linksMessage(source, L, M.id)}
+      join ${T.from} on ${T.id} = ${L.tagId}
+      where ${T.category} = ${EXPERIMENT_VERSION_CATEGORY}
+    )`;
+}
+
+/**
+ * The `versions` CTE from a precomputed (chat_id, versions) relation, for the sessions whose row
+ * nothing has written since its snapshot; the others (a refresh beside the rebuild may have written
+ * newer versions there) recounted from their messages (versions-by-chat.ts says why).
+ */
+function precomputed(p: PrecomputedVersions, source: SourceProfile): SQL {
+  return sql`
+    touched as (
+      select id, chat_id from scope where not ${writtenBefore(sql`row_xmin`, p.snapshot)}
+    ),
+    ${namesOf(source, sql`touched`)},
     versions as (
-      select sc.id as session_id, coalesce(p.versions, '{}'::text[]) as versions
+      select sc.id as session_id,
+             case when t.id is null then coalesce(p.versions, '{}'::text[])
+                  else coalesce((select array_agg(n.name order by statcache_natural_sort_key(n.name) collate "C", n.name collate "C")
+                                 from names n where n.session_id = sc.id), '{}'::text[]) end as versions
       from scope sc
-      left join ${versionsByChat} p on p.chat_id = sc.chat_id
+      left join touched t on t.id = sc.id
+      left join ${p.relation} p on p.chat_id = sc.chat_id
     )`;
 }

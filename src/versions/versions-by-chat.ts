@@ -7,9 +7,13 @@
  *
  * A temp table lives on one connection: the caller runs the rebuild on one (onOneConnection). It is
  * computed after the rebuild's snapshot, so a change committed later is still queued and applied by
- * the next incremental refresh (see discard-covered-changes.ts).
+ * the next incremental refresh (see discard-covered-changes.ts). But a refresh running beside the
+ * rebuild may apply such a change first, writing the session's newer versions: a batch must not
+ * then write the older precomputed ones over them. So a batch reads the precomputed versions only
+ * for sessions whose row no transaction has written since the snapshot, and recounts the others
+ * from their messages (update-versions-cache.ts).
  */
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../db/types.js';
 import { linksMessage, relationSql } from '../source/relation-sql.js';
 import type { SourceProfile } from '../source/source-profile.js';
@@ -17,6 +21,27 @@ import { EXPERIMENT_VERSION_CATEGORY } from './update-versions-cache.js';
 
 /** The temp table: (chat_id, versions text[] in natural order), only chats that have versions. */
 export const VERSIONS_BY_CHAT = sql.raw('pg_temp.statcache_versions_by_chat');
+
+/** Precomputed versions for a batch: the relation, and the snapshot taken before it was computed. */
+export interface PrecomputedVersions {
+  relation: SQL;
+  /** pg_current_snapshot() as text, taken before the relation was computed. */
+  snapshot: string;
+}
+
+/**
+ * Whether the row version with `xmin` was written by a transaction visible in `snapshot` (committed
+ * before it). xmin is a 32-bit xid; pg_visible_in_snapshot takes a 64-bit xid8, so the epoch is
+ * taken from the current one (every live xmin is within 2^31 of it), one epoch back when its low
+ * bits are ahead of now's. Frozen and special xids (below 3) are old.
+ */
+export function writtenBefore(xmin: SQL, snapshot: string): SQL {
+  const now = sql`pg_snapshot_xmax(pg_current_snapshot())::text::bigint`;
+  const x = sql`(${xmin})::text::bigint`;
+  return sql`(${x} < 3 or pg_visible_in_snapshot(
+      ((${now} >> 32 << 32) + ${x} - case when ${x} > (${now} & 4294967295) then 4294967296 else 0 end)::text::xid8,
+      ${snapshot}::pg_snapshot))`;
+}
 
 export async function precomputeVersionsByChat(conn: Executor, source: SourceProfile): Promise<void> {
   const M = relationSql(source, 'messages', 'm');
