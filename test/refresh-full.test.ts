@@ -214,11 +214,46 @@ describe('versions beside a running rebuild', () => {
       await rebuildBatch(conn, [experiment], EXCLUDED_PLATFORMS, HOURLY_SHAPE, STATCACHE_PROFILE, {
         relation: VERSIONS_BY_CHAT,
         snapshot,
+        recountDiffering: true,
       });
       await dropVersionsByChat(conn);
     });
     expect(await versionsOf(raced.id)).toEqual(['v7']);
     expect(await versionsOf(quiet.id)).toEqual(['v8']);
+    await expectCacheExact(t.db, { experimentIds: [experiment], batchExperiments: 50 });
+  });
+
+  it('nor the precomputed versions of a tag linked and unlinked again, both applied by a refresh meanwhile', async () => {
+    // The refresh finds the versions it computes equal to the stored ones and writes nothing: the
+    // session's row keeps its old xmin, and only the difference from the stored versions shows it.
+    const experiment = await f.experiment(t.teamId);
+    const session = await f.session({
+      teamId: t.teamId,
+      experimentId: experiment,
+      createdAt: '2026-03-02T10:00:00Z',
+    });
+    const [message] = await f.messages(session.chatId, [['ai', '2026-03-02T10:00:00Z']]);
+    const v9 = await f.tag(t.teamId, 'v9');
+    await full([experiment]);
+    await f.tagMessage(message as number, v9);
+    await onOneConnection(t.db, async (conn) => {
+      const snapshot = await currentSnapshot(conn);
+      await precomputeVersionsByChat(conn, STATCACHE_PROFILE);
+      await t.db.execute(sql`delete from chat_message_tags where message_id = ${message as number}`);
+      await refreshIncremental(t.db, {
+        excludedPlatforms: EXCLUDED_PLATFORMS,
+        batchChanges: 1000,
+        batchExperiments: 50,
+      });
+      expect(await versionsOf(session.id)).toEqual([]);
+      await rebuildBatch(conn, [experiment], EXCLUDED_PLATFORMS, HOURLY_SHAPE, STATCACHE_PROFILE, {
+        relation: VERSIONS_BY_CHAT,
+        snapshot,
+        recountDiffering: true,
+      });
+      await dropVersionsByChat(conn);
+    });
+    expect(await versionsOf(session.id)).toEqual([]);
     await expectCacheExact(t.db, { experimentIds: [experiment], batchExperiments: 50 });
   });
 });

@@ -7,7 +7,7 @@ import { type BucketShape, HOURLY_SHAPE } from '../buckets/shape.js';
 import { onOneConnection } from '../db/on-one-connection.js';
 import { type Executor, queryRows, type StatDb, toDate } from '../db/types.js';
 import { withDeadlockRetry } from '../db/with-deadlock-retry.js';
-import { recordRefreshRun, recordUpToDate } from '../runs/refresh-runs.js';
+import { fullBuildRecorded, recordRefreshRun, recordUpToDate } from '../runs/refresh-runs.js';
 import { STATCACHE_PROFILE } from '../source/builtin-profiles.js';
 import { countExperiments, experimentBatches } from '../source/experiment-batches.js';
 import type { SourceProfile } from '../source/source-profile.js';
@@ -83,7 +83,10 @@ export async function refreshFull(db: StatDb, options: RefreshFullOptions): Prom
     // Changes committed before this point are covered by the batches below (unscoped runs only).
     const snapshot = scoped ? null : await currentSnapshot(conn);
     const upToDateAt = scoped ? null : await databaseNow(conn);
-    const versionsByChat = snapshot === null ? undefined : { relation: VERSIONS_BY_CHAT, snapshot };
+    const versionsByChat =
+      snapshot === null
+        ? undefined
+        : { relation: VERSIONS_BY_CHAT, snapshot, recountDiffering: await fullBuildRecorded(conn) };
     if (!scoped) await precomputeVersionsByChat(conn, source);
     try {
       const experimentsTotal = await countExperiments(conn, options.experimentIds, source);

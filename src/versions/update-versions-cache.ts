@@ -44,7 +44,8 @@ export function updateVersionsCache(
     tx,
     sql`
     with scope as (
-      select ${S.id} as id, ${S.chatId} as chat_id, s.xmin as row_xmin from ${S.from} where ${where}
+      select ${S.id} as id, ${S.chatId} as chat_id, s.xmin as row_xmin, ${S.versionsCache} as stored
+      from ${S.from} where ${where}
     ),
     ${'versionsByChat' in scope && scope.versionsByChat ? precomputed(scope.versionsByChat, source) : fromMessages(source)},
     stale as (
@@ -93,13 +94,17 @@ function namesOf(source: SourceProfile, sessions: SQL): SQL {
 
 /**
  * The `versions` CTE from a precomputed (chat_id, versions) relation, for the sessions whose row
- * nothing has written since its snapshot; the others (a refresh beside the rebuild may have written
- * newer versions there) recounted from their messages (versions-by-chat.ts says why).
+ * nothing has written since its snapshot (and, with `recountDiffering`, whose stored versions equal
+ * the precomputed ones); the others (a refresh beside the rebuild may have written newer versions
+ * there) recounted from their messages (versions-by-chat.ts says why).
  */
 function precomputed(p: PrecomputedVersions, source: SourceProfile): SQL {
   return sql`
     touched as (
-      select id, chat_id from scope where not ${writtenBefore(sql`row_xmin`, p.snapshot)}
+      select sc.id, sc.chat_id from scope sc
+      ${p.recountDiffering ? sql`left join ${p.relation} pd on pd.chat_id = sc.chat_id` : sql``}
+      where not ${writtenBefore(sql`sc.row_xmin`, p.snapshot)}
+      ${p.recountDiffering ? sql`or sc.stored is distinct from coalesce(pd.versions, '{}'::text[])` : sql``}
     ),
     ${namesOf(source, sql`touched`)},
     versions as (

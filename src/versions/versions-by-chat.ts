@@ -10,8 +10,9 @@
  * the next incremental refresh (see discard-covered-changes.ts). But a refresh running beside the
  * rebuild may apply such a change first, writing the session's newer versions: a batch must not
  * then write the older precomputed ones over them. So a batch reads the precomputed versions only
- * for sessions whose row no transaction has written since the snapshot, and recounts the others
- * from their messages (update-versions-cache.ts).
+ * for sessions whose row no transaction has written since the snapshot (and, on a cache built
+ * before, whose stored versions they equal), and recounts the others from their messages
+ * (update-versions-cache.ts).
  */
 import { type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../db/types.js';
@@ -27,6 +28,15 @@ export interface PrecomputedVersions {
   relation: SQL;
   /** pg_current_snapshot() as text, taken before the relation was computed. */
   snapshot: string;
+  /**
+   * Also recount the sessions whose stored versions differ from the precomputed ones. True when the
+   * cache was built before this rebuild: incremental refreshes may then run beside it, and one that
+   * applied two opposite changes (a tag linked, then unlinked) finds nothing to write, leaving no
+   * trace a batch could see but that difference. False on a first build (no refresh runs beside
+   * it, and every tagged session differs from the empty default: recounting them all would undo
+   * the precomputation).
+   */
+  recountDiffering: boolean;
 }
 
 /**
