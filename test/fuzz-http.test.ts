@@ -159,14 +159,28 @@ describe.each(Object.keys(ROUTES))('GET %s', (name) => {
         const url = `${base}${route.path(id)}${query ? `?${query}` : ''}`;
         const res = await fetch(url, { signal: AbortSignal.timeout(15_000) });
         const text = await res.text();
-        expect([200, 400, 404], `${url} → ${res.status} ${text.slice(0, 300)}`).toContain(res.status);
-        if (res.status === 200) return;
+        expect([200, 400, 404, 431], `${url.slice(0, 300)} → ${res.status} ${text.slice(0, 300)}`).toContain(
+          res.status,
+        );
+        // 431: a URL past Node's 16 KB header limit, refused by the HTTP parser before express.
+        if (res.status === 200 || res.status === 431) return;
         expect(res.headers.get('content-type')).toMatch(/application\/json/);
         const body = JSON.parse(text) as { error: { message: string; parameter: string | null } };
-        expect(typeof body.error.message).toBe('string');
-        expect(body.error.message, url).not.toMatch(/\n|\bat .+:\d+:\d+|\bselect\b|\bfrom\b.*\bwhere\b/i);
+        const message = body.error.message;
+        expect(typeof message).toBe('string');
+        // One line (so no stack trace), and no driver text: checked with plain substring tests, since
+        // the message echoes the random value and a backtracking regex over kilobytes of it can hang.
+        expect(message.includes('\n'), url).toBe(false);
+        for (const driverText of [
+          'Failed query',
+          'DrizzleQueryError',
+          'syntax error at or near',
+          ' at Object.',
+        ])
+          expect(message.includes(driverText), `${url}: ${message.slice(0, 200)}`).toBe(false);
       }),
-      { numRuns: RUNS_PER_ROUTE },
+      // No shrinking: a counterexample of kilobytes shrinks one request at a time, for minutes.
+      { numRuns: RUNS_PER_ROUTE, endOnFailure: true },
     );
   }, 300_000);
 });
