@@ -241,78 +241,59 @@ it('a Redis restarted under a running worker: it reconnects and carries on', asy
   }
 });
 
-it('PostgreSQL unreachable: jobs fail with one clear line each, the worker stays up and recovers', async () => {
-  const viaProxy = new URL(t.url);
-  const proxy = new TcpProxy(Number(viaProxy.port || 5432));
-  const port = await proxy.open();
-  viaProxy.hostname = '127.0.0.1';
-  viaProxy.port = String(port);
-  try {
-    const w = startWorker(fastWorkerEnv(viaProxy.toString(), newPrefix()));
-    await w.waitForLog(completed('refresh'));
-    await proxy.close();
-    const cut = w.logs.length;
-    const failure = await w.waitForLog((l) => l.msg === 'job failed', 30_000, cut);
-    expect(failure.error).toMatch(
+it.each([
+  {
+    how: 'unreachable (connections closed, the port refused)',
+    cut: async (proxy: TcpProxy) => proxy.close(),
+    failure: (port: number) =>
       new RegExp(
         `^cannot connect to PostgreSQL at 127\\.0\\.0\\.1:${port}/${t.name} \\(.+\\); check DATABASE_URL and that the server is running$`,
       ),
-    );
-    // Still up after a failed job: it goes on to run (and fail) the next one.
-    await w.waitForLog((l) => l.msg === 'job failed', 30_000, w.logs.indexOf(failure) + 1);
-    expect(w.child.exitCode).toBeNull();
-    await proxy.open(port);
-    await t.db.execute(sql`insert into chat_messages (chat_id, message_type, created_at)
-                           select chat_id, 'human', now() from experiment_sessions order by id desc limit 2`);
-    const back = w.logs.length;
-    await w.waitForLog(completed('refresh'), 30_000, back);
-    await waitFor(async () => (await pending()) === 0, {
-      timeoutMs: 30_000,
-      what: 'the refresh after PostgreSQL came back',
-    });
-    await expectCacheExact(t.db, { batchExperiments: 10 });
-    expect(await w.stop('SIGTERM')).toBe(0);
-  } finally {
-    await proxy.close();
-  }
-});
-
-it('PostgreSQL that accepts but never answers: jobs fail within the connect timeout, the worker keeps retrying and recovers', async () => {
-  const viaProxy = new URL(t.url);
-  const proxy = new TcpProxy(Number(viaProxy.port || 5432));
-  const port = await proxy.open();
-  viaProxy.hostname = '127.0.0.1';
-  viaProxy.port = String(port);
-  try {
-    const w = startWorker(
-      fastWorkerEnv(viaProxy.toString(), newPrefix(), { STATCACHE_PG_CONNECT_TIMEOUT_MS: '1000' }),
-    );
-    await w.waitForLog(completed('refresh'));
-    await proxy.close();
-    await proxy.open(port, 'silent');
-    const cut = w.logs.length;
-    const failure = await w.waitForLog((l) => l.msg === 'job failed', 30_000, cut);
-    expect(failure.error).toBe(
+  },
+  {
+    how: 'accepting but never answering (a blackhole): each job fails within the connect timeout',
+    cut: async (proxy: TcpProxy, port: number) => {
+      await proxy.close();
+      await proxy.open(port, 'silent');
+    },
+    failure: (port: number) =>
       `cannot connect to PostgreSQL at 127.0.0.1:${port}/${t.name} (no answer within 1000 ms; STATCACHE_PG_CONNECT_TIMEOUT_MS sets the wait); check DATABASE_URL and that the server is running`,
-    );
-    await w.waitForLog((l) => l.msg === 'job failed', 30_000, w.logs.indexOf(failure) + 1);
-    expect(w.child.exitCode).toBeNull();
-    await proxy.close();
-    await proxy.open(port);
-    await t.db.execute(sql`insert into chat_messages (chat_id, message_type, created_at)
+  },
+])(
+  'PostgreSQL $how: jobs fail with one clear line each, the worker stays up retrying and recovers',
+  async ({ cut, failure: expected }) => {
+    const viaProxy = new URL(t.url);
+    const proxy = new TcpProxy(Number(viaProxy.port || 5432));
+    const port = await proxy.open();
+    viaProxy.hostname = '127.0.0.1';
+    viaProxy.port = String(port);
+    try {
+      const w = startWorker(
+        fastWorkerEnv(viaProxy.toString(), newPrefix(), { STATCACHE_PG_CONNECT_TIMEOUT_MS: '1000' }),
+      );
+      await w.waitForLog(completed('refresh'));
+      await cut(proxy, port);
+      const failure = await w.waitForLog((l) => l.msg === 'job failed', 30_000, w.logs.length);
+      expect(failure.error).toMatch(expected(port));
+      // Still up after a failed job: it goes on to run (and fail) the next one.
+      await w.waitForLog((l) => l.msg === 'job failed', 30_000, w.logs.indexOf(failure) + 1);
+      expect(w.child.exitCode).toBeNull();
+      await proxy.close();
+      await proxy.open(port);
+      await t.db.execute(sql`insert into chat_messages (chat_id, message_type, created_at)
                            select chat_id, 'human', now() from experiment_sessions order by id desc limit 2`);
-    const back = w.logs.length;
-    await w.waitForLog(completed('refresh'), 30_000, back);
-    await waitFor(async () => (await pending()) === 0, {
-      timeoutMs: 30_000,
-      what: 'the refresh after PostgreSQL answered again',
-    });
-    await expectCacheExact(t.db, { batchExperiments: 10 });
-    expect(await w.stop('SIGTERM')).toBe(0);
-  } finally {
-    await proxy.close();
-  }
-});
+      await w.waitForLog(completed('refresh'), 30_000, w.logs.length);
+      await waitFor(async () => (await pending()) === 0, {
+        timeoutMs: 30_000,
+        what: 'the refresh after PostgreSQL came back',
+      });
+      await expectCacheExact(t.db, { batchExperiments: 10 });
+      expect(await w.stop('SIGTERM')).toBe(0);
+    } finally {
+      await proxy.close();
+    }
+  },
+);
 
 /** A TCP forwarder to PostgreSQL that the test can cut (closing every connection) and restore. */
 class TcpProxy {
