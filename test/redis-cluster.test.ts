@@ -6,8 +6,7 @@
  * and no job ran twice at once. `enqueue`, `status` and `serve` work against the cluster; a prefix
  * without a hash tag, a REDIS_URL that is a cluster's node and an unreachable cluster are one line each.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { resolve } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedWorkload } from '../src/seed/seed-workload.js';
@@ -15,12 +14,14 @@ import { workloadSize } from '../src/seed/workload-size.js';
 import { getStatus } from '../src/status/get-status.js';
 import { runCli } from './helpers/cli.js';
 import { startRedisCluster, type TestRedisCluster } from './helpers/redis-cluster.js';
+import { startServe } from './helpers/serve-process.js';
 import { expectCacheExact, useTestDatabase } from './helpers/setup.js';
 import { waitFor } from './helpers/wait-for.js';
 import {
   completed,
   fastWorkerEnv,
   type LogLine,
+  oneMoreRefreshEach,
   uniquePrefix,
   WorkerProcess,
 } from './helpers/worker-process.js';
@@ -111,19 +112,9 @@ describe('commands on Redis Cluster', () => {
   it('serve reads the queue from the cluster: /api/status and /queues', async () => {
     let child: ChildProcess | undefined;
     try {
-      let stdout = '';
-      child = spawn(process.execPath, [resolve('bin/statcache.js'), 'serve', '--port', '0', '--json'], {
-        env: { ...process.env, DATABASE_URL: t.url, ...clusterEnv() },
-        stdio: ['ignore', 'pipe', 'ignore'],
-      });
-      child.stdout?.on('data', (chunk: Buffer) => {
-        stdout += chunk.toString();
-      });
-      const line = await waitFor(() => stdout.split('\n').find((l) => l.includes('"serving"')), {
-        timeoutMs: 20_000,
-        what: 'serve to print where it listens',
-      });
-      const base = (JSON.parse(line) as { serving: string }).serving;
+      const serve = await startServe({ DATABASE_URL: t.url, ...clusterEnv() });
+      child = serve.child;
+      const base = serve.serving;
       const status = (await (await fetch(`${base}api/status`)).json()) as {
         queue: { prefix: string } | null;
         queueError: string | null;
@@ -215,9 +206,7 @@ describe('two workers on Redis Cluster', () => {
       timeoutMs: 60_000,
       what: 'every change to be applied',
     });
-    // A refresh that claimed the last rows may still be committing its recounts: wait for one more run each.
-    const marks = workers.map((w) => w.logs.length);
-    await Promise.all(workers.map((w, i) => w.waitForLog(completed('refresh'), 30_000, marks[i])));
+    await oneMoreRefreshEach(workers);
     await expectCacheExact(t.db, { batchExperiments: 10 });
     expect((await runCli(['verify'], t.url)).code).toBe(0);
 

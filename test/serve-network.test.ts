@@ -19,6 +19,7 @@ import { createQueueBoard } from '../jobs/queue-board.js';
 import { createApp } from '../src/http/create-app.js';
 import { createMetrics } from '../src/http/metrics.js';
 import { runCli } from './helpers/cli.js';
+import { startServe } from './helpers/serve-process.js';
 import { EXCLUDED_PLATFORMS, useTestDatabase } from './helpers/setup.js';
 import { waitFor } from './helpers/wait-for.js';
 import { dropPrefix, inspectQueue, uniquePrefix } from './helpers/worker-process.js';
@@ -170,19 +171,9 @@ describe('--json', () => {
   });
 
   it('serve --json prints where it listens as one JSON line on stdout', async () => {
-    let stdout = '';
-    child = spawn(process.execPath, [resolve('bin/statcache.js'), 'serve', '--port', '0', '--json'], {
-      env: { ...process.env, DATABASE_URL: t.url, REDIS_URL: 'redis://127.0.0.1:1' },
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-    child.stdout?.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    const line = await waitFor(() => stdout.split('\n').find((l) => l.includes('"serving"')), {
-      timeoutMs: 20_000,
-      what: 'serve to print where it listens',
-    });
-    const printed = JSON.parse(line);
+    const serve = await startServe({ DATABASE_URL: t.url, REDIS_URL: 'redis://127.0.0.1:1' });
+    child = serve.child;
+    const printed = serve.printed;
     expect(printed).toEqual({
       serving: `http://127.0.0.1:${printed.port}/`,
       host: '127.0.0.1',

@@ -24,9 +24,9 @@ import { EXCLUDED_PLATFORMS, expectCacheExact } from './helpers/setup.js';
 import { createEmptyDatabase, type TestDatabase } from './helpers/test-db.js';
 import { waitFor } from './helpers/wait-for.js';
 import {
-  completed,
   dropPrefix,
   fastWorkerEnv,
+  oneMoreRefreshEach,
   uniquePrefix,
   WorkerProcess,
 } from './helpers/worker-process.js';
@@ -169,9 +169,7 @@ it('two workers under STATCACHE_SOURCE=ocs and a stream of Django-style writes e
     timeoutMs: 45_000,
     what: 'the changes to drain',
   });
-  // A refresh that claimed the last rows may still be committing its recounts: wait for one more run each.
-  const marks = workers.map((w) => w.logs.length);
-  await Promise.all(workers.map((w, i) => w.waitForLog(completed('refresh'), 30_000, marks[i])));
+  await oneMoreRefreshEach(workers);
   await expectCacheExact(t.db, { batchExperiments: 10, source });
 
   const recounted = await recountOcsExperiments(t.db, EXCLUDED_PLATFORMS);

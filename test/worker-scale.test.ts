@@ -10,9 +10,9 @@ import { getStatus } from '../src/status/get-status.js';
 import { expectCacheExact, useTestDatabase } from './helpers/setup.js';
 import { waitFor } from './helpers/wait-for.js';
 import {
-  completed,
   dropPrefix,
   fastWorkerEnv,
+  oneMoreRefreshEach,
   uniquePrefix,
   WorkerProcess,
 } from './helpers/worker-process.js';
@@ -55,9 +55,7 @@ it('two workers and a stream of writes end exact', async () => {
     timeoutMs: 45_000,
     what: 'the changes to drain',
   });
-  // A refresh that claimed the last rows may still be committing its recounts: wait for one more run each.
-  const marks = workers.map((w) => w.logs.length);
-  await Promise.all(workers.map((w, i) => w.waitForLog(completed('refresh'), 30_000, marks[i])));
+  await oneMoreRefreshEach(workers);
   await expectCacheExact(t.db, { batchExperiments: 10 });
   for (const w of workers)
     expect(w.logs.filter((l) => l.msg === 'job completed' && l.job === 'refresh').length).toBeGreaterThan(0);

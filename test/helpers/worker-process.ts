@@ -126,3 +126,15 @@ export async function dropPrefix(prefix: string, redisUrl = 'redis://127.0.0.1:6
   if (keys.length > 0) await redis.del(...keys);
   redis.disconnect();
 }
+
+/**
+ * Once the change rows are drained, a refresh that claimed the last of them may still be committing
+ * its recounts: waits for one more completed refresh on each worker.
+ */
+export async function oneMoreRefreshEach(
+  workers: readonly WorkerProcess[],
+  timeoutMs = 30_000,
+): Promise<void> {
+  const marks = workers.map((w) => w.logs.length);
+  await Promise.all(workers.map((w, i) => w.waitForLog(completed('refresh'), timeoutMs, marks[i])));
+}
