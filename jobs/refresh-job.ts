@@ -21,6 +21,7 @@ async function handleRefresh({ db, config }: JobContext, data: RefreshPayload): 
       experimentIds: data.experimentIds,
       excludedPlatforms: config.excludedPlatforms,
       batchExperiments: config.batchExperiments,
+      concurrency: config.rebuildConcurrency,
       bucketShape,
       source: config.source,
     });
@@ -36,6 +37,7 @@ async function handleRefresh({ db, config }: JobContext, data: RefreshPayload): 
     source: config.source,
     batchChanges: config.batchChanges,
     batchExperiments: config.batchExperiments,
+    rebuildConcurrency: config.rebuildConcurrency,
     bucketShape,
   });
   return {

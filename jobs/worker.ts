@@ -65,6 +65,7 @@ export async function startWorker(config: StatcacheConfig, logger: Logger): Prom
   const built = await ensureBuilt(db, {
     excludedPlatforms: config.excludedPlatforms,
     batchExperiments: config.batchExperiments,
+    concurrency: config.rebuildConcurrency,
     bucketShape: shapeAt(config.compression, new Date()),
     source: config.source,
   }).catch((error: unknown) => {

@@ -35,6 +35,9 @@ const MAX_FRESH_MAX_PENDING = 10_000_000;
 /** Experiments per refresh/verify transaction: bounds lock time and memory on skewed traffic. */
 export const DEFAULT_BATCH_EXPERIMENTS = 50;
 const MAX_BATCH_EXPERIMENTS = 10_000;
+/** Connections a full rebuild runs its batches on at once (STATCACHE_REBUILD_CONCURRENCY). */
+export const DEFAULT_REBUILD_CONCURRENCY = 2;
+const MAX_REBUILD_CONCURRENCY = 32;
 /** Change rows per incremental refresh transaction: bounds lock time while writers wait. */
 export const DEFAULT_BATCH_CHANGES = 50_000;
 const MAX_BATCH_CHANGES = 1_000_000;
@@ -69,6 +72,8 @@ export interface StatcacheConfig {
   batchExperiments: number;
   /** Change rows per incremental refresh transaction. @defaultValue 50000 */
   batchChanges: number;
+  /** Connections a full rebuild runs batches on at once (each one busy core). @defaultValue 2 */
+  rebuildConcurrency: number;
   /**
    * The compression policy: hourly buckets kept STATCACHE_KEEP_HOURLY_HOURS (24), daily buckets
    * STATCACHE_KEEP_DAILY_DAYS (30), monthly forever.
@@ -159,6 +164,12 @@ export function loadConfig(env: Env = process.env): StatcacheConfig {
       env.STATCACHE_BATCH_CHANGES,
       DEFAULT_BATCH_CHANGES,
       MAX_BATCH_CHANGES,
+    ),
+    rebuildConcurrency: parseWhole(
+      'STATCACHE_REBUILD_CONCURRENCY',
+      env.STATCACHE_REBUILD_CONCURRENCY,
+      DEFAULT_REBUILD_CONCURRENCY,
+      MAX_REBUILD_CONCURRENCY,
     ),
     compression: parsePolicy(env),
     worker,

@@ -15,6 +15,7 @@ describe('loadConfig', () => {
       excludedPlatforms: ['evaluations'],
       batchExperiments: 50,
       batchChanges: 50000,
+      rebuildConcurrency: 2,
       compression: { hourlyRetentionHours: 24, dailyRetentionDays: 30 },
       worker: {
         queuePrefix: 'statcache',
@@ -51,6 +52,7 @@ describe('loadConfig', () => {
         STATCACHE_EXCLUDED_PLATFORMS: 'evaluations, sandbox,,evaluations',
         STATCACHE_BATCH_EXPERIMENTS: '200',
         STATCACHE_BATCH_CHANGES: '100',
+        STATCACHE_REBUILD_CONCURRENCY: '4',
         STATCACHE_KEEP_HOURLY_HOURS: '48',
         STATCACHE_KEEP_DAILY_DAYS: '2',
         STATCACHE_QUEUE_PREFIX: '{statcache}',
@@ -82,6 +84,7 @@ describe('loadConfig', () => {
       excludedPlatforms: ['evaluations', 'sandbox'],
       batchExperiments: 200,
       batchChanges: 100,
+      rebuildConcurrency: 4,
       compression: { hourlyRetentionHours: 48, dailyRetentionDays: 2 },
       worker: {
         queuePrefix: '{statcache}',
@@ -267,6 +270,10 @@ describe('loadConfig', () => {
     [
       { STATCACHE_BATCH_EXPERIMENTS: '2.5' },
       "STATCACHE_BATCH_EXPERIMENTS must be a whole number from 1 to 10000; example: 50 (got '2.5')",
+    ],
+    [
+      { STATCACHE_REBUILD_CONCURRENCY: '0' },
+      "STATCACHE_REBUILD_CONCURRENCY must be a whole number from 1 to 32; example: 2 (got '0')",
     ],
     [
       { STATCACHE_BATCH_CHANGES: '-1' },

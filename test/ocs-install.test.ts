@@ -333,6 +333,24 @@ describe('the seed under the ocs profile', () => {
     expect(shape?.api).toBeGreaterThan(0);
     expect(shape?.evaluations).toBeGreaterThan(0);
     expect(shape?.links).toBe(seeded.tagLinks);
+    // Every AI reply carries exactly one version tag (message content type), no other message one.
+    const [tags] = await queryRows<{ ai: number; ai_tagged: number; other_tagged: number }>(
+      t.db,
+      sql`select count(*) filter (where m.message_type = 'ai')::int as ai,
+                 count(*) filter (where m.message_type = 'ai' and v.n = 1)::int as ai_tagged,
+                 count(*) filter (where m.message_type <> 'ai' and v.n > 0)::int as other_tagged
+          from chat_chatmessage m
+          join chat_chat c on c.id = m.chat_id join teams_team tm on tm.id = c.team_id
+          cross join lateral (
+            select count(*) as n from annotations_customtaggeditem l
+            join annotations_tag g on g.id = l.tag_id
+            join django_content_type ct on ct.id = l.content_type_id and ct.app_label = 'chat' and ct.model = 'chatmessage'
+            where l.object_id = m.id and g.category = 'experiment_version') v
+          where tm.slug like 'seed-3-%'`,
+    );
+    expect(tags?.ai).toBeGreaterThan(1_000);
+    expect(tags?.ai_tagged).toBe(tags?.ai);
+    expect(tags?.other_tagged).toBe(0);
     await refresh();
     const result = await expectExact();
     expect(result.checked.sessions).toBeGreaterThanOrEqual(seeded.sessions);

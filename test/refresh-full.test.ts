@@ -6,9 +6,11 @@
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { HOURLY_SHAPE } from '../src/buckets/shape.js';
+import { createDb } from '../src/db/create-db.js';
 import { onOneConnection } from '../src/db/on-one-connection.js';
 import { queryRows, toNumber } from '../src/db/types.js';
 import { currentSnapshot } from '../src/rebuild/discard-covered-changes.js';
+import { ensureBuilt } from '../src/rebuild/ensure-built.js';
 import { rebuildBatch } from '../src/rebuild/rebuild-batch.js';
 import { refreshFull } from '../src/rebuild/refresh-full.js';
 import { refreshIncremental } from '../src/refresh/refresh-incremental.js';
@@ -17,7 +19,7 @@ import { workloadSize } from '../src/seed/workload-size.js';
 import { STATCACHE_PROFILE } from '../src/source/builtin-profiles.js';
 import { verify } from '../src/verify/verify.js';
 import {
-  dropVersionsByChat,
+  clearVersionsByChat,
   precomputeVersionsByChat,
   VERSIONS_BY_CHAT,
 } from '../src/versions/versions-by-chat.js';
@@ -216,7 +218,7 @@ describe('versions beside a running rebuild', () => {
         snapshot,
         recountDiffering: true,
       });
-      await dropVersionsByChat(conn);
+      await clearVersionsByChat(conn);
     });
     expect(await versionsOf(raced.id)).toEqual(['v7']);
     expect(await versionsOf(quiet.id)).toEqual(['v8']);
@@ -251,7 +253,7 @@ describe('versions beside a running rebuild', () => {
         snapshot,
         recountDiffering: true,
       });
-      await dropVersionsByChat(conn);
+      await clearVersionsByChat(conn);
     });
     expect(await versionsOf(session.id)).toEqual([]);
     await expectCacheExact(t.db, { experimentIds: [experiment], batchExperiments: 50 });
@@ -267,6 +269,61 @@ describe('batches', () => {
     expect(await allBuckets()).toBe(one);
     await full(undefined, 1000);
     expect(await allBuckets()).toBe(one);
+    await expectCacheExact(t.db);
+  });
+
+  it('gives identical buckets and versions on one lane and on three, and leaves its scratch table empty', async () => {
+    await seedWorkload(t.db, { seed: 8, size: workloadSize(6_000, { experiments: 17 }) });
+    const versions = async () => {
+      const [row] = await queryRows<{ f: string | null; tagged: unknown }>(
+        t.db,
+        sql`select md5(string_agg(id || '=' || cached_experiment_versions::text, ',' order by id)) as f,
+                   count(*) filter (where cardinality(cached_experiment_versions) > 0) as tagged
+            from experiment_sessions`,
+      );
+      return { f: row?.f, tagged: toNumber(row?.tagged) };
+    };
+    const run = async (concurrency: number) => {
+      await t.db.execute(
+        sql`truncate experiment_statistics_buckets, session_statistics_buckets, statcache_refresh_runs`,
+      );
+      await t.db.execute(sql`update experiment_sessions set cached_experiment_versions = '{}'`);
+      const result = await refreshFull(t.db, {
+        excludedPlatforms: EXCLUDED_PLATFORMS,
+        batchExperiments: 3,
+        concurrency,
+      });
+      const [left] = await queryRows<{ n: unknown }>(
+        t.db,
+        sql`select count(*) as n from statcache_rebuild_versions`,
+      );
+      expect(toNumber(left?.n)).toBe(0);
+      const { experiments, batches, experimentBuckets, sessionBuckets, versionsUpdated } = result;
+      const written = { experiments, batches, experimentBuckets, sessionBuckets, versionsUpdated };
+      return { written, buckets: await allBuckets(), versions: await versions() };
+    };
+    const one = await run(1);
+    expect(one.versions.tagged).toBeGreaterThan(100);
+    expect(one.written.experiments).toBeGreaterThanOrEqual(17);
+    expect(await run(3)).toEqual(one);
+    await expectCacheExact(t.db);
+  });
+
+  it('takes only the connections its pool can spare: a first build under its lock on a pool of two finishes', async () => {
+    // ensureBuilt holds one connection for its lock; the rebuild gets the other and must not wait
+    // for a third lane's connection, which would never come back.
+    await t.db.execute(sql`truncate statcache_refresh_runs`);
+    const two = createDb(t.url, { max: 2 });
+    try {
+      const built = await ensureBuilt(two, {
+        excludedPlatforms: EXCLUDED_PLATFORMS,
+        batchExperiments: 2,
+        concurrency: 4,
+      });
+      expect(built?.experiments).toBeGreaterThan(2);
+    } finally {
+      await two.close();
+    }
     await expectCacheExact(t.db);
   });
 

@@ -23,7 +23,7 @@ beforeAll(async () => {
   await refreshFull(t.db, { excludedPlatforms: EXCLUDED_PLATFORMS, batchExperiments: 7 });
 });
 
-it('seeds what it says: skewed traffic, evaluations, null participants, versions', async () => {
+it('seeds what it says: skewed traffic, evaluations, null participants, every AI reply tagged with its version', async () => {
   const [row] = await queryRows<Record<string, unknown>>(
     t.db,
     sql`select (select count(*) from chat_messages) as messages,
@@ -37,6 +37,36 @@ it('seeds what it says: skewed traffic, evaluations, null participants, versions
   expect(toNumber(row?.anonymous)).toBeGreaterThan(0);
   expect(toNumber(row?.versions)).toBeGreaterThan(0);
   expect(toNumber(row?.skew)).toBeGreaterThan(10);
+  // Version tags per message type: exactly one on every AI reply, none on any other message.
+  const perType = await queryRows<{ type: string; messages: unknown; tagged_once: unknown; links: unknown }>(
+    t.db,
+    sql`select m.message_type as type, count(*) as messages, count(*) filter (where v.n = 1) as tagged_once,
+               coalesce(sum(v.n), 0) as links
+        from chat_messages m
+        left join lateral (select count(*) as n from chat_message_tags mt join tags g on g.id = mt.tag_id
+                           where mt.message_id = m.id and g.category = 'experiment_version') v on true
+        group by 1 order by 1`,
+  );
+  const byType = Object.fromEntries(
+    perType.map((r) => [
+      r.type,
+      { messages: toNumber(r.messages), once: toNumber(r.tagged_once), links: toNumber(r.links) },
+    ]),
+  );
+  expect(byType.ai?.messages).toBeGreaterThan(10_000);
+  expect(byType.ai?.once).toBe(byType.ai?.messages);
+  expect(byType.ai?.links).toBe(byType.ai?.messages);
+  expect(byType.human?.links).toBe(0);
+  expect(byType.system?.links).toBe(0);
+  // Sessions mostly talk to one version; some span a publish and carry two.
+  const [spread] = await queryRows<{ one: unknown; two: unknown }>(
+    t.db,
+    sql`select count(*) filter (where cardinality(cached_experiment_versions) = 1) as one,
+               count(*) filter (where cardinality(cached_experiment_versions) = 2) as two
+        from experiment_sessions`,
+  );
+  expect(toNumber(spread?.one)).toBeGreaterThan(toNumber(spread?.two));
+  expect(toNumber(spread?.two)).toBeGreaterThan(0);
 });
 
 it('verify finds 0 mismatches after a full refresh', async () => {

@@ -74,6 +74,7 @@ export function registerDemo(program: Command): void {
           const refreshed = await refreshFull(db, {
             excludedPlatforms: config.excludedPlatforms,
             batchExperiments: config.batchExperiments,
+            concurrency: config.rebuildConcurrency,
             bucketShape: shapeAt(config.compression, new Date()),
             source: config.source,
           });

@@ -35,6 +35,7 @@ export function registerRefresh(program: Command): void {
             source: config.source,
             batchChanges: config.batchChanges,
             batchExperiments: config.batchExperiments,
+            rebuildConcurrency: config.rebuildConcurrency,
             bucketShape,
             onProgress: (p) => {
               const now = Date.now();
@@ -59,6 +60,7 @@ export function registerRefresh(program: Command): void {
           experimentIds: options.experiment,
           excludedPlatforms: config.excludedPlatforms,
           batchExperiments: config.batchExperiments,
+          concurrency: config.rebuildConcurrency,
           bucketShape,
           source: config.source,
           onProgress: (p) => {

@@ -37,3 +37,16 @@ export const unlockMigrate = (): SQL =>
 /** Blocks until this transaction holds the first-build lock. */
 export const lockFirstBuild = (): SQL =>
   sql`select pg_advisory_xact_lock(${sql.raw(String(LOCK_SPACE))}, ${sql.raw(String(FIRST_BUILD_KEY))})`;
+
+/**
+ * An unscoped full rebuild: one at a time uses statcache_rebuild_versions (session-level, held on
+ * the rebuild's own connection for the whole run; a second waits). Second half 'rver' in ASCII.
+ */
+const REBUILD_VERSIONS_KEY = 1_920_361_842;
+
+/** Blocks until this session holds the rebuild lock. */
+export const lockRebuild = (): SQL =>
+  sql`select pg_advisory_lock(${sql.raw(String(LOCK_SPACE))}, ${sql.raw(String(REBUILD_VERSIONS_KEY))})`;
+/** Releases the rebuild lock. */
+export const unlockRebuild = (): SQL =>
+  sql`select pg_advisory_unlock(${sql.raw(String(LOCK_SPACE))}, ${sql.raw(String(REBUILD_VERSIONS_KEY))})`;

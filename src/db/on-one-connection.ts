@@ -3,17 +3,9 @@
  * that work. A node-postgres pool lends one of its connections for the duration; PGlite (and a
  * drizzle database on a single client) already is one connection.
  */
-import { drizzle } from 'drizzle-orm/node-postgres';
-import pg from 'pg';
+import { onConnections } from './on-connections.js';
 import type { StatDb } from './types.js';
 
-export async function onOneConnection<T>(db: StatDb, fn: (conn: StatDb) => Promise<T>): Promise<T> {
-  const client = (db as { $client?: unknown }).$client;
-  if (!(client instanceof pg.Pool)) return fn(db);
-  const conn = await client.connect();
-  try {
-    return await fn(drizzle({ client: conn }) as unknown as StatDb);
-  } finally {
-    conn.release();
-  }
+export function onOneConnection<T>(db: StatDb, fn: (conn: StatDb) => Promise<T>): Promise<T> {
+  return onConnections(db, 1, (lanes) => fn(lanes[0] as StatDb));
 }

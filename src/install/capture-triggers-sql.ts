@@ -8,7 +8,7 @@
  */
 
 import type { SourceProfile } from '../source/source-profile.js';
-import { EXPERIMENT_VERSION_CATEGORY } from '../versions/update-versions-cache.js';
+import { EXPERIMENT_VERSION_CATEGORY } from '../versions/version-tags-sql.js';
 
 /** `"name"`, with embedded quotes doubled: PostgreSQL's quoting of an identifier. */
 export function ident(name: string): string {

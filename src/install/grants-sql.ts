@@ -57,6 +57,8 @@ export async function grantsSql(db: Executor, source: SourceProfile, roles: Gran
       `GRANT UPDATE (${ident(source.sessions.versionsCache)}) ON ${ident(source.schema)}.${ident(source.sessions.table)} TO ${r}`,
       `GRANT SELECT, INSERT, UPDATE, DELETE ON ${own.tables.join(', ')} TO ${r}`,
       `GRANT USAGE ON SEQUENCE ${own.sequences.join(', ')} TO ${r}`,
+      // A full rebuild empties its scratch table of every chat's versions (versions-by-chat.ts).
+      `GRANT TRUNCATE ON statcache_rebuild_versions TO ${r}`,
       // Each refresh batch and full rebuild keeps its keys and versions in a temp table.
       `GRANT TEMPORARY ON DATABASE ${ident(database?.name ?? '')} TO ${r}`,
     );

@@ -38,6 +38,19 @@ export async function rebuildExperiments(
   versionsByChat?: PrecomputedVersions,
 ): Promise<BatchResult> {
   await lockExperiments(tx, experimentIds);
+  const buckets = await rebuildBuckets(tx, experimentIds, excludedPlatforms, shape, source);
+  const versionsUpdated = await updateVersionsCache(tx, { experimentIds, versionsByChat }, source);
+  return { ...buckets, versionsUpdated };
+}
+
+/** The bucket half of rebuildExperiments (the caller holds the experiments' locks). */
+async function rebuildBuckets(
+  tx: Executor,
+  experimentIds: readonly number[],
+  excludedPlatforms: readonly string[],
+  shape: BucketShape,
+  source: SourceProfile,
+): Promise<{ experimentBuckets: number; sessionBuckets: number }> {
   await deleteScopeBuckets(tx, experimentIds, source);
   await insertParticipantFirsts(tx, experimentIds, excludedPlatforms, source);
   const experimentBuckets = await insertExperimentBuckets(
@@ -48,11 +61,17 @@ export async function rebuildExperiments(
     source,
   );
   const sessionBuckets = await insertSessionBuckets(tx, experimentIds, shape, source);
-  const versionsUpdated = await updateVersionsCache(tx, { experimentIds, versionsByChat }, source);
-  return { experimentBuckets, sessionBuckets, versionsUpdated };
+  return { experimentBuckets, sessionBuckets };
 }
 
-/** rebuildExperiments as its own transaction, retried on deadlock. */
+/** Which part of a batch a transaction rebuilds: its buckets, its sessions' versions, or both. */
+export type BatchPart = 'buckets' | 'versions' | 'both';
+
+/**
+ * rebuildExperiments as its own transaction, retried on deadlock; `part` 'buckets' or 'versions'
+ * does only that half (each under the experiments' locks), so a whole rebuild can run one while
+ * the versions the other needs are still being computed.
+ */
 export function rebuildBatch(
   db: StatDb,
   experimentIds: readonly number[],
@@ -60,10 +79,23 @@ export function rebuildBatch(
   shape: BucketShape,
   source: SourceProfile,
   versionsByChat?: PrecomputedVersions,
+  part: BatchPart = 'both',
 ): Promise<BatchResult> {
   return withDeadlockRetry(() =>
-    db.transaction((tx) =>
-      rebuildExperiments(tx, experimentIds, excludedPlatforms, shape, source, versionsByChat),
-    ),
+    db.transaction(async (tx) => {
+      if (part === 'both')
+        return rebuildExperiments(tx, experimentIds, excludedPlatforms, shape, source, versionsByChat);
+      await lockExperiments(tx, experimentIds);
+      if (part === 'versions')
+        return {
+          experimentBuckets: 0,
+          sessionBuckets: 0,
+          versionsUpdated: await updateVersionsCache(tx, { experimentIds, versionsByChat }, source),
+        };
+      return {
+        ...(await rebuildBuckets(tx, experimentIds, excludedPlatforms, shape, source)),
+        versionsUpdated: 0,
+      };
+    }),
   );
 }

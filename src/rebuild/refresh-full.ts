@@ -1,24 +1,28 @@
 /**
  * Full rebuild: every bucket and versions cache recomputed from source, in bounded batches of
- * experiments, each batch its own transaction (see rebuild-batch.ts).
+ * experiments, each batch its own transaction (see rebuild-batch.ts), on `concurrency` connections
+ * at once (PostgreSQL runs an INSERT … SELECT on one core: lanes are how a rebuild uses several).
  */
 import { sql } from 'drizzle-orm';
 import { type BucketShape, HOURLY_SHAPE } from '../buckets/shape.js';
-import { onOneConnection } from '../db/on-one-connection.js';
+import { DEFAULT_REBUILD_CONCURRENCY } from '../config.js';
+import { lockRebuild, unlockRebuild } from '../db/advisory-locks.js';
+import { onConnections } from '../db/on-connections.js';
 import { type Executor, queryRows, type StatDb, toDate } from '../db/types.js';
 import { withDeadlockRetry } from '../db/with-deadlock-retry.js';
 import { fullBuildRecorded, recordRefreshRun, recordUpToDate } from '../runs/refresh-runs.js';
 import { STATCACHE_PROFILE } from '../source/builtin-profiles.js';
-import { countExperiments, experimentBatches } from '../source/experiment-batches.js';
+import { experimentBatches } from '../source/experiment-batches.js';
 import type { SourceProfile } from '../source/source-profile.js';
 import {
-  dropVersionsByChat,
+  clearVersionsByChat,
   precomputeVersionsByChat,
   VERSIONS_BY_CHAT,
 } from '../versions/versions-by-chat.js';
 import { deleteOrphanBuckets } from './delete-scope-buckets.js';
 import { currentSnapshot, discardCoveredChanges } from './discard-covered-changes.js';
 import { rebuildBatch } from './rebuild-batch.js';
+import { runLanes } from './rebuild-lanes.js';
 
 export interface RefreshFullOptions {
   /** Only these experiments; all experiments (and orphan cleanup) when omitted. */
@@ -27,6 +31,11 @@ export interface RefreshFullOptions {
   excludedPlatforms: readonly string[];
   /** Experiments per transaction. */
   batchExperiments: number;
+  /**
+   * Batches run at once, each on a connection of its own (capped by the pool's size; one on a
+   * single-connection database). @defaultValue {@link DEFAULT_REBUILD_CONCURRENCY}
+   */
+  concurrency?: number;
   /**
    * Which ranges are written as daily or monthly buckets: `shapeAt(policy, now)` ends in the shape
    * compression would produce, without writing old ranges hourly first. @defaultValue hourly everywhere
@@ -77,45 +86,61 @@ export async function refreshFull(db: StatDb, options: RefreshFullOptions): Prom
     changesDiscarded: 0,
     durationMs: 0,
   };
-  // Unscoped: on one connection, so the versions every batch reads can be computed once into a temp
-  // table (versions-by-chat.ts) after the snapshot.
-  await onOneConnection(db, async (conn) => {
-    // Changes committed before this point are covered by the batches below (unscoped runs only).
-    const snapshot = scoped ? null : await currentSnapshot(conn);
-    const upToDateAt = scoped ? null : await databaseNow(conn);
-    const versionsByChat =
-      snapshot === null
-        ? undefined
-        : { relation: VERSIONS_BY_CHAT, snapshot, recountDiffering: await fullBuildRecorded(conn) };
-    if (!scoped) await precomputeVersionsByChat(conn, source);
+  // Lane 0 is the run's own connection: the rebuild lock, the snapshot and the bookkeeping.
+  await onConnections(db, options.concurrency ?? DEFAULT_REBUILD_CONCURRENCY, async (lanes) => {
+    const conn = lanes[0] as StatDb;
+    if (!scoped) await conn.execute(lockRebuild());
     try {
-      const experimentsTotal = await countExperiments(conn, options.experimentIds, source);
+      // Changes committed before this point are covered by the batches below (unscoped runs only).
+      const snapshot = scoped ? null : await currentSnapshot(conn);
+      const upToDateAt = scoped ? null : await databaseNow(conn);
+      const versionsByChat =
+        snapshot === null
+          ? undefined
+          : { relation: VERSIONS_BY_CHAT, snapshot, recountDiffering: await fullBuildRecorded(conn) };
+      const batches: number[][] = [];
       for await (const batch of experimentBatches(
         conn,
         options.batchExperiments,
         options.experimentIds,
         source,
-      )) {
-        const written = await rebuildBatch(
-          conn,
+      ))
+        batches.push(batch);
+      const experimentsTotal = batches.reduce((n, b) => n + b.length, 0);
+      const part = (lane: StatDb, batch: number[], which: 'buckets' | 'versions') =>
+        rebuildBatch(
+          lane,
           batch,
           options.excludedPlatforms,
           options.bucketShape ?? HOURLY_SHAPE,
           source,
           versionsByChat,
+          which,
         );
-        result.batches += 1;
-        result.experiments += batch.length;
-        result.experimentBuckets += written.experimentBuckets;
-        result.sessionBuckets += written.sessionBuckets;
-        result.versionsUpdated += written.versionsUpdated;
-        options.onProgress?.({
-          batches: result.batches,
-          experimentsDone: result.experiments,
-          experimentsTotal: Math.max(experimentsTotal, result.experiments),
-          elapsedMs: Date.now() - startedAt.getTime(),
-        });
-      }
+      await runLanes(lanes, {
+        batches,
+        prepare: scoped ? undefined : (lane) => precomputeVersionsByChat(lane, source),
+        buckets: async (lane, batch) => {
+          const written = await part(lane, batch, 'buckets');
+          result.experimentBuckets += written.experimentBuckets;
+          result.sessionBuckets += written.sessionBuckets;
+        },
+        versions: async (lane, batch) => {
+          // Awaited before the +=, which would otherwise read the total before another lane adds to it.
+          const written = await part(lane, batch, 'versions');
+          result.versionsUpdated += written.versionsUpdated;
+        },
+        onBatchDone: (batch) => {
+          result.batches += 1;
+          result.experiments += batch.length;
+          options.onProgress?.({
+            batches: result.batches,
+            experimentsDone: result.experiments,
+            experimentsTotal,
+            elapsedMs: Date.now() - startedAt.getTime(),
+          });
+        },
+      });
       if (snapshot !== null) {
         result.orphanBucketsDeleted = await withDeadlockRetry(() =>
           conn.transaction((tx) => deleteOrphanBuckets(tx, source)),
@@ -124,7 +149,10 @@ export async function refreshFull(db: StatDb, options: RefreshFullOptions): Prom
         if (upToDateAt) await recordUpToDate(conn, upToDateAt);
       }
     } finally {
-      if (!scoped) await dropVersionsByChat(conn);
+      if (!scoped) {
+        await clearVersionsByChat(conn);
+        await conn.execute(unlockRebuild());
+      }
     }
   });
   result.durationMs = Date.now() - startedAt.getTime();

@@ -21,6 +21,8 @@ export interface RefreshIncrementalOptions {
   batchChanges: number;
   /** Experiments per transaction if a TRUNCATE forces a full rebuild. */
   batchExperiments: number;
+  /** Connections such a full rebuild runs on at once. @defaultValue refreshFull's */
+  rebuildConcurrency?: number;
   /**
    * The shape whole rebuilds (a session, an experiment, a full rebuild) are written in; recounts of
    * single instants always land in the bucket already covering them. @defaultValue hourly everywhere
@@ -112,6 +114,7 @@ export async function refreshIncremental(
         const full = await refreshFull(db, {
           excludedPlatforms: options.excludedPlatforms,
           batchExperiments: options.batchExperiments,
+          concurrency: options.rebuildConcurrency,
           bucketShape: shape,
           source,
         });

@@ -203,3 +203,14 @@ export const experimentTotals = pgTable('statcache_experiment_totals', {
   lastActivityAt: tsz('last_activity_at'),
   updatedAt: tsz('updated_at').notNull().defaultNow(),
 });
+
+/**
+ * Every chat's versions, computed once by an unscoped full rebuild for its batches to read, on
+ * whichever connection each runs (a temp table would be one connection's). Chats without versions
+ * have no row. UNLOGGED (added by hand to the migration): scratch data, no WAL, emptied by a crash;
+ * one rebuild uses it at a time (its advisory lock) and empties it when done.
+ */
+export const rebuildVersions = pgTable('statcache_rebuild_versions', {
+  chatId: bigint('chat_id', { mode: 'number' }).primaryKey(),
+  versions: text('versions').array().notNull(),
+});

@@ -50,7 +50,7 @@ export async function seedOcsWorkload(tx: Executor, plan: OcsSeedPlan): Promise<
   const m0 = await reserveIds(tx, 'chat_chatmessage', M);
   const g0 = await reserveIds(tx, 'annotations_tag', T * TAGS_PER_TEAM);
 
-  const { u, start, teamOf, experimentOf, sessionStart, sessionOf, tagsOf } = workloadShape(
+  const { u, start, teamOf, experimentOf, sessionStart, sessionOf, messageTypeOf, tagsOf } = workloadShape(
     seed,
     plan.size,
     days,
@@ -99,7 +99,7 @@ export async function seedOcsWorkload(tx: Executor, plan: OcsSeedPlan): Promise<
   await tx.execute(sql`
     insert into chat_chatmessage (id, created_at, updated_at, message_type, content, chat_id, metadata, translations)
     select ${m0} + i - 1, x.at, x.at,
-           case when ${u(sql`i`, 23)} < 0.45 then 'human' when ${u(sql`i`, 23)} < 0.90 then 'ai' else 'system' end,
+           ${messageTypeOf(sql`i`)},
            'seeded message ' || i, ${c0} + x.j - 1, '{}', '{}'
     from generate_series(1, ${M}) i
     cross join lateral (select ${sessionOf(sql`i`)} as j) s
@@ -112,7 +112,7 @@ export async function seedOcsWorkload(tx: Executor, plan: OcsSeedPlan): Promise<
            case when k <= ${VERSIONS_PER_TEAM} then 'experiment_version' else 'topic' end,
            k <= ${VERSIONS_PER_TEAM}
     from generate_series(1, ${T}) t cross join generate_series(1, ${TAGS_PER_TEAM}) k`);
-  // As the statcache seed: ~4% of messages carry a version, ~2% a topic tag (message content type).
+  // As the statcache seed: every AI reply carries its version, ~2% of messages a topic tag (message content type).
   const [links] = await queryRows<{ n: unknown }>(
     tx,
     sql`

@@ -4,7 +4,8 @@
  * fresh database, and 10M messages load in one INSERT … SELECT per table rather than row by row.
  * Shape: experiments with skewed traffic (a few busy, a long tail), sessions on several platforms
  * with ~8% `evaluations` and ~10% without a participant, participants with several sessions,
- * human/ai/system messages spread up to 3 hours after their session starts, and version tags.
+ * human/ai/system messages spread up to 3 hours after their session starts, every AI reply tagged
+ * with its version.
  * Under the ocs profile the same shape goes into Open Chat Studio's tables (seed-ocs-workload.ts).
  */
 import { sql } from 'drizzle-orm';
@@ -83,7 +84,7 @@ export async function seedWorkload(db: StatDb, options: SeedOptions): Promise<Se
     const m0 = await reserveIds(tx, 'chat_messages', M);
     const g0 = await reserveIds(tx, 'tags', T * TAGS_PER_TEAM);
 
-    const { u, start, teamOf, experimentOf, sessionStart, sessionOf, tagsOf } = workloadShape(
+    const { u, start, teamOf, experimentOf, sessionStart, sessionOf, messageTypeOf, tagsOf } = workloadShape(
       seed,
       options.size,
       days,
@@ -124,7 +125,7 @@ export async function seedWorkload(db: StatDb, options: SeedOptions): Promise<Se
     await tx.execute(sql`
       insert into chat_messages (id, chat_id, message_type, content, created_at)
       select ${m0} + i - 1, ${c0} + x.j - 1,
-             case when ${u(sql`i`, 23)} < 0.45 then 'human' when ${u(sql`i`, 23)} < 0.90 then 'ai' else 'system' end,
+             ${messageTypeOf(sql`i`)},
              'seeded message ' || i,
              ${sessionStart(sql`x.j`)} + interval '1 second' * floor(10800 * ${u(sql`i`, 22)})
       from generate_series(1, ${M}) i
@@ -135,7 +136,7 @@ export async function seedWorkload(db: StatDb, options: SeedOptions): Promise<Se
              case when k <= ${VERSIONS_PER_TEAM} then 'v' || k else (${sql.param([...TOPIC_TAGS])}::text[])[k - ${VERSIONS_PER_TEAM}] end,
              case when k <= ${VERSIONS_PER_TEAM} then 'experiment_version' else 'topic' end
       from generate_series(1, ${T}) t cross join generate_series(1, ${TAGS_PER_TEAM}) k`);
-    // ~4% of messages carry a version (low versions more common), ~2% a topic tag.
+    // Every AI reply carries its version, ~2% of messages a topic tag (workload-shape.ts).
     const tagLinks = await queryRows<{ n: unknown }>(
       tx,
       sql`

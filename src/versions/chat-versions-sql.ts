@@ -2,7 +2,7 @@
 import { type SQL, sql } from 'drizzle-orm';
 import { linksMessage, relationSql } from '../source/relation-sql.js';
 import type { SourceProfile } from '../source/source-profile.js';
-import { EXPERIMENT_VERSION_CATEGORY } from './update-versions-cache.js';
+import { versionsAgg, versionTagsSql } from './version-tags-sql.js';
 
 /**
  * A scalar subquery: the distinct names of `experiment_version` tags on any message of chat
@@ -13,14 +13,13 @@ import { EXPERIMENT_VERSION_CATEGORY } from './update-versions-cache.js';
 export function chatVersionsSql(source: SourceProfile, chatId: SQL): SQL {
   const M = relationSql(source, 'messages', 'vm');
   const L = relationSql(source, 'tagLinks', 'vl');
-  const T = relationSql(source, 'tags', 'vt');
   return sql`(
-      select array_agg(d.name order by statcache_natural_sort_key(d.name) collate "C", d.name collate "C")
+      select ${versionsAgg('d')}
       from (
-        select distinct ${T.name}::text as name
+        select distinct vt.name, vt.sort_key
         from ${M.from}
         join ${L.from} on ${linksMessage(source, L, M.id)}
-        join ${T.from} on ${T.id} = ${L.tagId}
-        where ${M.chatId} = ${chatId} and ${T.category} = ${EXPERIMENT_VERSION_CATEGORY}
+        join ${versionTagsSql(source)} vt on vt.id = ${L.tagId}
+        where ${M.chatId} = ${chatId}
       ) d)`;
 }

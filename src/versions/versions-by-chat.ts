@@ -1,27 +1,29 @@
 /**
  * The versions of every chat, computed once for a whole full rebuild: one hash join of the
- * platform's messages, tag links and tags (which PostgreSQL can run with parallel workers), into a
- * temp table each batch's versions step reads by chat. Without it every batch looked up its
- * sessions' message ids again: on a message table whose chat index does not hold the id (Open Chat
- * Studio's), that is a scan of the whole table per batch.
+ * platform's messages, tag links and version tags, into statcache_rebuild_versions, which each
+ * batch's versions step reads by chat on whichever connection the batch runs (rebuild-lanes.ts: the
+ * other connections write buckets meanwhile). Without it every batch looked up its sessions'
+ * message ids again: on a message table whose chat index does not hold the id (Open Chat Studio's),
+ * that is a scan of the whole table per batch.
  *
- * A temp table lives on one connection: the caller runs the rebuild on one (onOneConnection). It is
- * computed after the rebuild's snapshot, so a change committed later is still queued and applied by
- * the next incremental refresh (see discard-covered-changes.ts). But a refresh running beside the
- * rebuild may apply such a change first, writing the session's newer versions: a batch must not
- * then write the older precomputed ones over them. So a batch reads the precomputed versions only
- * for sessions whose row no transaction has written since the snapshot (and, on a cache built
- * before, whose stored versions they equal), and recounts the others from their messages
- * (update-versions-cache.ts).
+ * One rebuild uses the table at a time: the caller holds lockRebuildVersions() on its connection
+ * for the whole run (a second unscoped rebuild waits for the first) and empties the table at the
+ * end (clearVersionsByChat). It is computed after the rebuild's snapshot, so a change committed
+ * later is still queued and applied by the next incremental refresh (see
+ * discard-covered-changes.ts). But a refresh running beside the rebuild may apply such a change
+ * first, writing the session's newer versions: a batch must not then write the older precomputed
+ * ones over them. So a batch reads the precomputed versions only for sessions whose row no
+ * transaction has written since the snapshot (and, on a cache built before, whose stored versions
+ * they equal), and recounts the others from their messages (update-versions-cache.ts).
  */
 import { type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../db/types.js';
 import { linksMessage, relationSql } from '../source/relation-sql.js';
 import type { SourceProfile } from '../source/source-profile.js';
-import { EXPERIMENT_VERSION_CATEGORY } from './update-versions-cache.js';
+import { versionsAgg, versionTagsSql } from './version-tags-sql.js';
 
-/** The temp table: (chat_id, versions text[] in natural order), only chats that have versions. */
-export const VERSIONS_BY_CHAT = sql.raw('pg_temp.statcache_versions_by_chat');
+/** (chat_id, versions text[] in natural order), only chats that have versions. */
+export const VERSIONS_BY_CHAT = sql.raw('statcache_rebuild_versions');
 
 /** Precomputed versions for a batch: the relation, and the snapshot taken before it was computed. */
 export interface PrecomputedVersions {
@@ -53,26 +55,24 @@ export function writtenBefore(xmin: SQL, snapshot: string): SQL {
       ${snapshot}::pg_snapshot))`;
 }
 
+/** Fills statcache_rebuild_versions from the messages (emptied first), in one statement. */
 export async function precomputeVersionsByChat(conn: Executor, source: SourceProfile): Promise<void> {
   const M = relationSql(source, 'messages', 'm');
   const L = relationSql(source, 'tagLinks', 'mt');
-  const T = relationSql(source, 'tags', 't');
-  await conn.execute(sql`drop table if exists ${VERSIONS_BY_CHAT}`);
+  await conn.execute(sql`truncate ${VERSIONS_BY_CHAT}`);
   await conn.execute(sql`
-    create temp table statcache_versions_by_chat as
-    select chat_id,
-           array_agg(name order by statcache_natural_sort_key(name) collate "C", name collate "C") as versions
+    insert into ${VERSIONS_BY_CHAT} (chat_id, versions)
+    select chat_id, ${versionsAgg('n')}
     from (
-      select distinct ${M.chatId} as chat_id, ${T.name}::text as name
+      select distinct ${M.chatId} as chat_id, vt.name, vt.sort_key
       from ${M.from}
       join ${L.from} on ${linksMessage(source, L, M.id)}
-      join ${T.from} on ${T.id} = ${L.tagId}
-      where ${T.category} = ${EXPERIMENT_VERSION_CATEGORY}
+      join ${versionTagsSql(source)} vt on vt.id = ${L.tagId}
     ) n
     group by chat_id`);
-  await conn.execute(sql`analyze ${VERSIONS_BY_CHAT}`);
 }
 
-export async function dropVersionsByChat(conn: Executor): Promise<void> {
-  await conn.execute(sql`drop table if exists ${VERSIONS_BY_CHAT}`);
+/** Empties the table once the rebuild no longer needs it. */
+export async function clearVersionsByChat(conn: Executor): Promise<void> {
+  await conn.execute(sql`truncate ${VERSIONS_BY_CHAT}`);
 }
