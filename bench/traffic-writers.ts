@@ -15,7 +15,15 @@ export interface TrafficWriter {
    * row on the template's team, experiment, participant and platform; returns the new chat ids.
    */
   sessions(rows: SQL): SQL;
+  /**
+   * Tags every AI reply in the chats of `chatIds` (bigint[]) with a version of the chat's team, as
+   * the platform tags a reply with the version that wrote it (v1…v12 by chat id).
+   */
+  tagAiReplies(chatIds: SQL): SQL;
 }
+
+/** The version tag name a chat's AI replies carry (`m` is the message row). */
+const VERSION_OF_CHAT = sql`'v' || (1 + m.chat_id % 12)`;
 
 /** The template sessions of `rows`, in row order (`ord`), from the profile's session table. */
 const templates = (rows: SQL, sessions: SQL) => sql`
@@ -45,6 +53,12 @@ const STATCACHE_WRITER: TrafficWriter = {
     insert into experiment_sessions (team_id, experiment_id, participant_id, chat_id, platform, created_at)
     select team_id, experiment_id, participant_id, chat_id, platform, at from paired
     returning chat_id`,
+  tagAiReplies: (chatIds) => sql`
+    insert into chat_message_tags (message_id, tag_id)
+    select m.id, t.id from chat_messages m
+    join chats c on c.id = m.chat_id
+    join tags t on t.team_id = c.team_id and t.category = 'experiment_version' and t.name = ${VERSION_OF_CHAT}
+    where m.chat_id = any(${chatIds}) and m.message_type = 'ai'`,
 };
 
 const OCS_WRITER: TrafficWriter = {
@@ -63,6 +77,14 @@ const OCS_WRITER: TrafficWriter = {
     select at, at, chat_id, experiment_id, '', gen_random_uuid()::text, 'active', team_id, participant_id, '{}', platform, true
     from paired
     returning chat_id`,
+  tagAiReplies: (chatIds) => sql`
+    insert into annotations_customtaggeditem (object_id, created_at, updated_at, content_type_id, tag_id, team_id)
+    select m.id, m.created_at, m.created_at,
+           (select id from django_content_type where app_label = 'chat' and model = 'chatmessage'), t.id, c.team_id
+    from chat_chatmessage m
+    join chat_chat c on c.id = m.chat_id
+    join annotations_tag t on t.team_id = c.team_id and t.category = 'experiment_version' and t.name = ${VERSION_OF_CHAT}
+    where m.chat_id = any(${chatIds}) and m.message_type = 'ai'`,
 };
 
 /** The writer for `source`; only the profiles the seed writes have one. */

@@ -49,9 +49,11 @@ export async function claimChanges(
   await tx.execute(sql`
     create temp table ${CLAIMED} on commit drop as
     with claimed as (
-      delete from statcache_changes where id in (
+      -- = any(array(...)): index probes for the ids taken, never a hash of the whole queue (whose
+      -- statistics are always stale: it is a queue).
+      delete from statcache_changes where id = any(array(
         select id from statcache_changes where id > ${range.afterId} and id <= ${range.maxId} ${kindFilter}
-        order by id limit ${limit} for update skip locked)
+        order by id limit ${limit} for update skip locked))
       returning kind, chat_id, experiment_id, session_id, participant_id, at
     ),
     -- The same key is often written by several statements: resolve and recount it once.
@@ -69,16 +71,20 @@ export async function claimChanges(
            c.participant_id, c.at, c.n,
            coalesce(cur.experiment_id, s.experiment_id) as current_experiment_id
     from keys c
-    -- Correlated index lookups, so claiming costs the same whatever the number of sessions.
+    -- Correlated index lookups, so claiming costs the same whatever the number of sessions (OFFSET 0
+    -- keeps PostgreSQL from flattening them into hash joins over the whole sessions table, which
+    -- the queue's stale row estimates made it pick: 40 ms of a 120 ms refresh at 1M).
     -- Keys written without a session (new messages, versions) resolve it as it is now; keys whose
     -- trigger resolved it look up where that session is now, to lock that experiment too.
     left join lateral (
       select ${S.id} as id, ${countedExperiment(source, S.experimentId)} as experiment_id from ${S.from}
       where c.chat_id is not null and c.session_id is null and ${S.chatId} = c.chat_id
+      offset 0
     ) s on true
     left join lateral (
       select ${countedExperiment(source, Cur.experimentId)} as experiment_id from ${Cur.from}
       where c.kind in ('session', 'message_hour') and c.session_id is not null and ${Cur.id} = c.session_id
+      offset 0
     ) cur on true`);
   const [row] = await queryRows<{ changes: unknown; all: boolean; whole: unknown[] | null }>(
     tx,
