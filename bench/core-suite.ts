@@ -1,9 +1,11 @@
 /**
- * The core benchmark: the batched full rebuild against the floor (the same rollup statements run
- * once over every experiment, unbatched), and getExperimentTotals against the live COUNT query.
+ * The core benchmark: `statcache refresh --full` as the CLI runs it against two floors (the same
+ * rollup statements run once over every experiment, unbatched, on one connection; and one CREATE
+ * TABLE … AS SELECT per rollup as PostgreSQL plans it, ctas-floor.ts), and getExperimentTotals
+ * against the live COUNT query.
  */
 import { type SQL, sql } from 'drizzle-orm';
-import { HOURLY_SHAPE } from '../src/buckets/shape.js';
+import { type BucketShape, DEFAULT_COMPRESSION_POLICY, shapeAt } from '../src/buckets/shape.js';
 import { DEFAULT_BATCH_EXPERIMENTS, DEFAULT_EXCLUDED_PLATFORMS } from '../src/config.js';
 import type { NodePgStatDb } from '../src/db/create-db.js';
 import { bigintArray, textArray } from '../src/db/params.js';
@@ -13,7 +15,6 @@ import type { ExperimentTotals } from '../src/read/totals-types.js';
 import { insertExperimentBuckets } from '../src/rebuild/insert-experiment-buckets.js';
 import { insertParticipantFirsts } from '../src/rebuild/insert-participant-firsts.js';
 import { insertSessionBuckets } from '../src/rebuild/insert-session-buckets.js';
-import { refreshFull } from '../src/rebuild/refresh-full.js';
 import { STATCACHE_PROFILE } from '../src/source/builtin-profiles.js';
 import {
   countedExperimentJoin,
@@ -24,7 +25,9 @@ import {
 } from '../src/source/relation-sql.js';
 import type { SourceProfile } from '../src/source/source-profile.js';
 import { updateVersionsCache } from '../src/versions/update-versions-cache.js';
-import type { BenchTarget } from './bench-database.js';
+import type { BenchDatabase } from './bench-database.js';
+import { runCli } from './cli-run.js';
+import { ctasFloor } from './ctas-floor.js';
 import { formatMs, median, note, percentile, timed } from './measure.js';
 import { resetCache } from './reset-state.js';
 
@@ -41,8 +44,14 @@ const LIVE_SLOW_MS = 10_000;
 const BUSY_EXPERIMENTS = 25;
 
 export interface CoreFigures {
+  /** `statcache refresh --full`, the CLI in a process of its own, spawn to exit. */
   fullMs: number[];
+  /** That process's peak resident memory, MB. */
+  fullPeakRssMb?: number[];
   floorMs: number[];
+  /** The CREATE TABLE … AS floor: its total, and each rollup's statement (ctas-floor.ts's order). */
+  ctasFloorMs?: number[];
+  ctasStepsMs?: number[][];
   readMs: number[];
   liveMs: number[];
   bucketRows: number;
@@ -56,15 +65,20 @@ export interface CoreFigures {
  * refreshFull writes participant firsts too; the truncates mirror the batches' deletes (the tables
  * are already empty here, as they are for refreshFull after resetCache).
  */
-async function floor(db: NodePgStatDb, ids: readonly number[], source: SourceProfile): Promise<void> {
+async function floor(
+  db: NodePgStatDb,
+  ids: readonly number[],
+  source: SourceProfile,
+  shape: BucketShape,
+): Promise<void> {
   await db.transaction(async (tx) => {
     await tx.execute(
       sql`truncate experiment_statistics_buckets, session_statistics_buckets, statcache_experiment_participants,
                statcache_experiment_totals`,
     );
     await insertParticipantFirsts(tx, ids, EXCLUDED, source);
-    await insertExperimentBuckets(tx, ids, EXCLUDED, HOURLY_SHAPE, source);
-    await insertSessionBuckets(tx, ids, HOURLY_SHAPE, source);
+    await insertExperimentBuckets(tx, ids, EXCLUDED, shape, source);
+    await insertSessionBuckets(tx, ids, shape, source);
     await updateVersionsCache(tx, { experimentIds: ids }, source);
   });
 }
@@ -172,11 +186,17 @@ function assertSameTotals(
  * The core figures of each target (one database per source profile), their rounds interleaved so
  * that machine noise hits every target alike.
  */
-export async function runCoreSuite(targets: readonly BenchTarget[], rounds: number): Promise<CoreFigures[]> {
+export async function runCoreSuite(
+  targets: readonly BenchDatabase[],
+  rounds: number,
+): Promise<CoreFigures[]> {
   const figures = targets.map(
     (): CoreFigures => ({
       fullMs: [],
+      fullPeakRssMb: [],
       floorMs: [],
+      ctasFloorMs: [],
+      ctasStepsMs: [],
       readMs: [],
       liveMs: [],
       bucketRows: 0,
@@ -185,24 +205,36 @@ export async function runCoreSuite(targets: readonly BenchTarget[], rounds: numb
   );
   // Outside the timing: the floor is a lower bound, so it gets its ids for free.
   const allIds = await Promise.all(targets.map((t) => experimentIds(t.db, t.source)));
-  // Alternate floor and product path so cache warmth and machine noise hit both alike. resetCache
-  // (untimed) empties the cache, clears every versions cache (else the second path's UPDATE would
-  // find nothing to change) and vacuums, so both paths start from the same state.
+  // The shape the CLI writes today (it measures the policy from its own clock, as here).
+  const shape = shapeAt(DEFAULT_COMPRESSION_POLICY, new Date());
+  // Alternate the floors and the product path so cache warmth and machine noise hit all alike.
+  // resetCache (untimed) empties the cache, clears every versions cache (else the second path's
+  // UPDATE would find nothing to change) and the record of past runs (so each is a first build, as
+  // after `migrate`), and vacuums, so every path starts from the same state.
   for (let round = 1; round <= rounds; round++) {
-    for (const [i, { db, source }] of targets.entries()) {
+    for (const [i, target] of targets.entries()) {
+      const { db, source } = target;
       const out = figures[i] as CoreFigures;
       const label = targets.length > 1 ? ` [${source.name}]` : '';
       await resetCache(db, source);
-      const f = await timed(() => floor(db, allIds[i] as number[], source));
+      const f = await timed(() => floor(db, allIds[i] as number[], source, shape));
       out.floorMs.push(f.ms);
-      note(`round ${round}${label}: floor ${formatMs(f.ms)}`);
       await resetCache(db, source);
-      const r = await timed(() =>
-        refreshFull(db, { excludedPlatforms: EXCLUDED, batchExperiments: BATCH_EXPERIMENTS, source }),
+      const steps = await ctasFloor(db, source, EXCLUDED, shape);
+      out.ctasStepsMs?.push(steps);
+      out.ctasFloorMs?.push(steps.reduce((a, b) => a + b, 0));
+      await resetCache(db, source);
+      const cli = await runCli(['refresh', '--full', '--json'], {
+        DATABASE_URL: target.url,
+        STATCACHE_SOURCE: source.name,
+      });
+      const written = JSON.parse(cli.stdout) as { experimentBuckets: number; sessionBuckets: number };
+      out.fullMs.push(cli.ms);
+      out.fullPeakRssMb?.push(cli.peakRssMb);
+      out.bucketRows = written.experimentBuckets + written.sessionBuckets;
+      note(
+        `round ${round}${label}: floor ${formatMs(f.ms)}, CTAS floor ${formatMs(out.ctasFloorMs?.at(-1) ?? 0)} (${steps.map(formatMs).join(' + ')}), refresh --full ${formatMs(cli.ms)} (peak RSS ${cli.peakRssMb.toFixed(0)} MB)`,
       );
-      out.fullMs.push(r.ms);
-      out.bucketRows = r.value.experimentBuckets + r.value.sessionBuckets;
-      note(`round ${round}${label}: full rebuild ${formatMs(r.ms)} (${r.value.batches} batches)`);
     }
   }
   for (const [i, target] of targets.entries())

@@ -1,10 +1,12 @@
 /**
- * `npm run bench [-- --messages N] [--rounds R] [--database-url URL] [--keep] [--source ocs]`: seeds a
+ * `npm run bench [-- --messages N] [--rounds R] [--database-url URL] [--keep] [--source ocs]
+ * [--baseline DIR]`: seeds a
  * fresh database, runs the core (full rebuild vs floor, cached vs live reads) and incremental
  * (refresh, capture overhead) suites, prints a summary and rewrites this size's section of
  * docs/benchmarks.md. With `--source ocs` it seeds two databases alike, one per profile (statcache's
  * demo schema and Open Chat Studio's), runs the core and incremental suites on both and writes the
- * side-by-side section instead.
+ * side-by-side section instead, with the change cases (against the release built at `--baseline DIR`,
+ * if given) and issue 18's targets.
  * The admin connection (--database-url, else BENCH_DATABASE_URL, else the local server) is only used
  * to create and drop `statcache_bench_<N>`; everything is measured in that database.
  */
@@ -13,6 +15,7 @@ import { queryRows } from '../src/db/types.js';
 import { BUILTIN_PROFILES, STATCACHE_PROFILE } from '../src/source/builtin-profiles.js';
 import type { SourceProfile } from '../src/source/source-profile.js';
 import { type BenchDatabase, createBenchDatabase } from './bench-database.js';
+import { loadBaseline, runChangeSuite } from './change-suite.js';
 import { runCompressSuite } from './compress-suite.js';
 import { runCoreSuite } from './core-suite.js';
 import { runIncrementalSuite } from './incremental-suite.js';
@@ -20,6 +23,7 @@ import { runIndexCostSuite } from './index-cost-suite.js';
 import { note } from './measure.js';
 import { type ProfilesResult, renderProfilesSummary, saveProfilesResult } from './profiles-report.js';
 import { machineDescription, renderSummary, type SizeResult, saveResult } from './report.js';
+import { saveTargets } from './targets-report.js';
 
 const DEFAULT_MESSAGES = 1_000_000;
 const DEFAULT_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -27,7 +31,7 @@ const DEFAULT_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 const DEFAULT_ROUNDS = 3;
 /** Capture on/off rounds of 200,000 inserts each: the overhead is a small difference of noisy numbers. */
 const OVERHEAD_ROUNDS = 4;
-const USAGE = 'use --messages N, --rounds R, --database-url URL, --keep, --source ocs';
+const USAGE = 'use --messages N, --rounds R, --database-url URL, --keep, --source ocs, --baseline DIR';
 
 interface Options {
   messages: number;
@@ -36,6 +40,8 @@ interface Options {
   databaseUrl: string | undefined;
   /** The profile compared with statcache's, or the statcache profile alone. */
   source: SourceProfile;
+  /** A built checkout of the release to compare the change cases with (`--baseline DIR`). */
+  baseline: string | undefined;
   /** The command line as recorded in docs: without the admin URL, which may hold a password. */
   recordedArgs: string[];
 }
@@ -47,6 +53,7 @@ function parseArgs(argv: string[]): Options {
     keep: false,
     databaseUrl: undefined,
     source: STATCACHE_PROFILE,
+    baseline: undefined,
     recordedArgs: [],
   };
   for (let i = 0; i < argv.length; i++) {
@@ -83,6 +90,9 @@ function parseArgs(argv: string[]): Options {
         );
       options.source = profile;
       options.recordedArgs.push(flag, name);
+    } else if (flag === '--baseline') {
+      options.baseline = value();
+      options.recordedArgs.push(flag, options.baseline);
     } else throw new Error(`unknown option '${argv[i]}'; ${USAGE}`);
   }
   return options;
@@ -138,13 +148,24 @@ async function benchSize(options: Options, bench: BenchDatabase): Promise<void> 
 async function benchProfiles(options: Options, benches: [BenchDatabase, BenchDatabase]): Promise<void> {
   const cores = await runCoreSuite(benches, options.rounds);
   const incrementals = await runIncrementalSuite(benches, options.messages, OVERHEAD_ROUNDS);
+  const changes = await runChangeSuite(
+    benches,
+    options.baseline ? await loadBaseline(options.baseline) : null,
+  );
   const figures = [];
   for (const [i, bench] of benches.entries()) {
     const indexCost = await runIndexCostSuite(bench, OVERHEAD_ROUNDS);
     const core = cores[i];
     const incremental = incrementals[i];
     if (!core || !incremental) throw new Error('a suite returned no figures');
-    figures.push({ profile: bench.source.name, seedMs: bench.seedMs, core, incremental, indexCost });
+    figures.push({
+      profile: bench.source.name,
+      seedMs: bench.seedMs,
+      core,
+      incremental,
+      indexCost,
+      changes: changes[i],
+    });
   }
   const result: ProfilesResult = {
     messages: options.messages,
@@ -154,6 +175,7 @@ async function benchProfiles(options: Options, benches: [BenchDatabase, BenchDat
     profiles: figures as ProfilesResult['profiles'],
   };
   saveProfilesResult(result);
+  saveTargets(result);
   note('wrote docs/benchmarks.md');
   process.stdout.write(`${renderProfilesSummary(result)}\n`);
 }

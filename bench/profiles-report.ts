@@ -4,6 +4,7 @@
  * The mapping must cost nothing measurable: each of the other profile's figures within 15% of its
  * statcache twin.
  */
+import type { ChangeFigures } from './change-suite.js';
 import type { CoreFigures } from './core-suite.js';
 import type { IncrementalFigures } from './incremental-suite.js';
 import type { IndexCostFigures } from './index-cost-suite.js';
@@ -17,6 +18,8 @@ export interface ProfileFigures {
   incremental: IncrementalFigures;
   /** Inserts with vs without the indexes statcache added to the message table. */
   indexCost: IndexCostFigures;
+  /** Issue 18's change cases against a baseline release (absent in older sections). */
+  changes?: ChangeFigures;
 }
 
 export interface ProfilesResult {

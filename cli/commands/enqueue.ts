@@ -1,8 +1,5 @@
 /** `statcache enqueue refresh|compress|verify [--experiment ids]`: run a job now, through the worker. */
 import { type Command, InvalidArgumentError } from 'commander';
-import { enqueueJob, planManualRun } from '../../jobs/enqueue.js';
-import { createQueue } from '../../jobs/queue.js';
-import { connectCommandRedis } from '../../jobs/redis-connection.js';
 import {
   ENQUEUE_ARGUMENTS,
   type JobDefinitionOf,
@@ -43,6 +40,12 @@ export function registerEnqueue(program: Command): void {
     .action((definition: JobDefinitionOf<JobName>, options: { experiment?: number[]; json?: boolean }) =>
       runCommand({ json: options.json }, async ({ db, config, json }) => {
         // Planned first: a job that takes no --experiment is refused before anything is read or written.
+        // Loaded here, not at start-up: other commands start without BullMQ and Redis.
+        const [{ enqueueJob, planManualRun }, { createQueue }, { connectCommandRedis }] = await Promise.all([
+          import('../../jobs/enqueue.js'),
+          import('../../jobs/queue.js'),
+          import('../../jobs/redis-connection.js'),
+        ]);
         const run = planManualRun(definition, options.experiment);
         if (options.experiment) await assertExperimentsExist(db, options.experiment, config.source);
         const redis = await connectCommandRedis(config);

@@ -1,18 +1,10 @@
 /** `statcache serve [--port 3000]`: the dashboard API, web page, /queues and /metrics. */
 import { createServer, type Server } from 'node:http';
 import type { Command } from 'commander';
-import { enqueueJob, planManualRun } from '../../jobs/enqueue.js';
-import { createJobEvents } from '../../jobs/job-events.js';
-import { createLogger, throttledErrorLog } from '../../jobs/logger.js';
-import { createQueue } from '../../jobs/queue.js';
-import { createQueueBoard } from '../../jobs/queue-board.js';
-import { getQueueStatus } from '../../jobs/queue-status.js';
-import { connectCommandRedis, type QueueRedis } from '../../jobs/redis-connection.js';
+import type { QueueRedis } from '../../jobs/redis-connection.js';
 import { jobDefinition } from '../../jobs/registry.js';
 import { InvalidInputError, ListenError } from '../../src/errors/error-classes.js';
-import { createApp } from '../../src/http/create-app.js';
 import { isLoopback } from '../../src/http/dashboard-auth.js';
-import { createMetrics } from '../../src/http/metrics.js';
 import { fullBuildRecorded } from '../../src/runs/refresh-runs.js';
 import { setExitCode } from '../exit-codes.js';
 import { logLine, printJsonLine } from '../output.js';
@@ -43,6 +35,28 @@ export function registerServe(program: Command): void {
               `serve --host ${options.host} would open the dashboard to the network without authentication: set STATCACHE_DASHBOARD_TOKEN (every route but /healthz then needs it), or keep the default 127.0.0.1 behind a proxy`,
               'host',
             );
+          // Loaded here, not at start-up: every other command starts without Redis, BullMQ and express.
+          const [
+            { enqueueJob, planManualRun },
+            { createJobEvents },
+            { createLogger, throttledErrorLog },
+            { createQueue },
+            { createQueueBoard },
+            { getQueueStatus },
+            { connectCommandRedis },
+            { createApp },
+            { createMetrics },
+          ] = await Promise.all([
+            import('../../jobs/enqueue.js'),
+            import('../../jobs/job-events.js'),
+            import('../../jobs/logger.js'),
+            import('../../jobs/queue.js'),
+            import('../../jobs/queue-board.js'),
+            import('../../jobs/queue-status.js'),
+            import('../../jobs/redis-connection.js'),
+            import('../../src/http/create-app.js'),
+            import('../../src/http/metrics.js'),
+          ]);
           const logger = createLogger(config.logLevel, 'statcache-serve');
           // The dashboard still serves totals without Redis; only /queues and the queue status need it.
           let redis: QueueRedis | null = null;

@@ -1,8 +1,6 @@
 /** `statcache status`: buckets per size, last refresh, pending changes and lag, and the job queue. */
 import type { Command } from 'commander';
-import { createQueue } from '../../jobs/queue.js';
-import { getQueueStatus, type QueueStatus } from '../../jobs/queue-status.js';
-import { connectCommandRedis } from '../../jobs/redis-connection.js';
+import type { QueueStatus } from '../../jobs/queue-status.js';
 import type { StatcacheConfig } from '../../src/config.js';
 import { type ReplicaStatus, replicaReport } from '../../src/status/get-replica-status.js';
 import { getStatus } from '../../src/status/get-status.js';
@@ -81,6 +79,12 @@ function replicaLine(r: ReplicaStatus): string {
 }
 
 async function readQueue(config: StatcacheConfig): Promise<QueueStatus> {
+  // Loaded here, not at start-up: other commands start without BullMQ and Redis.
+  const [{ createQueue }, { getQueueStatus }, { connectCommandRedis }] = await Promise.all([
+    import('../../jobs/queue.js'),
+    import('../../jobs/queue-status.js'),
+    import('../../jobs/redis-connection.js'),
+  ]);
   const redis = await connectCommandRedis(config);
   const queue = createQueue(redis, config.worker, { readOnly: true });
   try {

@@ -1,8 +1,7 @@
 /** `statcache worker` (`npm start`): keeps the cache fresh with BullMQ job schedulers until stopped. */
 import type { Command } from 'commander';
-import { createLogger } from '../../jobs/logger.js';
 import { JOB_NAMES } from '../../jobs/registry.js';
-import { type RunningWorker, startWorker } from '../../jobs/worker.js';
+import type { RunningWorker } from '../../jobs/worker.js';
 import { setExitCode } from '../exit-codes.js';
 import { runCommand } from '../run-command.js';
 
@@ -15,6 +14,11 @@ export function registerWorker(program: Command): void {
     .option('--json', 'logs are JSON lines on stdout either way; a start-up error is {"error"} there too')
     .action((options: { json?: boolean }) =>
       runCommand({ json: options.json, noDatabase: true }, async ({ config }) => {
+        // Loaded here, not at start-up: other commands start without BullMQ and Redis.
+        const [{ createLogger }, { startWorker }] = await Promise.all([
+          import('../../jobs/logger.js'),
+          import('../../jobs/worker.js'),
+        ]);
         const logger = createLogger(config.logLevel);
         let worker: RunningWorker | null = null;
         let signals = 0;

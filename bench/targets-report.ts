@@ -1,0 +1,105 @@
+/**
+ * Issue 18's targets, per profile, from a profiles run (`npm run bench -- --source ocs`): the full
+ * rebuild as the CLI runs it against the CREATE TABLE … AS floor, the CLI's memory, the three change
+ * cases against the baseline release, the new hour's refresh by step, and the capture overhead.
+ */
+import { type CaseFigures, CHANGE_CASES, type ChangeCase } from './change-suite.js';
+import { formatMs, median } from './measure.js';
+import type { ProfileFigures, ProfilesResult } from './profiles-report.js';
+import { replaceSection } from './report.js';
+import { STEP_NAMES } from './statement-timer.js';
+
+const REBUILD_TARGET = 1.3;
+const RSS_TARGET_MB = 200;
+/** The new hour: at most the peer's ratio (TimescaleDB's 48–50 ms against statcache's 108–116 ms). */
+const NEW_HOUR_TARGET = 0.45;
+/** Late and deleted: no slower than the baseline, within 5% for the noise of a shared machine. */
+const NO_SLOWER = 1.05;
+const CAPTURE_TARGET = 0.1;
+const CAPTURE_TARGET_MESSAGES = 10_000_000;
+
+export const targetsHeading = (messages: number) =>
+  `## Rebuild floor, change cases and capture, ${messages.toLocaleString('en')} messages`;
+
+const pass = (ok: boolean) => (ok ? 'PASS' : 'MISS');
+const CASE_TEXT: Record<ChangeCase, string> = {
+  newHour: '500 new sessions × 20 messages (half human, every AI reply tagged) in one new hour',
+  late: '1,000 late messages (45% human) over the past 90 days',
+  deleted: '1,000 human messages deleted',
+};
+const CASE_TARGET: Record<ChangeCase, number> = {
+  newHour: NEW_HOUR_TARGET,
+  late: NO_SLOWER,
+  deleted: NO_SLOWER,
+};
+
+function caseCell(c: CaseFigures | undefined): string {
+  if (!c || c.currentMs.length === 0) return 'not run';
+  const cur = median(c.currentMs);
+  if (c.baselineMs.length === 0) return `${formatMs(cur)} (no baseline)`;
+  const base = median(c.baselineMs);
+  return `${formatMs(cur)} vs ${formatMs(base)}: **${(cur / base).toFixed(2)}×** (rounds ${c.currentMs.map(formatMs).join(', ')} vs ${c.baselineMs.map(formatMs).join(', ')})`;
+}
+
+function caseVerdict(profiles: ProfileFigures[], kase: ChangeCase): string {
+  const ratios = profiles.map((p) => {
+    const c = p.changes?.cases[kase];
+    return c && c.baselineMs.length > 0 ? median(c.currentMs) / median(c.baselineMs) : null;
+  });
+  if (ratios.some((r) => r === null)) return 'not judged (no baseline)';
+  return `≤ ${CASE_TARGET[kase]}× ${pass(ratios.every((r) => (r as number) <= CASE_TARGET[kase]))}`;
+}
+
+export function renderTargets(r: ProfilesResult): string[] {
+  const ps = r.profiles;
+  const cols = (f: (p: ProfileFigures) => string) => ps.map(f).join(' | ');
+  const ctas = (p: ProfileFigures) => median(p.core.ctasFloorMs ?? []);
+  const full = (p: ProfileFigures) => median(p.core.fullMs);
+  const rss = (p: ProfileFigures) => Math.max(...(p.core.fullPeakRssMb ?? [Number.NaN]));
+  const capture = (p: ProfileFigures) =>
+    median(p.incremental.withCaptureMs) / median(p.incremental.withoutCaptureMs) - 1;
+  const stepsOf = (p: ProfileFigures, step: string) =>
+    median((p.changes?.newHourSteps ?? []).map((s) => s[step] ?? 0));
+  const baseline = ps[0]?.changes?.baseline;
+  const captureJudged = r.messages >= CAPTURE_TARGET_MESSAGES;
+  return [
+    targetsHeading(r.messages),
+    '',
+    `- Date: ${r.date}; command: \`${r.command}\``,
+    `- Machine: ${r.machine}`,
+    `- Same run and databases as the profiles section of this size. \`refresh --full\` is the real CLI in a process of its own (spawn to exit, first build as after \`migrate\`, default ${'`STATCACHE_REBUILD_CONCURRENCY`'} and batch size, the policy's shape at the run's date), its peak RSS sampled every 20 ms from /proc. The CTAS floor is one \`CREATE TABLE … AS SELECT\` per rollup over the whole history in that shape (bench/ctas-floor.ts). Change cases: median of 3 rounds each, this release against ${baseline ? `the baseline release built at \`${baseline}\`` : 'no baseline'} on the same database, alternating which goes first, each round its own change and hour.`,
+    '',
+    `| measurement | ${cols((p) => p.profile)} | target |`,
+    `|---|${ps.map(() => '---|').join('')}---|`,
+    `| \`refresh --full\` (CLI) vs the CTAS floor, medians | ${cols((p) => `${formatMs(full(p))} vs ${formatMs(ctas(p))}: **${(full(p) / ctas(p)).toFixed(2)}×**`)} | ≤ ${REBUILD_TARGET}× ${pass(ps.every((p) => full(p) / ctas(p) <= REBUILD_TARGET))} |`,
+    `| CTAS floor by rollup (experiment buckets + session buckets + participant firsts + versions), median round | ${cols(
+      (p) => {
+        const rounds = p.core.ctasStepsMs ?? [];
+        const mid =
+          [...rounds].sort((a, b) => a.reduce((x, y) => x + y, 0) - b.reduce((x, y) => x + y, 0))[
+            Math.floor(rounds.length / 2)
+          ] ?? [];
+        return mid.map(formatMs).join(' + ');
+      },
+    )} | |`,
+    `| \`refresh --full\` vs today's floor (the same statements once, unbatched, on one connection) | ${cols((p) => `${formatMs(full(p))} vs ${formatMs(median(p.core.floorMs))}: ${(full(p) / median(p.core.floorMs)).toFixed(2)}×`)} | |`,
+    `| peak RSS of the \`refresh --full\` process (max of ${ps[0]?.core.fullPeakRssMb?.length ?? 0} rounds) | ${cols((p) => `${rss(p).toFixed(0)} MB`)} | < ${RSS_TARGET_MB} MB ${pass(ps.every((p) => rss(p) < RSS_TARGET_MB))} |`,
+    ...CHANGE_CASES.map(
+      (kase) =>
+        `| incremental refresh, ${CASE_TEXT[kase]}: this release vs baseline | ${cols((p) => caseCell(p.changes?.cases[kase]))} | ${caseVerdict(ps, kase)} |`,
+    ),
+    `| capture overhead: 200,000 message inserts into random existing chats (one change row per human message) with vs without capture, medians of 4 | ${cols((p) => `${capture(p) >= 0 ? '+' : ''}${(capture(p) * 100).toFixed(1)}% (${formatMs(median(p.incremental.withCaptureMs))} vs ${formatMs(median(p.incremental.withoutCaptureMs))})`)} | ≤ ${CAPTURE_TARGET * 100}% ${captureJudged ? pass(ps.every((p) => capture(p) <= CAPTURE_TARGET)) : `at ${CAPTURE_TARGET_MESSAGES.toLocaleString('en')} (not judged here)`} |`,
+    '',
+    "The new hour's refresh by step (this release, median of the rounds; statements timed from send to result in the bench process; experiment buckets and the totals are one statement):",
+    '',
+    `| step | ${cols((p) => p.profile)} |`,
+    `|---|${ps.map(() => '---|').join('')}`,
+    ...STEP_NAMES.map((step) => `| ${step} | ${cols((p) => formatMs(stepsOf(p, step)))} |`),
+    `| whole refresh | ${cols((p) => formatMs(median(p.changes?.cases.newHour.currentMs ?? [])))} |`,
+    '',
+  ];
+}
+
+export function saveTargets(r: ProfilesResult): void {
+  replaceSection(targetsHeading(r.messages), renderTargets(r));
+}
