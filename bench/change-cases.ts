@@ -6,10 +6,9 @@
  */
 import { sql } from 'drizzle-orm';
 import { bigintArray } from '../src/db/params.js';
-import { queryRows, toNumber } from '../src/db/types.js';
 import { relationSql } from '../src/source/relation-sql.js';
 import type { BenchTarget } from './bench-database.js';
-import { INSERT_BATCH, insertMessages, overPastDays, random } from './traffic.js';
+import { INSERT_BATCH, insertMessages, insertSessionsInHour, overPastDays, random } from './traffic.js';
 import { writerFor } from './traffic-writers.js';
 
 const HOUR_MS = 3_600_000;
@@ -28,24 +27,7 @@ export async function writeNewHour(target: BenchTarget, hourStart: Date, seed: n
   const rand = random(seed);
   const { db, source } = target;
   const writer = writerFor(source);
-  const S = relationSql(source, 'sessions', 's');
-  const [range] = await queryRows<{ lo: unknown; hi: unknown }>(
-    db,
-    sql`select min(${S.id}) as lo, max(${S.id}) as hi from ${S.from}`,
-  );
-  const lo = toNumber(range?.lo);
-  const hi = toNumber(range?.hi);
-  const templates: number[] = [];
-  const starts: string[] = [];
-  for (let i = 0; i < NEW_HOUR_SESSIONS; i++) {
-    templates.push(lo + Math.floor(rand() * (hi - lo + 1)));
-    starts.push(new Date(hourStart.getTime() + rand() * HOUR_MS * 0.5).toISOString());
-  }
-  const rows = await queryRows<{ chat_id: unknown }>(
-    db,
-    writer.sessions(sql`unnest(${bigintArray(templates)}, ${sql.param(starts)}::timestamptz[])`),
-  );
-  const chats = rows.map((r) => toNumber(r.chat_id));
+  const chats = await insertSessionsInHour(target, NEW_HOUR_SESSIONS, hourStart, rand);
   const all: { chat: number; type: string; at: string }[] = [];
   for (const chat of chats)
     for (let k = 0; k < NEW_HOUR_MESSAGES_PER_SESSION; k++)

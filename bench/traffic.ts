@@ -77,6 +77,29 @@ export async function insertNewSessions(
   seed: number,
 ): Promise<number[]> {
   const rand = random(seed);
+  const chats = await insertSessionsInHour(target, sessions, hourStart, rand);
+  // Messages follow their session's start, within the hour.
+  await insertMessages(
+    target,
+    chats,
+    messages,
+    (r) => new Date(hourStart.getTime() + HOUR_MS * (0.5 + r() * 0.5)),
+    seed + 1,
+  );
+  return chats;
+}
+
+/**
+ * `sessions` new sessions, each on the team, experiment, participant and platform of a random
+ * existing one, starting in the first half of the hour at `hourStart` (draws from `rand`: a template
+ * then a start per session); in statements of INSERT_BATCH rows. Returns their chats, in order.
+ */
+export async function insertSessionsInHour(
+  target: BenchTarget,
+  sessions: number,
+  hourStart: Date,
+  rand: () => number,
+): Promise<number[]> {
   const { db, source } = target;
   const S = relationSql(source, 'sessions', 's');
   const [range] = await queryRows<{ lo: unknown; hi: unknown }>(
@@ -100,14 +123,6 @@ export async function insertNewSessions(
     );
     chats.push(...rows.map((r) => toNumber(r.chat_id)));
   }
-  // Messages follow their session's start, within the hour.
-  await insertMessages(
-    target,
-    chats,
-    messages,
-    (r) => new Date(hourStart.getTime() + HOUR_MS * (0.5 + r() * 0.5)),
-    seed + 1,
-  );
   return chats;
 }
 
