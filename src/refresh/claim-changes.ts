@@ -49,10 +49,11 @@ export async function claimChanges(
   await tx.execute(sql`
     create temp table ${CLAIMED} on commit drop as
     with claimed as (
-      -- = any(array(...)): index probes for the ids taken, never a hash of the whole queue (whose
-      -- statistics are always stale: it is a queue).
-      delete from statcache_changes where id = any(array(
-        select id from statcache_changes where id > ${range.afterId} and id <= ${range.maxId} ${kindFilter}
+      -- By the locked rows' ctids (a TID scan: no index probe per row, and never a hash of the
+      -- whole queue, whose statistics are always stale: it is a queue). A row this statement has
+      -- locked cannot move: change rows are never updated, and a locked row is not vacuumed.
+      delete from statcache_changes where ctid = any(array(
+        select ctid from statcache_changes where id > ${range.afterId} and id <= ${range.maxId} ${kindFilter}
         order by id limit ${limit} for update skip locked))
       returning kind, chat_id, experiment_id, session_id, participant_id, at
     ),

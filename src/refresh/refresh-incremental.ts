@@ -88,6 +88,9 @@ export async function refreshIncremental(
         ? { kind: 'needs-full' }
         : await withDeadlockRetry(() =>
             db.transaction(async (tx): Promise<BatchOutcome> => {
+              // The commit need not wait for its WAL flush: a batch lost in a crash loses its claim's
+              // delete with it, so its changes are queued again and the next run applies them.
+              await tx.execute(sql`set local synchronous_commit = off`);
               const work = await claimChanges(tx, range, options.batchChanges, source);
               if (work.changes === 0) return { kind: 'empty' };
               // Throwing rolls the claim back: the full rebuild discards the changes it covers itself.
@@ -154,10 +157,14 @@ export async function refreshIncremental(
     await pass({ afterId: maxId, maxId: toNumber(after?.max_id), experimentKeysOnly: true }, false, false);
   }
   result.durationMs = Date.now() - startedAt.getTime();
-  if (result.changes > 0) {
-    await recordRefreshRun(db, { ...result, experiments: 0, experimentIds: null, startedAt });
-  }
-  await recordUpToDate(db, upToDateAt);
+  // One transaction, not waiting for its WAL flush either: lost in a crash, status shows an older
+  // run and reads take the cache for older than it is, never for newer.
+  await db.transaction(async (tx) => {
+    await tx.execute(sql`set local synchronous_commit = off`);
+    if (result.changes > 0)
+      await recordRefreshRun(tx, { ...result, experiments: 0, experimentIds: null, startedAt });
+    await recordUpToDate(tx, upToDateAt);
+  });
   return result;
 }
 
