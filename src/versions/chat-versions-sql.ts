@@ -2,7 +2,7 @@
 import { type SQL, sql } from 'drizzle-orm';
 import { linksMessage, relationSql } from '../source/relation-sql.js';
 import type { SourceProfile } from '../source/source-profile.js';
-import { versionsAgg, versionTagsSql } from './version-tags-sql.js';
+import { keyedNamesSql, versionNamesSql, versionsAgg } from './version-tags-sql.js';
 
 /**
  * A scalar subquery: the distinct names of `experiment_version` tags on any message of chat
@@ -15,11 +15,11 @@ export function chatVersionsSql(source: SourceProfile, chatId: SQL): SQL {
   const L = relationSql(source, 'tagLinks', 'vl');
   return sql`(
       select ${versionsAgg('d')}
-      from (
-        select distinct vt.name, vt.sort_key
+      from ${keyedNamesSql(sql`(
+        select vt.name
         from ${M.from}
         join ${L.from} on ${linksMessage(source, L, M.id)}
-        join ${versionTagsSql(source)} vt on vt.id = ${L.tagId}
+        join ${versionNamesSql(source)} vt on vt.id = ${L.tagId}
         where ${M.chatId} = ${chatId}
-      ) d)`;
+      ) names`)} d)`;
 }

@@ -5,7 +5,7 @@ import { type Executor, execCount } from '../db/types.js';
 import { quoted } from '../source/quoted.js';
 import { linksMessage, relationSql, withVersionRows } from '../source/relation-sql.js';
 import type { SourceProfile } from '../source/source-profile.js';
-import { versionsAgg, versionTagsSql } from './version-tags-sql.js';
+import { keyedNamesSql, versionNamesSql, versionsAgg } from './version-tags-sql.js';
 import { type PrecomputedVersions, writtenBefore } from './versions-by-chat.js';
 
 /**
@@ -73,17 +73,24 @@ function fromMessages(source: SourceProfile): SQL {
     )`;
 }
 
-/** `names`: the distinct version names of the sessions in `sessions` (id, chat_id), from their messages. */
+/**
+ * `names`: the distinct version names (with their sort keys) of the sessions in `sessions` (id,
+ * chat_id), from their messages; keyed once per distinct name the batch found.
+ */
 function namesOf(source: SourceProfile, sessions: SQL): SQL {
   const M = relationSql(source, 'messages', 'm');
   const L = relationSql(source, 'tagLinks', 'mt');
   return sql`
-    names as (
-      select distinct sc.id as session_id, vt.name, vt.sort_key
+    tagged as (
+      select distinct sc.id as session_id, vt.name
       from ${sessions} sc
       join ${M.from} on ${M.chatId} = sc.chat_id
       join ${L.from} on ${linksMessage(source, L, M.id)}
-      join ${versionTagsSql(source)} vt on vt.id = ${L.tagId}
+      join ${versionNamesSql(source)} vt on vt.id = ${L.tagId}
+    ),
+    names as (
+      select t.session_id, t.name, k.sort_key
+      from tagged t join ${keyedNamesSql(sql`tagged`)} k on k.name = t.name
     )`;
 }
 

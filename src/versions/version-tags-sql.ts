@@ -19,6 +19,25 @@ export function versionTagsSql(source: SourceProfile): SQL {
      from ${T.from} where ${T.category} = ${EXPERIMENT_VERSION_CATEGORY} offset 0)`;
 }
 
+/**
+ * A relation (id, name text) of the profile's `experiment_version` tags, without sort keys: for
+ * statements that read a few chats' tags, which key only the distinct names they find
+ * (keyedNamesSql), not every version tag the platform holds (which grows with every publish).
+ */
+export function versionNamesSql(source: SourceProfile): SQL {
+  const T = relationSql(source, 'tags', 'vn0');
+  return sql`(select ${T.id} as id, ${T.name}::text as name from ${T.from} where ${T.category} = ${EXPERIMENT_VERSION_CATEGORY})`;
+}
+
+/**
+ * (name, sort_key) for the distinct `name`s of `relation`: the key once per distinct name (the
+ * DISTINCT keeps PostgreSQL from evaluating it per row of a join).
+ */
+export function keyedNamesSql(relation: SQL): SQL {
+  return sql`(select d.name, statcache_natural_sort_key(d.name) as sort_key
+     from (select distinct name from ${relation}) d)`;
+}
+
 /** `array_agg(<alias>.name …)` in natural order, over rows that carry versionTagsSql's sort_key. */
 export function versionsAgg(alias: string): SQL {
   const a = sql.raw(alias);
