@@ -38,9 +38,13 @@ export async function applyWork(
     result.sessionBuckets += rebuilt.sessionBuckets;
     result.versionsUpdated += rebuilt.versionsUpdated;
   }
-  await recomputeParticipantFirsts(tx, claim.wholeExperiments, excludedPlatforms, source);
-  result.sessionBuckets += await rebuildWholeSessions(tx, shape, source);
-  result.sessionBuckets += await recomputeSessionBuckets(tx, source);
+  // A step whose kind of key the batch did not claim has nothing to read (each reads only its own
+  // kind; the keys earlier steps add are experiment keys): skipped, not run empty.
+  const { keys } = claim;
+  if (keys.participant > 0)
+    await recomputeParticipantFirsts(tx, claim.wholeExperiments, excludedPlatforms, source);
+  if (keys.session > 0) result.sessionBuckets += await rebuildWholeSessions(tx, shape, source);
+  if (keys.messageHour > 0) result.sessionBuckets += await recomputeSessionBuckets(tx, source);
   if (deferExperiments) await deferExperimentBuckets(tx, claim.wholeExperiments);
   else
     result.experimentBuckets += await recomputeExperimentBuckets(
@@ -49,10 +53,11 @@ export async function applyWork(
       excludedPlatforms,
       source,
     );
-  result.versionsUpdated += await updateVersionsCache(
-    tx,
-    { sessionIdsFrom: CLAIMED_VERSION_SESSIONS },
-    source,
-  );
+  if (keys.chatVersions > 0)
+    result.versionsUpdated += await updateVersionsCache(
+      tx,
+      { sessionIdsFrom: CLAIMED_VERSION_SESSIONS },
+      source,
+    );
   return result;
 }

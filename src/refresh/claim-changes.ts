@@ -21,6 +21,8 @@ export interface ClaimSummary {
   all: boolean;
   /** Experiments to rebuild whole (deleted, or moved to another team). */
   wholeExperiments: number[];
+  /** Claimed keys of each kind the batch's steps read, so a step with none to read is not run. */
+  keys: { session: number; messageHour: number; participant: number; chatVersions: number };
 }
 
 /** Which change rows a claim takes: ids in (afterId, maxId], optionally only deferred experiment keys. */
@@ -87,16 +89,34 @@ export async function claimChanges(
       where c.kind in ('session', 'message_hour') and c.session_id is not null and ${Cur.id} = c.session_id
       offset 0
     ) cur on true`);
-  const [row] = await queryRows<{ changes: unknown; all: boolean; whole: unknown[] | null }>(
+  const [row] = await queryRows<{
+    changes: unknown;
+    all: boolean;
+    whole: unknown[] | null;
+    session: unknown;
+    message_hour: unknown;
+    participant: unknown;
+    chat_versions: unknown;
+  }>(
     tx,
     sql`select coalesce(sum(n), 0) as changes, bool_or(kind = 'all') as all,
-               array_agg(distinct experiment_id) filter (where kind = 'experiment' and experiment_id is not null) as whole
+               array_agg(distinct experiment_id) filter (where kind = 'experiment' and experiment_id is not null) as whole,
+               count(*) filter (where kind = 'session') as session,
+               count(*) filter (where kind = 'message_hour') as message_hour,
+               count(*) filter (where kind = 'participant') as participant,
+               count(*) filter (where kind = 'chat_versions') as chat_versions
         from ${CLAIMED}`,
   );
   return {
     changes: toNumber(row?.changes),
     all: row?.all ?? false,
     wholeExperiments: (row?.whole ?? []).map(toNumber),
+    keys: {
+      session: toNumber(row?.session),
+      messageHour: toNumber(row?.message_hour),
+      participant: toNumber(row?.participant),
+      chatVersions: toNumber(row?.chat_versions),
+    },
   };
 }
 
