@@ -30,7 +30,7 @@ const DEFAULT_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 /** Floor/full rebuild rounds, alternating: the median of 3 shrugs off one noisy round. */
 const DEFAULT_ROUNDS = 3;
 /** Capture on/off rounds of 200,000 inserts each: the overhead is a small difference of noisy numbers. */
-const OVERHEAD_ROUNDS = 4;
+const OVERHEAD_ROUNDS = 6;
 const USAGE = 'use --messages N, --rounds R, --database-url URL, --keep, --source ocs, --baseline DIR';
 
 interface Options {

@@ -3,7 +3,7 @@
  * rebuild as the CLI runs it against the CREATE TABLE … AS floor, the CLI's memory, the three change
  * cases against the baseline release, the new hour's refresh by step, and the capture overhead.
  */
-import { type CaseFigures, CHANGE_CASES, type ChangeCase } from './change-suite.js';
+import { type CaseFigures, CHANGE_CASES, CHANGE_ROUNDS, type ChangeCase } from './change-suite.js';
 import { formatMs, median } from './measure.js';
 import type { ProfileFigures, ProfilesResult } from './profiles-report.js';
 import { replaceSection } from './report.js';
@@ -69,7 +69,7 @@ export function renderTargets(r: ProfilesResult): string[] {
     '',
     `- Date: ${r.date}; command: \`${r.command}\``,
     `- Machine: ${r.machine}`,
-    `- Same run and databases as the profiles section of this size. \`refresh --full\` is the real CLI in a process of its own (spawn to exit, first build as after \`migrate\`, default ${'`STATCACHE_REBUILD_CONCURRENCY`'} and batch size, the policy's shape at the run's date), its peak RSS sampled every 20 ms from /proc. The CTAS floor is one \`CREATE TABLE … AS SELECT\` per rollup over the whole history in that shape (bench/ctas-floor.ts). Change cases: median of 3 rounds each, this release against ${baseline ? `the baseline release built at \`${baseline}\`` : 'no baseline'} on the same database, alternating which goes first, each round its own change and hour.`,
+    `- Same run and databases as the profiles section of this size. \`refresh --full\` is the real CLI in a process of its own (spawn to exit, first build as after \`migrate\`, default ${'`STATCACHE_REBUILD_CONCURRENCY`'} and batch size, the policy's shape at the run's date), its peak RSS sampled every 20 ms from /proc. The CTAS floor is one \`CREATE TABLE … AS SELECT\` per rollup over the whole history in that shape (bench/ctas-floor.ts). Change cases: median of ${CHANGE_ROUNDS} rounds each, this release against ${baseline ? `the baseline release built at \`${baseline}\`` : 'no baseline'} on the same database, alternating which goes first, each round its own change and hour.`,
     '',
     `| measurement | ${cols((p) => p.profile)} | target |`,
     `|---|${ps.map(() => '---|').join('')}---|`,
@@ -90,7 +90,7 @@ export function renderTargets(r: ProfilesResult): string[] {
       (kase) =>
         `| incremental refresh, ${CASE_TEXT[kase]}: this release vs baseline | ${cols((p) => caseCell(p.changes?.cases[kase]))} | ${caseVerdict(ps, kase)} |`,
     ),
-    `| capture overhead: 200,000 message inserts into random existing chats (one change row per human message) with vs without capture, medians of 4 | ${cols((p) => `${capture(p) >= 0 ? '+' : ''}${(capture(p) * 100).toFixed(1)}% (${formatMs(median(p.incremental.withCaptureMs))} vs ${formatMs(median(p.incremental.withoutCaptureMs))})`)} | ≤ ${CAPTURE_TARGET * 100}% ${captureJudged ? pass(ps.every((p) => capture(p) <= CAPTURE_TARGET)) : `at ${CAPTURE_TARGET_MESSAGES.toLocaleString('en')} (not judged here)`} |`,
+    `| capture overhead: 200,000 message inserts into random existing chats (one change row per human message) with vs without capture, medians of ${ps[0]?.incremental.withCaptureMs.length ?? 0} | ${cols((p) => `${capture(p) >= 0 ? '+' : ''}${(capture(p) * 100).toFixed(1)}% (${formatMs(median(p.incremental.withCaptureMs))} vs ${formatMs(median(p.incremental.withoutCaptureMs))})`)} | ≤ ${CAPTURE_TARGET * 100}% ${captureJudged ? pass(ps.every((p) => capture(p) <= CAPTURE_TARGET)) : `at ${CAPTURE_TARGET_MESSAGES.toLocaleString('en')} (not judged here)`} |`,
     '',
     "The new hour's refresh by step (this release, median of the rounds; statements timed from send to result in the bench process; experiment buckets and the totals are one statement):",
     '',
