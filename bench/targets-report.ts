@@ -35,18 +35,27 @@ const CASE_TARGET: Record<ChangeCase, number> = {
   deleted: NO_SLOWER,
 };
 
+/**
+ * This release's time over the baseline's, as the median of each round's ratio: the two run back to
+ * back on the same change size in every round, so a round the machine was slow for slows both,
+ * where the ratio of the two medians can pair one's fast round with the other's slow one.
+ */
+function pairedRatio(c: CaseFigures): number {
+  return median(c.currentMs.map((ms, i) => ms / (c.baselineMs[i] as number)));
+}
+
 function caseCell(c: CaseFigures | undefined): string {
   if (!c || c.currentMs.length === 0) return 'not run';
   const cur = median(c.currentMs);
   if (c.baselineMs.length === 0) return `${formatMs(cur)} (no baseline)`;
   const base = median(c.baselineMs);
-  return `${formatMs(cur)} vs ${formatMs(base)}: **${(cur / base).toFixed(2)}×** (rounds ${c.currentMs.map(formatMs).join(', ')} vs ${c.baselineMs.map(formatMs).join(', ')})`;
+  return `${formatMs(cur)} vs ${formatMs(base)}: **${pairedRatio(c).toFixed(2)}×** (rounds ${c.currentMs.map(formatMs).join(', ')} vs ${c.baselineMs.map(formatMs).join(', ')})`;
 }
 
 function caseVerdict(profiles: ProfileFigures[], kase: ChangeCase): string {
   const ratios = profiles.map((p) => {
     const c = p.changes?.cases[kase];
-    return c && c.baselineMs.length > 0 ? median(c.currentMs) / median(c.baselineMs) : null;
+    return c && c.baselineMs.length > 0 ? pairedRatio(c) : null;
   });
   if (ratios.some((r) => r === null)) return 'not judged (no baseline)';
   return `≤ ${CASE_TARGET[kase]}× ${pass(ratios.every((r) => (r as number) <= CASE_TARGET[kase]))}`;
@@ -69,7 +78,7 @@ export function renderTargets(r: ProfilesResult): string[] {
     '',
     `- Date: ${r.date}; command: \`${r.command}\``,
     `- Machine: ${r.machine}`,
-    `- Same run and databases as the profiles section of this size. \`refresh --full\` is the real CLI in a process of its own (spawn to exit, first build as after \`migrate\`, default ${'`STATCACHE_REBUILD_CONCURRENCY`'} and batch size, the policy's shape at the run's date), its peak RSS sampled every 20 ms from /proc. The CTAS floor is one \`CREATE TABLE … AS SELECT\` per rollup over the whole history in that shape (bench/ctas-floor.ts). Change cases: median of ${CHANGE_ROUNDS} rounds each, this release against ${baseline ? `the baseline release built at \`${baseline}\`` : 'no baseline'} on the same database, alternating which goes first, each round its own change and hour.`,
+    `- Same run and databases as the profiles section of this size. \`refresh --full\` is the real CLI in a process of its own (spawn to exit, first build as after \`migrate\`, default ${'`STATCACHE_REBUILD_CONCURRENCY`'} and batch size, the policy's shape at the run's date), its peak RSS sampled every 20 ms from /proc. The CTAS floor is one \`CREATE TABLE … AS SELECT\` per rollup over the whole history in that shape (bench/ctas-floor.ts). Change cases: ${CHANGE_ROUNDS} rounds each (medians shown; the ratio is the median of the rounds' ratios), this release against ${baseline ? `the baseline release built at \`${baseline}\`` : 'no baseline'} on the same database, alternating which goes first, each round its own change and hour.`,
     '',
     `| measurement | ${cols((p) => p.profile)} | target |`,
     `|---|${ps.map(() => '---|').join('')}---|`,
