@@ -332,7 +332,25 @@ describe.each(SCHEMAS)('on $install', ({ ddl, runs }) => {
             );
           },
         ),
-        { numRuns: runs },
+        {
+          numRuns: runs,
+          examples: [
+            // Found in CI: an experiment made a version of its own version, then a scoped full
+            // rebuild of it deleted its sessions' buckets without rewriting them.
+            [
+              [
+                { op: 'reparent', row: 0, parent: 718 },
+                {
+                  op: 'full',
+                  policy: { hourlyRetentionHours: 1, dailyRetentionDays: 2 },
+                  now: new Date('2026-03-01T00:00:00.000Z'),
+                },
+                { op: 'untag', message: 0 },
+              ],
+              1,
+            ],
+          ],
+        },
       );
     },
     TIMEOUT_MS,
