@@ -1,5 +1,6 @@
 /** One batch of a full rebuild: replace a set of experiments' buckets and versions in one transaction. */
 
+import type { SQL } from 'drizzle-orm';
 import { lockExperiments } from '../buckets/lock-experiments.js';
 import type { BucketShape } from '../buckets/shape.js';
 import type { Executor, StatDb } from '../db/types.js';
@@ -36,9 +37,11 @@ export async function rebuildExperiments(
   shape: BucketShape,
   source: SourceProfile,
   versionsByChat?: PrecomputedVersions,
+  /** Sessions (a SELECT of ids) the caller rebuilds whole in the same transaction. */
+  handledSessions?: SQL,
 ): Promise<BatchResult> {
   await lockExperiments(tx, experimentIds);
-  const buckets = await rebuildBuckets(tx, experimentIds, excludedPlatforms, shape, source);
+  const buckets = await rebuildBuckets(tx, experimentIds, excludedPlatforms, shape, source, handledSessions);
   const versionsUpdated = await updateVersionsCache(tx, { experimentIds, versionsByChat }, source);
   return { ...buckets, versionsUpdated };
 }
@@ -50,8 +53,9 @@ async function rebuildBuckets(
   excludedPlatforms: readonly string[],
   shape: BucketShape,
   source: SourceProfile,
+  handledSessions?: SQL,
 ): Promise<{ experimentBuckets: number; sessionBuckets: number }> {
-  await deleteScopeBuckets(tx, experimentIds, source);
+  await deleteScopeBuckets(tx, experimentIds, source, handledSessions);
   await insertParticipantFirsts(tx, experimentIds, excludedPlatforms, source);
   const experimentBuckets = await insertExperimentBuckets(
     tx,

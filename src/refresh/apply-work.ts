@@ -5,7 +5,12 @@ import type { Executor } from '../db/types.js';
 import { rebuildExperiments } from '../rebuild/rebuild-batch.js';
 import type { SourceProfile } from '../source/source-profile.js';
 import { updateVersionsCache } from '../versions/update-versions-cache.js';
-import { CLAIMED_VERSION_SESSIONS, type ClaimSummary, lockClaimedExperiments } from './claim-changes.js';
+import {
+  CLAIMED_VERSION_SESSIONS,
+  CLAIMED_WHOLE_SESSIONS,
+  type ClaimSummary,
+  lockClaimedExperiments,
+} from './claim-changes.js';
 import { deferExperimentBuckets, recomputeExperimentBuckets } from './recompute-experiment-buckets.js';
 import { recomputeParticipantFirsts } from './recompute-participant-firsts.js';
 import { rebuildWholeSessions, recomputeSessionBuckets } from './recompute-session-buckets.js';
@@ -33,7 +38,15 @@ export async function applyWork(
   await lockClaimedExperiments(tx);
   const result: AppliedWork = { experimentBuckets: 0, sessionBuckets: 0, versionsUpdated: 0 };
   if (claim.wholeExperiments.length > 0) {
-    const rebuilt = await rebuildExperiments(tx, claim.wholeExperiments, excludedPlatforms, shape, source);
+    const rebuilt = await rebuildExperiments(
+      tx,
+      claim.wholeExperiments,
+      excludedPlatforms,
+      shape,
+      source,
+      undefined,
+      CLAIMED_WHOLE_SESSIONS,
+    );
     result.experimentBuckets += rebuilt.experimentBuckets;
     result.sessionBuckets += rebuilt.sessionBuckets;
     result.versionsUpdated += rebuilt.versionsUpdated;

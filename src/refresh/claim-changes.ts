@@ -11,6 +11,10 @@ import type { SourceProfile } from '../source/source-profile.js';
 /** The temp table every recount statement of one batch reads its keys from. */
 export const CLAIMED = sql.raw('statcache_claimed');
 
+/** The sessions the batch's `session` keys name (rebuilt whole by the batch). */
+export const CLAIMED_WHOLE_SESSIONS = sql`select session_id from ${CLAIMED}
+  where kind = 'session' and session_id is not null`;
+
 /** The sessions whose versions cache the batch's `chat_versions` keys name. */
 export const CLAIMED_VERSION_SESSIONS = sql`select session_id from ${CLAIMED}
   where kind = 'chat_versions' and session_id is not null`;
