@@ -7,7 +7,7 @@ import { REPLACE_SESSION_BUCKET, SESSION_BUCKET_COLUMNS } from '../buckets/upser
 import { type Executor, queryRows, toNumber } from '../db/types.js';
 import { countedExperiment, relationSql } from '../source/relation-sql.js';
 import type { SourceProfile } from '../source/source-profile.js';
-import { CLAIMED } from './claim-changes.js';
+import { CLAIMED, CLAIMED_WHOLE_SESSIONS } from './claim-changes.js';
 
 /**
  * Deletes every bucket of the batch's `session` keys and rebuilds them in `shape` (hourly, or
@@ -30,7 +30,7 @@ export async function rebuildWholeSessions(
     with gone as (
       -- = any(array(...)): index probes per session, never a scan of the bucket table.
       delete from session_statistics_buckets
-      where session_id = any(array(select distinct session_id from ${CLAIMED} where kind = 'session'))
+      where session_id = any(array(${CLAIMED_WHOLE_SESSIONS}))
       returning experiment_id, bucket_size, bucket_start, bucket_end
     )
     -- What the deleted buckets counted must be recounted where they were filed. A session that is
@@ -56,7 +56,7 @@ export async function rebuildWholeSessions(
     sql`
     with source as materialized (
       select s.team_id, s.experiment_id, s.id, s.platform, ${M.createdAt} as created_at
-      from (select distinct session_id from ${CLAIMED} where kind = 'session') w
+      from (select distinct session_id from (${CLAIMED_WHOLE_SESSIONS}) k) w
       cross join lateral (
         select ${S.teamId} as team_id, ${countedExperiment(source, S.experimentId)} as experiment_id, ${S.id} as id,
                ${S.platform} as platform,
