@@ -23,7 +23,12 @@ import {
   STATCACHE_MODEL,
 } from './helpers/fresh-checks.js';
 import { compressNow, instant, nth, pick, policy, propertyRuns } from './helpers/property-arbitraries.js';
-import { EXCLUDED_PLATFORMS, expectCacheExact, useTestDatabase } from './helpers/setup.js';
+import {
+  EXCLUDED_PLATFORMS,
+  expectCacheExact,
+  pendingChangeCount,
+  useTestDatabase,
+} from './helpers/setup.js';
 
 const RUNS = propertyRuns(100);
 /** About 0.15 s a run on 2 cores; a generous second each keeps STATCACHE_PROPERTY_RUNS=300 inside it. */
@@ -270,10 +275,32 @@ it(
           });
           expect(lagging.mismatches).toEqual([]);
           await apply(world, { op: 'refresh', batch: lastBatch, shape: null });
+          expect(await pendingChangeCount(t.db)).toBe(0);
           await expectCacheExact(t.db, { experimentIds: world.experiments, batchExperiments: 10 });
         },
       ),
-      { numRuns: RUNS },
+      {
+        numRuns: RUNS,
+        examples: [
+          [
+            [
+              { op: 'deleteParticipant', participant: 0 },
+              { op: 'message', session: 0, human: true, at: '2026-02-07T23:00:00.000Z' },
+              {
+                op: 'refresh',
+                batch: 1,
+                shape: [
+                  { hourlyRetentionHours: 1, dailyRetentionDays: 2 },
+                  new Date('2026-03-01T00:00:00.000Z'),
+                ],
+              },
+              { op: 'deleteSession', session: 0, viaChat: true },
+              { op: 'moveSession', session: 0, experiment: 0 },
+            ],
+            1,
+          ],
+        ],
+      },
     );
   },
   TIMEOUT_MS,

@@ -2,7 +2,8 @@
  * Tells lag from drift: which of verify's differences a pending change explains. A difference is
  * pending when a change row not yet applied names what it is about (the change keys say exactly
  * which buckets a write touches): for an experiment bucket, a `message_hour` or `experiment_hour`
- * key of that experiment inside the bucket's range, or a `participant` or `experiment` key of it;
+ * key of that experiment inside the bucket's range, a `session` key of a session whose cached buckets
+ * filed under it overlap the bucket, or a `participant` or `experiment` key of it;
  * for a session bucket, a `message_hour` key of its chat (or session) inside the range, or a
  * `session` key of it; for a session's versions, a `chat_versions` key of its chat or a `session` key;
  * for an experiment's totals, any such key of the experiment; for orphans, a key naming the vanished
@@ -10,7 +11,7 @@
  * TRUNCATE) everything. Overlaps are never lag. One statement, read at the caller's snapshot, so
  * the change rows and the recount see the same moment.
  */
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import { type Executor, queryRows } from '../db/types.js';
 import { pendingKeysSql } from '../source/pending-keys-sql.js';
 import { countedExperiment, relationSql } from '../source/relation-sql.js';
@@ -61,6 +62,14 @@ function subjectOf(m: Mismatch, ord: number): Subject {
   }
 }
 
+/** The aligned buckets holding the bucket (size, start): itself, its day, its month (columns size, start). */
+function holdingBuckets(size: SQL, start: SQL): SQL {
+  return sql`
+        select ${size} as size, ${start} as start
+        union all select 'day', date_trunc('day', ${start}, 'UTC') where ${size} = 'hour'
+        union all select 'month', date_trunc('month', ${start}, 'UTC') where ${size} in ('hour', 'day')`;
+}
+
 /** For each difference of `mismatches`, whether a pending change explains it (same order). */
 export async function explainedByPending(
   tx: Executor,
@@ -87,6 +96,14 @@ export async function explainedByPending(
     hour_keys as materialized (
       select distinct experiment_id, at from c where kind in ('message_hour', 'experiment_hour')),
     whole as (select distinct experiment_id from c where kind = 'experiment'),
+    -- A pending \`session\` key recounts, when applied, every experiment bucket its cached session
+    -- buckets overlap where they are filed (a gone session leaves no other record of its hours).
+    -- Aligned buckets overlap when one holds the other, so each side is expanded to the buckets
+    -- holding it and matched by equality (hash joins, never keys × differences).
+    session_ranges as materialized (
+      select distinct b.experiment_id, b.bucket_size, b.bucket_start
+      from (select distinct session_id from c where kind = 'session' and session_id is not null) k
+      join session_statistics_buckets b on b.session_id = k.session_id),
     explained as (
       select m.ord from m join whole w on w.experiment_id in (m.experiment_id, m.session_experiment)
       union
@@ -109,6 +126,16 @@ export async function explainedByPending(
       join (select distinct experiment_id, date_trunc('month', at, 'UTC') as month from hour_keys) h
         on h.experiment_id = m.experiment_id and h.month = m.bucket_start
       where m.kind = 'experiment_bucket' and m.bucket_size = 'month'
+      union
+      select m.ord from m
+      cross join lateral (${holdingBuckets(sql`m.bucket_size`, sql`m.bucket_start`)}) a
+      join session_ranges r on r.experiment_id = m.experiment_id and r.bucket_size = a.size and r.bucket_start = a.start
+      where m.kind = 'experiment_bucket'
+      union
+      select m.ord from session_ranges r
+      cross join lateral (${holdingBuckets(sql`r.bucket_size`, sql`r.bucket_start`)}) a
+      join m on m.experiment_id = r.experiment_id and m.bucket_size = a.size and m.bucket_start = a.start
+      where m.kind = 'experiment_bucket'
       union
       select m.ord from m join (select distinct session_id from c where kind = 'session') x on x.session_id = m.session_id
       where m.kind in ('session_bucket', 'session_versions', 'orphan_session')
