@@ -30,7 +30,7 @@ import { seedWorkload } from '../src/seed/seed-workload.js';
 import { workloadSize } from '../src/seed/workload-size.js';
 import { OCS_PROFILE } from '../src/source/builtin-profiles.js';
 import { OcsFixture, recountOcsExperiments, recountOcsSessions } from './helpers/ocs-fixture.js';
-import { EXCLUDED_PLATFORMS, expectCacheExact } from './helpers/setup.js';
+import { EXCLUDED_PLATFORMS, expectCacheExact, pendingChangeCount } from './helpers/setup.js';
 import { createEmptyDatabase, type TestDatabase } from './helpers/test-db.js';
 import { waitFor } from './helpers/wait-for.js';
 
@@ -249,11 +249,6 @@ async function refreshLoop(
   return changes;
 }
 
-async function pendingChanges(): Promise<number> {
-  const [row] = await queryRows<{ n: unknown }>(t.db, sql`select count(*) as n from statcache_changes`);
-  return toNumber(row?.n);
-}
-
 /**
  * The last refresh, then: nothing pending, verify under the ocs profile exact, and the totals of every
  * experiment and session equal to a live recount by the README's definitions (version rows read as
@@ -266,7 +261,7 @@ async function expectExactAfterLastRefresh(): Promise<void> {
     batchExperiments: 5,
     source,
   });
-  expect(await pendingChanges()).toBe(0);
+  expect(await pendingChangeCount(t.db)).toBe(0);
   await expectCacheExact(t.db, { source });
 
   const experiments = await recountOcsExperiments(t.db, EXCLUDED_PLATFORMS);

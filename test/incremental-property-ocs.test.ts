@@ -28,7 +28,7 @@ import { expectFreshReadsExact, type LiveModel, OCS_MODEL } from './helpers/fres
 import { OcsFixture, recountOcsExperiments, recountOcsSessions } from './helpers/ocs-fixture.js';
 import { olderOcsSchema } from './helpers/ocs-older-schema.js';
 import { compressNow, instant, nth, pick, policy, propertyRuns } from './helpers/property-arbitraries.js';
-import { EXCLUDED_PLATFORMS } from './helpers/setup.js';
+import { EXCLUDED_PLATFORMS, pendingChangeCount } from './helpers/setup.js';
 import { createEmptyDatabase, type TestDatabase } from './helpers/test-db.js';
 
 const RUNS = propertyRuns(60);
@@ -308,6 +308,7 @@ describe.each(SCHEMAS)('on $install', ({ ddl, runs }) => {
             });
             expect(lagging.mismatches).toEqual([]);
             await apply(world, { op: 'refresh', batch: lastBatch, shape: null });
+            expect(await pendingChangeCount(t.db)).toBe(0);
             const result = await verify(t.db, {
               experimentIds: [...world.experiments, ...world.versions],
               excludedPlatforms: EXCLUDED_PLATFORMS,
@@ -349,6 +350,9 @@ describe.each(SCHEMAS)('on $install', ({ ddl, runs }) => {
               ],
               1,
             ],
+            // Found in CI: a batch of one key rebuilt an experiment whose session now counts under
+            // another; the session key it queued was left pending after the run.
+            [[{ op: 'reparent', row: 0, parent: 1 }], 1],
           ],
         },
       );

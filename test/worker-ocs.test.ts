@@ -20,7 +20,7 @@ import { seedWorkload } from '../src/seed/seed-workload.js';
 import { workloadSize } from '../src/seed/workload-size.js';
 import { OCS_PROFILE } from '../src/source/builtin-profiles.js';
 import { OcsFixture, recountOcsExperiments, recountOcsSessions } from './helpers/ocs-fixture.js';
-import { EXCLUDED_PLATFORMS, expectCacheExact } from './helpers/setup.js';
+import { EXCLUDED_PLATFORMS, expectCacheExact, pendingChangeCount } from './helpers/setup.js';
 import { createEmptyDatabase, type TestDatabase } from './helpers/test-db.js';
 import { waitFor } from './helpers/wait-for.js';
 import {
@@ -52,11 +52,6 @@ let versionTags: number[];
 
 async function ids(query: ReturnType<typeof sql>): Promise<number[]> {
   return (await queryRows<{ id: unknown }>(t.db, query)).map((r) => toNumber(r.id));
-}
-
-async function pendingChanges(): Promise<number> {
-  const [row] = await queryRows<{ n: unknown }>(t.db, sql`select count(*) as n from statcache_changes`);
-  return toNumber(row?.n);
 }
 
 beforeAll(async () => {
@@ -165,7 +160,7 @@ it('two workers under STATCACHE_SOURCE=ocs and a stream of Django-style writes e
     writes += 1;
   }
   expect(writes).toBeGreaterThan(50);
-  await waitFor(async () => (await pendingChanges()) === 0, {
+  await waitFor(async () => (await pendingChangeCount(t.db)) === 0, {
     timeoutMs: 45_000,
     what: 'the changes to drain',
   });

@@ -29,11 +29,15 @@ export interface ClaimSummary {
   keys: { session: number; messageHour: number; participant: number; chatVersions: number };
 }
 
-/** Which change rows a claim takes: ids in (afterId, maxId], optionally only deferred experiment keys. */
+/**
+ * Which change rows a claim takes: ids in (afterId, maxId], optionally only the kinds a run queues
+ * for its own second pass (deferred `experiment_hour` recounts, and the `session` keys of sessions a
+ * whole-experiment rebuild unfiled: deleteScopeBuckets).
+ */
 export interface ClaimRange {
   afterId: number;
   maxId: number;
-  experimentKeysOnly: boolean;
+  queuedKindsOnly: boolean;
 }
 
 /**
@@ -51,7 +55,7 @@ export async function claimChanges(
 ): Promise<ClaimSummary> {
   const S = relationSql(source, 'sessions', 's');
   const Cur = relationSql(source, 'sessions', 'cur');
-  const kindFilter = range.experimentKeysOnly ? sql`and kind = 'experiment_hour'` : sql``;
+  const kindFilter = range.queuedKindsOnly ? sql`and kind in ('experiment_hour', 'session')` : sql``;
   await tx.execute(sql`
     create temp table ${CLAIMED} on commit drop as
     with claimed as (

@@ -82,6 +82,8 @@ export async function refreshIncremental(
   /** Runs batches over `range` until none is left; returns false if a full rebuild was needed. */
   /** Whether a batch queued experiment recounts for the second pass. */
   let deferred = false;
+  /** Whether a batch rebuilt experiments whole, which queues session keys for sessions it unfiled. */
+  let unfiled = false;
   const pass = async (range: ClaimRange, deferExperiments: boolean, countChanges: boolean): Promise<void> => {
     for (;;) {
       const outcome: BatchOutcome = needsFull
@@ -101,6 +103,7 @@ export async function refreshIncremental(
               // recounts every bucket of the run once (a busy hour is in every batch).
               const defer = deferExperiments && (work.changes >= options.batchChanges || deferred);
               if (defer) deferred = true;
+              if (work.wholeExperiments.length > 0) unfiled = true;
               return {
                 kind: 'applied',
                 changes: work.changes,
@@ -146,15 +149,16 @@ export async function refreshIncremental(
 
   // Pass 1: every change pending at the start; experiment recounts of full batches are queued, not
   // done, so a bucket touched by many batches is recounted once (the last batch recounts its own).
-  // Pass 2, if anything was queued: those recounts (and only experiment keys: changes written
-  // meanwhile wait for the next run, so a run always ends).
-  await pass({ afterId: 0, maxId, experimentKeysOnly: false }, true, true);
-  if (deferred) {
+  // Pass 2, if anything was queued: those recounts and the session keys whole-experiment rebuilds
+  // queued (only those kinds: other changes written meanwhile wait for the next run; the pass ends
+  // at the newest row when it starts, and queues nothing itself, so a run always ends).
+  await pass({ afterId: 0, maxId, queuedKindsOnly: false }, true, true);
+  if (deferred || unfiled) {
     const [after] = await queryRows<{ max_id: unknown }>(
       db,
       sql`select coalesce(max(id), 0) as max_id from statcache_changes`,
     );
-    await pass({ afterId: maxId, maxId: toNumber(after?.max_id), experimentKeysOnly: true }, false, false);
+    await pass({ afterId: maxId, maxId: toNumber(after?.max_id), queuedKindsOnly: true }, false, false);
   }
   result.durationMs = Date.now() - startedAt.getTime();
   // One transaction, not waiting for its WAL flush either: lost in a crash, status shows an older

@@ -1,13 +1,13 @@
 /**
  * The one shared test setup: the platforms excluded as in production, a database of the file's own
  * (cloned from the migrated template, dropped after the file) with a ChatFixture and, on request, a
- * team, and the check most suites end with: verify finds the cache exact.
+ * team, and the checks most suites end with: verify finds the cache exact, and nothing is left pending.
  */
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { DEFAULT_BATCH_EXPERIMENTS, DEFAULT_EXCLUDED_PLATFORMS } from '../../src/config.js';
 import type { NodePgStatDb } from '../../src/db/create-db.js';
-import type { StatDb } from '../../src/db/types.js';
+import { type Executor, queryRows, type StatDb, toNumber } from '../../src/db/types.js';
 import type { Mismatch, VerifyResult } from '../../src/verify/mismatch.js';
 import { type VerifyOptions, verify } from '../../src/verify/verify.js';
 import { ChatFixture } from './fixtures.js';
@@ -119,4 +119,10 @@ function describeMismatches(mismatches: readonly Mismatch[]): string {
   const more =
     mismatches.length > MISMATCHES_SHOWN ? `\n… and ${mismatches.length - MISMATCHES_SHOWN} more` : '';
   return `verify found ${mismatches.length} mismatch(es):\n${lines.join('\n')}${more}`;
+}
+
+/** How many change rows are queued: 0 after a refresh that ran with no writer alongside. */
+export async function pendingChangeCount(db: Executor): Promise<number> {
+  const [row] = await queryRows<{ n: unknown }>(db, sql`select count(*) as n from statcache_changes`);
+  return toNumber(row?.n);
 }
