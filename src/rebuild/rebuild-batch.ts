@@ -19,6 +19,14 @@ export interface BatchResult {
   versionsUpdated: number;
 }
 
+/** What a caller of rebuildExperiments may add. */
+export interface RebuildExtras {
+  /** A precomputed (chat_id, versions) relation, read instead of the messages where still valid. */
+  versionsByChat?: PrecomputedVersions;
+  /** Sessions (a SELECT of ids) the caller rebuilds whole in the same transaction. */
+  handledSessions?: SQL;
+}
+
 /**
  * Deletes and recomputes every bucket of `experimentIds` and their sessions (in `shape`: hourly, or
  * daily/monthly for ranges the compression policy has passed), their participants'
@@ -36,9 +44,7 @@ export async function rebuildExperiments(
   excludedPlatforms: readonly string[],
   shape: BucketShape,
   source: SourceProfile,
-  versionsByChat?: PrecomputedVersions,
-  /** Sessions (a SELECT of ids) the caller rebuilds whole in the same transaction. */
-  handledSessions?: SQL,
+  { versionsByChat, handledSessions }: RebuildExtras = {},
 ): Promise<BatchResult> {
   await lockExperiments(tx, experimentIds);
   const buckets = await rebuildBuckets(tx, experimentIds, excludedPlatforms, shape, source, handledSessions);
@@ -88,7 +94,7 @@ export function rebuildBatch(
   return withDeadlockRetry(() =>
     db.transaction(async (tx) => {
       if (part === 'both')
-        return rebuildExperiments(tx, experimentIds, excludedPlatforms, shape, source, versionsByChat);
+        return rebuildExperiments(tx, experimentIds, excludedPlatforms, shape, source, { versionsByChat });
       await lockExperiments(tx, experimentIds);
       if (part === 'versions')
         return {

@@ -38,15 +38,9 @@ export async function applyWork(
   await lockClaimedExperiments(tx);
   const result: AppliedWork = { experimentBuckets: 0, sessionBuckets: 0, versionsUpdated: 0 };
   if (claim.wholeExperiments.length > 0) {
-    const rebuilt = await rebuildExperiments(
-      tx,
-      claim.wholeExperiments,
-      excludedPlatforms,
-      shape,
-      source,
-      undefined,
-      CLAIMED_WHOLE_SESSIONS,
-    );
+    const rebuilt = await rebuildExperiments(tx, claim.wholeExperiments, excludedPlatforms, shape, source, {
+      handledSessions: CLAIMED_WHOLE_SESSIONS,
+    });
     result.experimentBuckets += rebuilt.experimentBuckets;
     result.sessionBuckets += rebuilt.sessionBuckets;
     result.versionsUpdated += rebuilt.versionsUpdated;
