@@ -43,8 +43,9 @@ export function replaceSection(heading: string, lines: string[]): void {
   const sections = readSections();
   const at = sections.findIndex((section) => section.startsWith(heading));
   // In place when it exists, so a rerun does not reorder the file; appended otherwise.
-  const parts =
-    at < 0 ? [...sections, lines.join('\n')] : sections.map((s, i) => (i === at ? lines.join('\n') : s));
+  // Trimmed like the sections read back, so a section ending in a blank line adds no second one.
+  const section = lines.join('\n').trimEnd();
+  const parts = at < 0 ? [...sections, section] : sections.map((s, i) => (i === at ? section : s));
   const intro = existsSync(MD_PATH) ? (readFileSync(MD_PATH, 'utf8').split(/^(?=## )/m)[0] ?? '') : '';
   writeFileSync(MD_PATH, `${[intro.trimEnd(), ...parts].join('\n\n').trimEnd()}\n`);
 }

@@ -71,6 +71,16 @@ export function renderTargets(r: ProfilesResult): string[] {
     median(p.incremental.withCaptureMs) / median(p.incremental.withoutCaptureMs) - 1;
   const stepsOf = (p: ProfileFigures, step: string) =>
     median((p.changes?.newHourSteps ?? []).map((s) => s[step] ?? 0));
+  // Per round (the round's whole refresh less its timed steps), then the median: a difference of
+  // medians can go below zero.
+  const restOf = (p: ProfileFigures) =>
+    median(
+      (p.changes?.newHourSteps ?? []).map(
+        (s, i) =>
+          (p.changes?.cases.newHour.currentMs[i] ?? 0) -
+          TIMED_STEPS.reduce((n, step) => n + (s[step] ?? 0), 0),
+      ),
+    );
   const baseline = ps[0]?.changes?.baseline;
   const captureJudged = r.messages >= CAPTURE_TARGET_MESSAGES;
   return [
@@ -106,7 +116,7 @@ export function renderTargets(r: ProfilesResult): string[] {
     `| step | ${cols((p) => p.profile)} |`,
     `|---|${ps.map(() => '---|').join('')}`,
     ...TIMED_STEPS.map((step) => `| ${step} | ${cols((p) => formatMs(stepsOf(p, step)))} |`),
-    `| the rest: statements outside the batch's transaction (the queue's top, the run's record), the client | ${cols((p) => formatMs(Math.max(0, median(p.changes?.cases.newHour.currentMs ?? []) - TIMED_STEPS.reduce((n, step) => n + stepsOf(p, step), 0))))} |`,
+    `| the rest: statements outside the batch's transaction (the queue's top, the run's record), the client | ${cols((p) => formatMs(restOf(p)))} |`,
     `| whole refresh | ${cols((p) => formatMs(median(p.changes?.cases.newHour.currentMs ?? [])))} |`,
     '',
   ];
