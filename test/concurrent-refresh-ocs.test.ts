@@ -217,8 +217,9 @@ async function writer(db: NodePgStatDb, w: number, seed: number, until: number, 
           join experiments_experimentsession s on s.chat_id = m.chat_id and s.id % ${WRITERS} = ${w}
         where l.content_type_id = ${MESSAGE_CT} order by l.id offset ${Math.floor(rand() * 200)} limit 1)`);
     } else if (r < 0.96) {
-      // Names unique per writer and write (the tag table's unique key), natural order exercised.
-      await db.execute(sql`update annotations_tag set name = ${`v${w + 2}.${n}`}, updated_at = now()
+      // Names unique per writer and write across the file's tests (the tag table's unique key: each
+      // test's writers have seeds of their own), natural order exercised.
+      await db.execute(sql`update annotations_tag set name = ${`v${seed + 1}.${n}`}, updated_at = now()
                            where id = ${pick(world.versionTags)}`);
     } else {
       await db.execute(sql`update experiments_experiment set working_version_id = ${pick(world.experiments)},
