@@ -1,7 +1,8 @@
 /**
  * Incremental refresh: claims pending changes in batches (FOR UPDATE SKIP LOCKED, so several
  * refreshes share the queue), recomputes only the buckets they name, and deletes the claimed rows
- * in the same transaction. Changes arriving during the run wait for the next run, so a run ends.
+ * in the same transaction. Changes arriving during the run wait for the next run (but for `session`
+ * keys, which its second pass may take), so a run ends.
  * On a cache never fully built it runs the full rebuild first.
  */
 import { sql } from 'drizzle-orm';
@@ -79,11 +80,11 @@ export async function refreshIncremental(
   // A cache that was never built holds nothing for the history before the triggers existed.
   let needsFull = !top?.built;
 
-  /** Runs batches over `range` until none is left; returns false if a full rebuild was needed. */
   /** Whether a batch queued experiment recounts for the second pass. */
   let deferred = false;
   /** Whether a batch rebuilt experiments whole, which queues session keys for sessions it unfiled. */
   let unfiled = false;
+  /** Runs batches over `range` until none is left (a full rebuild first if one is needed). */
   const pass = async (range: ClaimRange, deferExperiments: boolean, countChanges: boolean): Promise<void> => {
     for (;;) {
       const outcome: BatchOutcome = needsFull
