@@ -161,8 +161,8 @@ it('compressions at advancing now values, two refresh loops and writers at once 
   const writers = [writer(connection(), 3, until), writer(connection(), 4, until)];
   const compressor = connection();
   const merged = { hour: 0, day: 0 };
-  // On a loaded machine the writing time may pass before \`now\` reaches a month 30 days old: the
-  // sweep then goes on (the refresh loops still running) until days merged or \`now\` is past all data.
+  // On a loaded machine the writing time may pass before `now` reaches a month 30 days old: the
+  // sweep then goes on (the refresh loops still running) until days merged or `now` is past all data.
   while (Date.now() < until || (merged.day === 0 && now < SWEEP_END)) {
     const result = await compress(compressor, {
       policy: DEFAULT_COMPRESSION_POLICY,

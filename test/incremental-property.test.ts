@@ -282,6 +282,8 @@ it(
       {
         numRuns: RUNS,
         examples: [
+          // Found in CI: a session rebuilt in day buckets beside an hourly experiment bucket, then its
+          // chat deleted; verify took the pending session key's hours for drift.
           [
             [
               { op: 'deleteParticipant', participant: 0 },
