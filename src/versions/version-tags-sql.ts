@@ -30,12 +30,13 @@ export function versionNamesSql(source: SourceProfile): SQL {
 }
 
 /**
- * (name, sort_key) for the distinct `name`s of `relation`: the key once per distinct name (the
- * DISTINCT keeps PostgreSQL from evaluating it per row of a join).
+ * (name, sort_key) for the distinct `name`s of `relation`: the key once per distinct name. OFFSET 0,
+ * as in versionTagsSql: without it PostgreSQL pulls the subquery up into the join and evaluates the
+ * key once per joined row after all (10 µs each: 4 of the 20 ms a new hour's 500 sessions took).
  */
 export function keyedNamesSql(relation: SQL): SQL {
   return sql`(select d.name, statcache_natural_sort_key(d.name) as sort_key
-     from (select distinct name from ${relation}) d)`;
+     from (select distinct name from ${relation}) d offset 0)`;
 }
 
 /** `array_agg(<alias>.name …)` in natural order, over rows that carry versionTagsSql's sort_key. */
