@@ -15,7 +15,7 @@ const STEPS: [string, RegExp][] = [
   ['participant firsts', /^\s*with pairs as/],
   ['session buckets', /^\s*with (gone|source|keys) as/],
   ['experiment buckets and totals', /^\s*with pending_sessions as/],
-  ['versions', /^\s*with scope as/],
+  ['versions', /^\s*with\s+(scope|added) as/],
   ['commit', /^\s*(commit|begin)\s*$/i],
 ];
 

@@ -1,7 +1,6 @@
 /**
- * The change-capture functions and triggers for a source profile, as DDL text (function bodies
- * cannot take bind parameters, so every profile name is rendered as a quoted identifier and every
- * profile value as a quoted literal, here and nowhere else). Statement-level AFTER triggers with
+ * The change-capture functions and triggers for a source profile, as DDL text (the profile's names
+ * rendered by capture-names.ts). Statement-level AFTER triggers with
  * transition tables record dirty keys in statcache_changes inside the writer's own transaction, so
  * a change becomes visible to the refresh exactly when the data it describes commits. Keys, not
  * deltas: the refresh recomputes from source. What each kind means: docs/design.md, "The keys".
@@ -9,59 +8,7 @@
 
 import type { SourceProfile } from '../source/source-profile.js';
 import { EXPERIMENT_VERSION_CATEGORY } from '../versions/version-tags-sql.js';
-
-/** `"name"`, with embedded quotes doubled: PostgreSQL's quoting of an identifier. */
-export function ident(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
-
-/** `'value'`, with embedded quotes doubled (standard_conforming_strings, on since PostgreSQL 9.1). */
-export function literal(value: string): string {
-  return `'${value.replaceAll("'", "''")}'`;
-}
-
-/** The profile's names rendered once, for the templates below. */
-function names(p: SourceProfile) {
-  const table = (t: string) => `${ident(p.schema)}.${ident(t)}`;
-  const ct = p.tagLinks.contentType;
-  return {
-    messages: table(p.messages.table),
-    sessions: table(p.sessions.table),
-    links: table(p.tagLinks.table),
-    tags: table(p.tags.table),
-    experiments: table(p.experiments.table),
-    m: {
-      id: ident(p.messages.id),
-      chatId: ident(p.messages.chatId),
-      type: ident(p.messages.type),
-      createdAt: ident(p.messages.createdAt),
-    },
-    s: {
-      id: ident(p.sessions.id),
-      teamId: ident(p.sessions.teamId),
-      experimentId: ident(p.sessions.experimentId),
-      participantId: ident(p.sessions.participantId),
-      chatId: ident(p.sessions.chatId),
-      platform: ident(p.sessions.platform),
-      createdAt: ident(p.sessions.createdAt),
-    },
-    l: { tagId: ident(p.tagLinks.tagId), messageId: ident(p.tagLinks.messageId) },
-    t: { id: ident(p.tags.id), name: ident(p.tags.name), category: ident(p.tags.category) },
-    e: {
-      id: ident(p.experiments.id),
-      teamId: ident(p.experiments.teamId),
-      versionOf: p.experiments.versionOf === undefined ? null : ident(p.experiments.versionOf),
-    },
-    /** `and <alias>.content_type = (the chat message's id)` for a generic link table, else ''. */
-    linkIsMessage: (alias: string) => {
-      if (!ct) return '';
-      const match = Object.entries(ct.match)
-        .map(([column, value]) => `${ident(column)} = ${literal(value)}`)
-        .join(' AND ');
-      return ` AND ${alias}.${ident(ct.column)} = (SELECT ${ident(ct.id)} FROM ${table(ct.table)} WHERE ${match})`;
-    },
-  };
-}
+import { type CaptureNames, literal, captureNames as names } from './capture-names.js';
 
 const VERSION = literal(EXPERIMENT_VERSION_CATEGORY);
 
@@ -126,13 +73,15 @@ END $$`,
     // Sessions. Each changed side marks: its experiment's hour of creation, the hours of its chat's
     // human messages (from the messages, and from the session's buckets: a platform that deletes a
     // chat's messages before its session, or after, leaves one of the two), its (experiment,
-    // participant) pair, the session's own buckets, and its chat's versions.
+    // participant) pair, the session's own buckets, and its chat's versions; but a new side whose
+    // chat has no message yet and whose cached versions are empty is already right (its chat's
+    // versions are empty), so a session created before its messages costs no recount.
     `CREATE OR REPLACE FUNCTION statcache_record_session_sides(old_sides ${n.sessions}[], new_sides ${n.sessions}[])
 RETURNS void LANGUAGE sql ${DEFINER} AS $$
   WITH sides AS (
-    SELECT x.${s.id} AS id, x.${s.experimentId} AS experiment_id, x.${s.participantId} AS participant_id,
-           x.${s.chatId} AS chat_id, x.${s.createdAt} AS created_at
-    FROM (SELECT * FROM unnest(old_sides) UNION ALL SELECT * FROM unnest(new_sides)) x
+    SELECT ${sideColumns(s)}, false AS is_new, NULL::int AS cached_versions FROM unnest(old_sides) x
+    UNION ALL
+    SELECT ${sideColumns(s)}, true, cardinality(x.${s.versionsCache}) FROM unnest(new_sides) x
   )
   INSERT INTO statcache_changes (kind, chat_id, experiment_id, session_id, participant_id, at)
   SELECT 'experiment_hour', NULL::bigint, experiment_id, NULL::bigint, NULL::bigint, date_trunc('hour', created_at, 'UTC') FROM sides
@@ -147,7 +96,9 @@ RETURNS void LANGUAGE sql ${DEFINER} AS $$
   UNION
   SELECT 'session', NULL, experiment_id, id, NULL, NULL FROM sides
   UNION
-  SELECT 'chat_versions', chat_id, NULL, NULL, NULL, NULL FROM sides
+  SELECT 'chat_versions', sd.chat_id, NULL, NULL, NULL, NULL FROM sides sd
+  WHERE NOT sd.is_new OR sd.cached_versions IS DISTINCT FROM 0
+     OR EXISTS (SELECT 1 FROM ${n.messages} mm WHERE mm.${m.chatId} = sd.chat_id)
 $$`,
     `CREATE OR REPLACE FUNCTION statcache_capture_experiment_sessions() RETURNS trigger LANGUAGE plpgsql ${DEFINER} AS $$
 BEGIN
@@ -181,10 +132,28 @@ RETURNS void LANGUAGE sql ${DEFINER} AS $$
   LEFT JOIN ${n.tags} tg ON tg.${t.id} = ln.${l.tagId}
   WHERE (tg.${t.id} IS NULL OR tg.${t.category} = ${VERSION})${n.linkIsMessage('ln')}
 $$`,
+    // New links to version tags: one key per (chat, tag) naming one linked message as its witness, so
+    // the refresh adds the tag's name to the cached versions once it has checked that link, instead
+    // of recounting the chat from its messages. A link to a tag that does not exist (no foreign key)
+    // asks for the recount, as any other change of links does.
+    `CREATE OR REPLACE FUNCTION statcache_record_added_tag_links(links ${n.links}[])
+RETURNS void LANGUAGE sql ${DEFINER} AS $$
+  INSERT INTO statcache_changes (kind, chat_id, message_id, tag_id)
+  SELECT DISTINCT ON (mm.${m.chatId}, tg.${t.id}) 'chat_versions', mm.${m.chatId}, mm.${m.id}, tg.${t.id}
+  FROM unnest(links) ln
+  JOIN ${n.messages} mm ON mm.${m.id} = ln.${l.messageId}
+  JOIN ${n.tags} tg ON tg.${t.id} = ln.${l.tagId}
+  WHERE tg.${t.category} = ${VERSION}${n.linkIsMessage('ln')}
+  UNION ALL
+  SELECT DISTINCT 'chat_versions', mm.${m.chatId}, NULL::bigint, NULL::bigint
+  FROM unnest(links) ln
+  JOIN ${n.messages} mm ON mm.${m.id} = ln.${l.messageId}
+  WHERE NOT EXISTS (SELECT 1 FROM ${n.tags} tg WHERE tg.${t.id} = ln.${l.tagId})${n.linkIsMessage('ln')}
+$$`,
     `CREATE OR REPLACE FUNCTION statcache_capture_chat_message_tags() RETURNS trigger LANGUAGE plpgsql ${DEFINER} AS $$
 BEGIN
   IF TG_OP = 'INSERT' THEN
-    PERFORM statcache_record_tag_links((SELECT array_agg(x::${n.links}) FROM new_rows x));
+    PERFORM statcache_record_added_tag_links((SELECT array_agg(x::${n.links}) FROM new_rows x));
   ELSIF TG_OP = 'DELETE' THEN
     PERFORM statcache_record_tag_links((SELECT array_agg(o::${n.links}) FROM old_rows o));
   ELSE
@@ -251,13 +220,19 @@ END $$`,
   return { functions, triggers: [...byTable].map(([table, statements]) => ({ table, statements })) };
 }
 
+/** A session side's columns as statcache_record_session_sides names them (`x` is the side). */
+function sideColumns(s: CaptureNames['s']): string {
+  return `x.${s.id} AS id, x.${s.experimentId} AS experiment_id, x.${s.participantId} AS participant_id,
+           x.${s.chatId} AS chat_id, x.${s.createdAt} AS created_at`;
+}
+
 /** The session columns a statistic depends on (an update of any other changes nothing). */
-function sessionColumns(s: ReturnType<typeof names>['s']): string {
+function sessionColumns(s: CaptureNames['s']): string {
   return [s.id, s.teamId, s.experimentId, s.participantId, s.chatId, s.platform, s.createdAt].join(', ');
 }
 
 /** The experiment columns a statistic depends on. */
-function experimentColumns(e: ReturnType<typeof names>['e']): string {
+function experimentColumns(e: CaptureNames['e']): string {
   return [e.id, e.teamId, ...(e.versionOf ? [e.versionOf] : [])].join(', ');
 }
 
@@ -266,7 +241,7 @@ function experimentColumns(e: ReturnType<typeof names>['e']): string {
  * can be published versions of another (versionOf), the experiment it was and is a version of
  * (its sessions count there).
  */
-function experimentKeys(e: ReturnType<typeof names>['e']): string {
+function experimentKeys(e: CaptureNames['e']): string {
   const columns = experimentColumns(e);
   if (!e.versionOf)
     return `SELECT DISTINCT 'experiment', ${e.id} FROM (SELECT ${columns} FROM old_rows EXCEPT SELECT ${columns} FROM new_rows) changed`;

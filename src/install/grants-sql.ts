@@ -9,7 +9,7 @@
 import { sql } from 'drizzle-orm';
 import { type Executor, queryRows } from '../db/types.js';
 import { RELATION_NAMES, type SourceProfile } from '../source/source-profile.js';
-import { ident } from './capture-triggers-sql.js';
+import { ident } from './capture-names.js';
 import { OWN_RELATION } from './install-plan.js';
 
 export interface GrantRoles {

@@ -9,7 +9,8 @@ import { sql } from 'drizzle-orm';
 import { type Executor, queryRows } from '../db/types.js';
 import { checkSource } from '../source/check-source.js';
 import type { SourceProfile } from '../source/source-profile.js';
-import { captureDdl, ident } from './capture-triggers-sql.js';
+import { ident } from './capture-names.js';
+import { captureDdl } from './capture-triggers-sql.js';
 
 export interface TableLock {
   /** The platform table, schema-qualified. */

@@ -11,7 +11,7 @@ import { onOneConnection } from '../db/on-one-connection.js';
 import { queryRows, type StatDb, toNumber } from '../db/types.js';
 import { InvalidInputError } from '../errors/error-classes.js';
 import type { SourceProfile } from '../source/source-profile.js';
-import { ident } from './capture-triggers-sql.js';
+import { ident } from './capture-names.js';
 import { BLOCKS, hasColumn, type InstallStep, OWN_RELATION } from './install-plan.js';
 import { DEFAULT_LOCK_POLICY, type LockPolicy, runSteps } from './run-steps.js';
 

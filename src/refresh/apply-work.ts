@@ -6,6 +6,7 @@ import { rebuildExperiments } from '../rebuild/rebuild-batch.js';
 import type { SourceProfile } from '../source/source-profile.js';
 import { updateVersionsCache } from '../versions/update-versions-cache.js';
 import {
+  CLAIMED_ADDED_TAGS,
   CLAIMED_VERSION_SESSIONS,
   CLAIMED_WHOLE_SESSIONS,
   type ClaimSummary,
@@ -63,7 +64,7 @@ export async function applyWork(
   if (keys.chatVersions > 0)
     result.versionsUpdated += await updateVersionsCache(
       tx,
-      { sessionIdsFrom: CLAIMED_VERSION_SESSIONS },
+      { sessionIdsFrom: CLAIMED_VERSION_SESSIONS, addedTags: CLAIMED_ADDED_TAGS },
       source,
     );
   return result;

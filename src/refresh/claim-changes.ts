@@ -15,9 +15,16 @@ export const CLAIMED = sql.raw('statcache_claimed');
 export const CLAIMED_WHOLE_SESSIONS = sql`select session_id from ${CLAIMED}
   where kind = 'session' and session_id is not null`;
 
-/** The sessions whose versions cache the batch's `chat_versions` keys name. */
+/** The sessions whose versions the batch's `chat_versions` keys ask to recount from their messages. */
 export const CLAIMED_VERSION_SESSIONS = sql`select session_id from ${CLAIMED}
-  where kind = 'chat_versions' and session_id is not null`;
+  where kind = 'chat_versions' and session_id is not null and tag_id is null`;
+
+/**
+ * (session_id, message_id, tag_id) of the batch's `chat_versions` keys written by new tag links: the
+ * tag to add to the session's versions, and the linked message that witnesses it.
+ */
+export const CLAIMED_ADDED_TAGS = sql`select session_id, message_id, tag_id from ${CLAIMED}
+  where kind = 'chat_versions' and session_id is not null and tag_id is not null`;
 
 export interface ClaimSummary {
   changes: number;
@@ -42,7 +49,8 @@ export interface ClaimRange {
 
 /**
  * Deletes up to `limit` change rows in `range` (skipping rows another refresh holds) into
- * statcache_claimed(kind, experiment_id, session_id, participant_id, at, current_experiment_id),
+ * statcache_claimed(kind, experiment_id, session_id, participant_id, at, message_id, tag_id, n,
+ * current_experiment_id),
  * resolving chats the trigger could not resolve to their session as it is now, and each session to
  * its current experiment (to lock it), in `source`'s sessions table. Parameters: $1 after id, $2 max
  * id, $3 limit.
@@ -65,12 +73,12 @@ export async function claimChanges(
       delete from statcache_changes where ctid = any(array(
         select ctid from statcache_changes where id > ${range.afterId} and id <= ${range.maxId} ${kindFilter}
         order by id limit ${limit} for update skip locked))
-      returning kind, chat_id, experiment_id, session_id, participant_id, at
+      returning kind, chat_id, experiment_id, session_id, participant_id, at, message_id, tag_id
     ),
     -- The same key is often written by several statements: resolve and recount it once.
     keys as (
-      select kind, chat_id, experiment_id, session_id, participant_id, at, count(*) as n
-      from claimed group by kind, chat_id, experiment_id, session_id, participant_id, at
+      select kind, chat_id, experiment_id, session_id, participant_id, at, message_id, tag_id, count(*) as n
+      from claimed group by kind, chat_id, experiment_id, session_id, participant_id, at, message_id, tag_id
     )
     select c.kind,
            -- A key naming a published-version row counts under the experiment it is a version of;
@@ -79,7 +87,7 @@ export async function claimChanges(
            case when c.kind = 'experiment' then c.experiment_id
                 else ${countedExperiment(source, sql`coalesce(c.experiment_id, s.experiment_id)`)} end as experiment_id,
            coalesce(c.session_id, s.id) as session_id,
-           c.participant_id, c.at, c.n,
+           c.participant_id, c.at, c.message_id, c.tag_id, c.n,
            coalesce(cur.experiment_id, s.experiment_id) as current_experiment_id
     from keys c
     -- Correlated index lookups, so claiming costs the same whatever the number of sessions (OFFSET 0

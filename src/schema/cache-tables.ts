@@ -175,6 +175,13 @@ export const changes = pgTable(
     sessionId: bigint('session_id', { mode: 'number' }),
     participantId: bigint('participant_id', { mode: 'number' }),
     at: tsz('at'),
+    /**
+     * A `chat_versions` key written by a new tag link: the tag and one message of the chat it now
+     * tags, so the refresh can add the tag's name to the cached versions after checking that link
+     * (docs/design.md, "Versions"); NULL on every other key, which asks for a recount from the messages.
+     */
+    messageId: bigint('message_id', { mode: 'number' }),
+    tagId: bigint('tag_id', { mode: 'number' }),
     xid: text('xid').notNull().default(sql`(pg_current_xact_id())::text`),
     capturedAt: tsz('captured_at').notNull().defaultNow(),
   },

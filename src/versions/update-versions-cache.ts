@@ -11,12 +11,13 @@ import { type PrecomputedVersions, writtenBefore } from './versions-by-chat.js';
 /**
  * Which sessions to update: every session of some experiments (a rebuild; with `versionsByChat`,
  * reading each chat's versions from that precomputed relation of (chat_id, versions) instead of
- * the messages), or the session ids a subquery yields (the incremental refresh passes its claimed
- * `chat_versions` keys).
+ * the messages), or the session ids a subquery yields, recounted from their messages, and with
+ * `addedTags`, a subquery of (session_id, message_id, tag_id): tags new links put on a message of
+ * the session's chat (the incremental refresh passes its claimed `chat_versions` keys of each kind).
  */
 export type VersionsScope =
   | { experimentIds: readonly number[]; versionsByChat?: PrecomputedVersions }
-  | { sessionIdsFrom: SQL };
+  | { sessionIdsFrom: SQL; addedTags?: SQL };
 
 /**
  * Sets each session's cached versions to the distinct names of `experiment_version` tags on any
@@ -34,21 +35,26 @@ export function updateVersionsCache(
   source: SourceProfile,
 ): Promise<number> {
   const S = relationSql(source, 'sessions', 's');
+  const added = 'addedTags' in scope && scope.addedTags ? scope.addedTags : null;
   const where: SQL =
     'experimentIds' in scope
       ? sql`${S.experimentId} = any(${withVersionRows(source, bigintArray(scope.experimentIds))})`
-      : sql`${S.id} in (${scope.sessionIdsFrom})`;
+      : added
+        ? sql`${S.id} in (${scope.sessionIdsFrom} union select session_id from added where not stands)`
+        : sql`${S.id} in (${scope.sessionIdsFrom})`;
   return execCount(
     tx,
     sql`
-    with scope as (
+    with ${added && 'sessionIdsFrom' in scope ? sql`${addedTagsChecked(source, added, scope.sessionIdsFrom)},` : sql``}
+    scope as (
       select ${S.id} as id, ${S.chatId} as chat_id, s.xmin as row_xmin, ${S.versionsCache} as stored
       from ${S.from} where ${where}
     ),
     ${'versionsByChat' in scope && scope.versionsByChat ? precomputed(scope.versionsByChat, source) : fromMessages(source)},
+    ${added ? grownVersions(source) : sql`written as (select session_id, versions from versions)`},
     stale as (
       select ${S.id} as id, v.versions
-      from ${S.from} join versions v on v.session_id = ${S.id}
+      from ${S.from} join written v on v.session_id = ${S.id}
       where ${S.versionsCache} is distinct from v.versions
       order by ${S.id}
       for update of s
@@ -58,6 +64,49 @@ export function updateVersionsCache(
     from stale
     where ${S.id} = stale.id`,
   );
+}
+
+/**
+ * `added`: each added tag of a session not recounted anyway, with its stored versions and whether
+ * the link that added it still stands (its message still in the session's chat, still linked to the
+ * tag): one probe of the message and one of its links per (session, tag), not a read of the chat.
+ * A session with a link gone (or moved) since is recounted from its messages instead.
+ */
+function addedTagsChecked(source: SourceProfile, addedTags: SQL, recounted: SQL): SQL {
+  const S = relationSql(source, 'sessions', 'ss');
+  const M = relationSql(source, 'messages', 'am');
+  const L = relationSql(source, 'tagLinks', 'al');
+  return sql`
+    added as materialized (
+      select a.session_id, a.tag_id, ${S.versionsCache} as stored,
+             exists (select 1 from ${M.from} join ${L.from} on ${linksMessage(source, L, M.id)}
+                     where ${M.id} = a.message_id and ${M.chatId} = ${S.chatId} and ${L.tagId} = a.tag_id) as stands
+      from (select distinct session_id, message_id, tag_id from (${addedTags}) t
+            where session_id not in (${recounted})) a
+      join ${S.from} on ${S.id} = a.session_id
+    )`;
+}
+
+/**
+ * `written`: the recounted sessions' versions, and for each session whose added links all stand,
+ * its stored names with the added tags' (version tags only: a tag no longer one adds nothing).
+ */
+function grownVersions(source: SourceProfile): SQL {
+  return sql`
+    grown as (
+      select a.session_id, n.name::text as name from added a cross join lateral unnest(a.stored) n(name)
+      where a.session_id not in (select session_id from added where not stands)
+      union
+      select a.session_id, vt.name from added a join ${versionNamesSql(source)} vt on vt.id = a.tag_id
+      where a.session_id not in (select session_id from added where not stands)
+    ),
+    written as (
+      select session_id, versions from versions
+      union all
+      select g.session_id, ${versionsAgg('g')} as versions
+      from (select g0.session_id, g0.name, k.sort_key from grown g0 join ${keyedNamesSql(sql`grown`)} k on k.name = g0.name) g
+      group by g.session_id
+    )`;
 }
 
 /** The `versions` CTE from the messages of the scope's chats (their tag links and tags). */
