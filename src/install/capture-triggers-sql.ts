@@ -73,7 +73,9 @@ END $$`,
     // Sessions. Each changed side marks: its experiment's hour of creation, the hours of its chat's
     // human messages (from the messages, and from the session's buckets: a platform that deletes a
     // chat's messages before its session, or after, leaves one of the two), its (experiment,
-    // participant) pair, the session's own buckets, and its chat's versions; but a new side whose
+    // participant) pair (a new side names the session, so the refresh can take its instant as the
+    // pair's first if it is earlier, instead of reading the participant's sessions), the session's
+    // own buckets, and its chat's versions; but a new side whose
     // chat has no message yet and whose cached versions are empty is already right (its chat's
     // versions are empty), so a session created before its messages costs no recount.
     `CREATE OR REPLACE FUNCTION statcache_record_session_sides(old_sides ${n.sessions}[], new_sides ${n.sessions}[])
@@ -92,7 +94,7 @@ RETURNS void LANGUAGE sql ${DEFINER} AS $$
   SELECT 'experiment_hour', NULL, sd.experiment_id, NULL, NULL, b.bucket_start
   FROM sides sd JOIN session_statistics_buckets b ON b.session_id = sd.id
   UNION
-  SELECT 'participant', NULL, experiment_id, NULL, participant_id, NULL FROM sides WHERE participant_id IS NOT NULL
+  SELECT 'participant', NULL, experiment_id, CASE WHEN is_new THEN id END, participant_id, NULL FROM sides WHERE participant_id IS NOT NULL
   UNION
   SELECT 'session', NULL, experiment_id, id, NULL, NULL FROM sides
   UNION

@@ -54,8 +54,11 @@ export async function rebuildWholeSessions(
   const [row] = await queryRows<{ written: unknown }>(
     tx,
     sql`
+    -- Per session and hour first: a bucket of the shape is a union of whole hours (its boundaries are
+    -- hours), so the shape's CASE runs once per hour, not once per message.
     with source as materialized (
-      select s.team_id, s.experiment_id, s.id, s.platform, ${M.createdAt} as created_at
+      select s.team_id, s.experiment_id, s.id, s.platform, date_trunc('hour', ${M.createdAt}, 'UTC') as hour,
+             count(*) as messages, max(${M.createdAt}) as last_at
       from (select distinct session_id from (${CLAIMED_WHOLE_SESSIONS}) k) w
       cross join lateral (
         select ${S.teamId} as team_id, ${countedExperiment(source, S.experimentId)} as experiment_id, ${S.id} as id,
@@ -65,19 +68,20 @@ export async function rebuildWholeSessions(
         -- not once per message joined below.
         from ${S.from} where ${S.id} = w.session_id offset 0) s
       join ${M.from} on ${M.chatId} = s.chat_id and ${M.type} = 'human'
+      group by s.team_id, s.experiment_id, s.id, s.platform, date_trunc('hour', ${M.createdAt}, 'UTC')
     ),
     written as (
       insert into session_statistics_buckets ${SESSION_BUCKET_COLUMNS}
       select src.team_id, src.experiment_id, src.id, src.platform, ${size}, h.bucket_start, ${bucketEndSql(size, sql`h.bucket_start`)},
-             count(*), max(src.created_at), now()
+             sum(src.messages), max(src.last_at), now()
       from source src
-      cross join lateral (select ${bucketStartSql(sql`src.created_at`, shape)} as bucket_start) h
+      cross join lateral (select ${bucketStartSql(sql`src.hour`, shape)} as bucket_start) h
       group by src.team_id, src.experiment_id, src.id, src.platform, h.bucket_start
       returning 1
     ),
     keyed as (
       insert into ${CLAIMED} (kind, experiment_id, at)
-      select distinct 'experiment_hour', experiment_id, date_trunc('hour', created_at, 'UTC') from source
+      select distinct 'experiment_hour', experiment_id, hour from source
     )
     select count(*) as written from written`,
   );

@@ -1,9 +1,11 @@
 /**
- * Versions from new tag links: a new link queues the tag and its message (not a recount of the
- * chat), the refresh adds the tag's name to the stored versions once it has checked that link
- * still stands, and recounts the chat from its messages when it does not. A session created
- * before its chat has messages queues no versions recount at all. Each case ends equal to a live
- * recount (verify) with nothing pending.
+ * Keys that add rather than recount. Versions from new tag links: a new link queues the tag and its
+ * message (not a recount of the chat), the refresh adds the tag's name to the stored versions once
+ * it has checked that link still stands, and recounts the chat from its messages when it does not;
+ * a session created before its chat has messages queues no versions recount at all. Participants'
+ * first sessions: a new session's key names it, and the refresh takes its instant if it is earlier
+ * than the stored first, once it has checked the session still counts there. Each case ends equal
+ * to a live recount (verify) with nothing pending.
  */
 import { sql } from 'drizzle-orm';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -46,6 +48,16 @@ async function versionKeys(chatId: number): Promise<[number | null, number | nul
     r.message_id === null ? null : toNumber(r.message_id),
     r.tag_id === null ? null : toNumber(r.tag_id),
   ]);
+}
+
+/** The first counted session instant of a participant in an experiment, as stored. */
+async function storedFirst(experiment: number, participant: number): Promise<string | null> {
+  const [row] = await queryRows<{ at: unknown }>(
+    t.db,
+    sql`select first_session_at as at from statcache_experiment_participants
+        where experiment_id = ${experiment} and participant_id = ${participant}`,
+  );
+  return row ? new Date(row.at as string).toISOString() : null;
 }
 
 /** Runs `query` without firing the capture triggers: a change statcache never hears of. */
@@ -131,5 +143,74 @@ describe('added version tags', () => {
     await uncaptured(sql`update chat_messages set chat_id = ${toNumber(bare?.id)} where id = ${m2}`);
     await expectExactAfterRefresh();
     expect(await versions(s.id)).toEqual([]);
+  });
+});
+
+describe("added sessions' participants", () => {
+  it("a new session's key names it; an earlier one becomes the participant's first, a later one does not", async () => {
+    const p = await f.participant(teamId);
+    await f.session({ teamId, experimentId: exp, participantId: p, createdAt: '2026-05-10T10:00:00Z' });
+    await expectExactAfterRefresh();
+    const later = await f.session({
+      teamId,
+      experimentId: exp,
+      participantId: p,
+      createdAt: '2026-05-10T12:00:00Z',
+    });
+    const keys = await queryRows<{ session_id: unknown }>(
+      t.db,
+      sql`select session_id from statcache_changes where kind = 'participant' and participant_id = ${p}`,
+    );
+    expect(keys.map((k) => toNumber(k.session_id))).toEqual([later.id]);
+    await expectExactAfterRefresh();
+    expect(await storedFirst(exp, p)).toBe('2026-05-10T10:00:00.000Z');
+    await f.session({ teamId, experimentId: exp, participantId: p, createdAt: '2026-05-10T08:00:00Z' });
+    await f.session({ teamId, experimentId: exp, participantId: p, createdAt: '2026-05-10T09:00:00Z' });
+    await expectExactAfterRefresh();
+    expect(await storedFirst(exp, p)).toBe('2026-05-10T08:00:00.000Z');
+    // A new pair: its first is its new session.
+    const q = await f.participant(teamId);
+    await f.session({ teamId, experimentId: exp, participantId: q, createdAt: '2026-05-10T07:00:00Z' });
+    await expectExactAfterRefresh();
+    expect(await storedFirst(exp, q)).toBe('2026-05-10T07:00:00.000Z');
+  });
+
+  it('a new session gone or moved before the refresh, or on an excluded platform, is recounted, not taken', async () => {
+    const p = await f.participant(teamId);
+    await f.session({ teamId, experimentId: exp, participantId: p, createdAt: '2026-05-10T10:00:00Z' });
+    await expectExactAfterRefresh();
+    const gone = await f.session({
+      teamId,
+      experimentId: exp,
+      participantId: p,
+      createdAt: '2026-05-10T08:00:00Z',
+    });
+    await uncaptured(sql`delete from experiment_sessions where id = ${gone.id}`);
+    await expectExactAfterRefresh();
+    expect(await storedFirst(exp, p)).toBe('2026-05-10T10:00:00.000Z');
+    const other = await f.experiment(teamId);
+    const moved = await f.session({
+      teamId,
+      experimentId: exp,
+      participantId: p,
+      createdAt: '2026-05-10T07:00:00Z',
+    });
+    await uncaptured(sql`update experiment_sessions set experiment_id = ${other} where id = ${moved.id}`);
+    // The move was not captured, so the other experiment's buckets never heard of the session:
+    // refresh it as a whole (an experiment key), which also recounts its participants.
+    await t.db.execute(
+      sql`insert into statcache_changes (kind, experiment_id) values ('experiment', ${other})`,
+    );
+    await expectExactAfterRefresh();
+    expect(await storedFirst(exp, p)).toBe('2026-05-10T10:00:00.000Z');
+    await f.session({
+      teamId,
+      experimentId: exp,
+      participantId: p,
+      createdAt: '2026-05-10T06:00:00Z',
+      platform: EXCLUDED_PLATFORMS[0] as string,
+    });
+    await expectExactAfterRefresh();
+    expect(await storedFirst(exp, p)).toBe('2026-05-10T10:00:00.000Z');
   });
 });
