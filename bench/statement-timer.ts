@@ -21,7 +21,11 @@ const STEPS: [string, RegExp][] = [
 
 export const STEP_NAMES = [...STEPS.map(([name]) => name), 'bookkeeping'];
 
-const stepOf = (text: string) => STEPS.find(([, re]) => re.test(text))?.[0] ?? 'bookkeeping';
+/** The step of a statement, by its text after any leading `--` comment lines. */
+const stepOf = (text: string) => {
+  const body = text.replace(/^(\s*--[^\n]*\n)+/, '');
+  return STEPS.find(([, re]) => re.test(body))?.[0] ?? 'bookkeeping';
+};
 
 /** Runs `fn`, returning its value and the milliseconds its statements took per step. */
 export async function timeSteps<T>(

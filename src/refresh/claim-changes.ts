@@ -84,8 +84,10 @@ export async function claimChanges(
            -- A key naming a published-version row counts under the experiment it is a version of;
            -- except an 'experiment' key, which names the row that changed (the trigger adds the rows
            -- it is and was a version of): a row that became a version must lose its own buckets.
+           -- A key resolved through its chat has its session's counted experiment already.
            case when c.kind = 'experiment' then c.experiment_id
-                else ${countedExperiment(source, sql`coalesce(c.experiment_id, s.experiment_id)`)} end as experiment_id,
+                when c.experiment_id is null then s.experiment_id
+                else ${countedExperiment(source, sql`c.experiment_id`)} end as experiment_id,
            coalesce(c.session_id, s.id) as session_id,
            c.participant_id, c.at, c.message_id, c.tag_id, c.n,
            coalesce(cur.experiment_id, s.experiment_id) as current_experiment_id
