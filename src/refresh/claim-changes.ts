@@ -32,7 +32,10 @@ export interface ClaimSummary {
   all: boolean;
   /** Experiments to rebuild whole (deleted, or moved to another team). */
   wholeExperiments: number[];
-  /** Claimed keys of each kind the batch's steps read, so a step with none to read is not run. */
+  /**
+   * Claimed keys of each kind the batch's steps read, so a step with none to read is not run
+   * (`messageHour`: those of sessions not also rebuilt whole, the only ones its recount reads).
+   */
   keys: { session: number; messageHour: number; participant: number; chatVersions: number };
 }
 
@@ -120,7 +123,8 @@ export async function claimChanges(
     sql`select coalesce(sum(n), 0) as changes, bool_or(kind = 'all') as all,
                array_agg(distinct experiment_id) filter (where kind = 'experiment' and experiment_id is not null) as whole,
                count(*) filter (where kind = 'session') as session,
-               count(*) filter (where kind = 'message_hour') as message_hour,
+               -- Hours of sessions the batch rebuilds whole are in the rebuild: none left to recount.
+               count(*) filter (where kind = 'message_hour' and session_id not in (${CLAIMED_WHOLE_SESSIONS})) as message_hour,
                count(*) filter (where kind = 'participant') as participant,
                count(*) filter (where kind = 'chat_versions') as chat_versions
         from ${CLAIMED}`,
