@@ -226,6 +226,31 @@ describe('Django-style writes end exact', () => {
     ).toEqual(['v10']);
   });
 
+  it('a link written before its tag in one transaction (foreign keys checked at commit) counts once the tag is there', async () => {
+    const [ai] = await f.messages(apiSession.chatId, [['ai', '2026-06-01T12:31:00Z']]);
+    await t.db.transaction(async (tx) => {
+      const [next] = await queryRows<{ id: unknown }>(
+        tx,
+        sql`select coalesce(max(id), 0) + 1000 as id from annotations_tag`,
+      );
+      const tagId = toNumber(next?.id);
+      await tx.execute(
+        sql`insert into annotations_customtaggeditem (object_id, created_at, updated_at, content_type_id, tag_id, team_id)
+            values (${ai as number}, now(), now(),
+                    (select id from django_content_type where app_label = 'chat' and model = 'chatmessage'), ${tagId}, ${team})`,
+      );
+      await tx.execute(
+        sql`insert into annotations_tag (id, slug, created_at, updated_at, name, team_id, category, is_system_tag)
+            values (${tagId}, 'v20-deferred', now(), now(), 'v20', ${team}, 'experiment_version', true)`,
+      );
+    });
+    await refresh();
+    await expectExact();
+    expect(
+      (await getSessionTotals(t.db, [apiSession.id], { source })).get(apiSession.id)?.experimentVersions,
+    ).toEqual(['v10', 'v20']);
+  });
+
   it("deleting an experiment with its version rows (Django's order) removes its numbers", async () => {
     await t.db.transaction(async (tx) => {
       await tx.execute(sql`delete from chat_chatmessage where chat_id in (

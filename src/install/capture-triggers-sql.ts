@@ -141,16 +141,12 @@ $$`,
     `CREATE OR REPLACE FUNCTION statcache_record_added_tag_links(links ${n.links}[])
 RETURNS void LANGUAGE sql ${DEFINER} AS $$
   INSERT INTO statcache_changes (kind, chat_id, message_id, tag_id)
-  SELECT DISTINCT ON (mm.${m.chatId}, tg.${t.id}) 'chat_versions', mm.${m.chatId}, mm.${m.id}, tg.${t.id}
+  SELECT DISTINCT ON (mm.${m.chatId}, ln.${l.tagId}) 'chat_versions', mm.${m.chatId},
+         CASE WHEN tg.${t.id} IS NOT NULL THEN mm.${m.id} END, tg.${t.id}
   FROM unnest(links) ln
   JOIN ${n.messages} mm ON mm.${m.id} = ln.${l.messageId}
-  JOIN ${n.tags} tg ON tg.${t.id} = ln.${l.tagId}
-  WHERE tg.${t.category} = ${VERSION}${n.linkIsMessage('ln')}
-  UNION ALL
-  SELECT DISTINCT 'chat_versions', mm.${m.chatId}, NULL::bigint, NULL::bigint
-  FROM unnest(links) ln
-  JOIN ${n.messages} mm ON mm.${m.id} = ln.${l.messageId}
-  WHERE NOT EXISTS (SELECT 1 FROM ${n.tags} tg WHERE tg.${t.id} = ln.${l.tagId})${n.linkIsMessage('ln')}
+  LEFT JOIN ${n.tags} tg ON tg.${t.id} = ln.${l.tagId}
+  WHERE (tg.${t.id} IS NULL OR tg.${t.category} = ${VERSION})${n.linkIsMessage('ln')}
 $$`,
     `CREATE OR REPLACE FUNCTION statcache_capture_chat_message_tags() RETURNS trigger LANGUAGE plpgsql ${DEFINER} AS $$
 BEGIN
