@@ -12,7 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildProgram } from '../cli/program.js';
 import { loadConfig } from '../src/config.js';
 import { StatcacheError } from '../src/errors/error-classes.js';
-import { isLoopback } from '../src/http/dashboard-auth.js';
+import { isLoopback } from '../src/http/loopback.js';
 import { type CliResult, runCli } from './helpers/cli.js';
 import { useTestDatabase } from './helpers/setup.js';
 import { tableChecksums } from './helpers/table-checksums.js';

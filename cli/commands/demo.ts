@@ -10,7 +10,6 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { shapeAt } from '../../src/buckets/shape.js';
 import { createDb } from '../../src/db/create-db.js';
-import { createPgliteDb } from '../../src/db/create-pglite-db.js';
 import type { StatDb } from '../../src/db/types.js';
 import { InvalidInputError } from '../../src/errors/error-classes.js';
 import { migrate } from '../../src/install/migrate.js';
@@ -46,6 +45,8 @@ export function registerDemo(program: Command): void {
           await rm(dir, { recursive: true, force: true });
           await mkdir(dir, { recursive: true });
           logLine(`demo: DATABASE_URL is not set; using embedded PGlite in ${dir}`);
+          // Loaded only here: PGlite is the demo's alone, and every other command starts without it.
+          const { createPgliteDb } = await import('../../src/db/create-pglite-db.js');
           db = await createPgliteDb(dir);
         } else {
           db = createDb(config.databaseUrl, {

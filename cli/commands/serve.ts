@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import type { QueueRedis } from '../../jobs/redis-connection.js';
 import { jobDefinition } from '../../jobs/registry.js';
 import { InvalidInputError, ListenError } from '../../src/errors/error-classes.js';
-import { isLoopback } from '../../src/http/dashboard-auth.js';
+import { isLoopback } from '../../src/http/loopback.js';
 import { fullBuildRecorded } from '../../src/runs/refresh-runs.js';
 import { setExitCode } from '../exit-codes.js';
 import { logLine, printJsonLine } from '../output.js';

@@ -74,9 +74,3 @@ export function dashboardAuth(token: string): Router {
   });
   return router;
 }
-
-/** Whether `host` is a loopback address (only this machine can reach it). */
-export function isLoopback(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
-}
