@@ -1,6 +1,6 @@
 /**
  * Whether a listen address is loopback: apart from express, so the CLI can check `serve --host` at
- * start without loading the HTTP stack (express and its dependencies cost ~100 ms of every command).
+ * start without loading the HTTP stack (importing express and its dependencies takes ~100 ms).
  */
 
 /** Whether `host` is a loopback address (only this machine can reach it). */

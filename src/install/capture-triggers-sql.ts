@@ -75,9 +75,9 @@ END $$`,
     // chat's messages before its session, or after, leaves one of the two), its (experiment,
     // participant) pair (a new side names the session, so the refresh can take its instant as the
     // pair's first if it is earlier, instead of reading the participant's sessions), the session's
-    // own buckets, and its chat's versions; but a new side whose
-    // chat has no message yet and whose cached versions are empty is already right (its chat's
-    // versions are empty), so a session created before its messages costs no recount.
+    // own buckets, and its chat's versions; but a new side whose chat has no message yet and whose
+    // cached versions are empty is already right, so a session created before its messages costs
+    // no versions recount.
     `CREATE OR REPLACE FUNCTION statcache_record_session_sides(old_sides ${n.sessions}[], new_sides ${n.sessions}[])
 RETURNS void LANGUAGE sql ${DEFINER} AS $$
   WITH sides AS (
@@ -136,8 +136,9 @@ RETURNS void LANGUAGE sql ${DEFINER} AS $$
 $$`,
     // New links to version tags: one key per (chat, tag) naming one linked message as its witness, so
     // the refresh adds the tag's name to the cached versions once it has checked that link, instead
-    // of recounting the chat from its messages. A link to a tag that does not exist (no foreign key)
-    // asks for the recount, as any other change of links does.
+    // of recounting the chat from its messages. A link to a tag not there (yet: a deferred foreign
+    // key, as Django's, lets a transaction write the link first) asks for the recount, as any other
+    // change of links does.
     `CREATE OR REPLACE FUNCTION statcache_record_added_tag_links(links ${n.links}[])
 RETURNS void LANGUAGE sql ${DEFINER} AS $$
   INSERT INTO statcache_changes (kind, chat_id, message_id, tag_id)

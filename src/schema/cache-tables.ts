@@ -178,7 +178,7 @@ export const changes = pgTable(
     /**
      * A `chat_versions` key written by a new tag link: the tag and one message of the chat it now
      * tags, so the refresh can add the tag's name to the cached versions after checking that link
-     * (docs/design.md, "Versions"); NULL on every other key, which asks for a recount from the messages.
+     * (docs/design.md, "The keys"); NULL on every other key, which asks for a recount from the messages.
      */
     messageId: bigint('message_id', { mode: 'number' }),
     tagId: bigint('tag_id', { mode: 'number' }),

@@ -35,7 +35,12 @@ export function updateVersionsCache(
   source: SourceProfile,
 ): Promise<number> {
   const S = relationSql(source, 'sessions', 's');
-  const added = 'addedTags' in scope && scope.addedTags ? scope.addedTags : null;
+  // The `added` CTE, when the scope has added tags: sessions with a link no longer standing join
+  // the recounted ones.
+  const added =
+    'sessionIdsFrom' in scope && scope.addedTags
+      ? addedTagsChecked(source, scope.addedTags, scope.sessionIdsFrom)
+      : null;
   const where: SQL =
     'experimentIds' in scope
       ? sql`${S.experimentId} = any(${withVersionRows(source, bigintArray(scope.experimentIds))})`
@@ -45,7 +50,7 @@ export function updateVersionsCache(
   return execCount(
     tx,
     sql`
-    with ${added && 'sessionIdsFrom' in scope ? sql`${addedTagsChecked(source, added, scope.sessionIdsFrom)},` : sql``}
+    with ${added ? sql`${added},` : sql``}
     scope as (
       select ${S.id} as id, ${S.chatId} as chat_id, s.xmin as row_xmin, ${S.versionsCache} as stored
       from ${S.from} where ${where}
@@ -93,12 +98,14 @@ function addedTagsChecked(source: SourceProfile, addedTags: SQL, recounted: SQL)
  */
 function grownVersions(source: SourceProfile): SQL {
   return sql`
+    kept as (
+      select session_id, tag_id, stored from added
+      where session_id not in (select session_id from added where not stands)
+    ),
     grown as (
-      select a.session_id, n.name::text as name from added a cross join lateral unnest(a.stored) n(name)
-      where a.session_id not in (select session_id from added where not stands)
+      select a.session_id, n.name::text as name from kept a cross join lateral unnest(a.stored) n(name)
       union
-      select a.session_id, vt.name from added a join ${versionNamesSql(source)} vt on vt.id = a.tag_id
-      where a.session_id not in (select session_id from added where not stands)
+      select a.session_id, vt.name from kept a join ${versionNamesSql(source)} vt on vt.id = a.tag_id
     ),
     written as (
       select session_id, versions from versions
